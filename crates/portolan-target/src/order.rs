@@ -1,0 +1,219 @@
+//! The scan order: which (host, port) pair comes next.
+//!
+//! Every pair has an index in `0..hosts*ports` (host-major). [`ScanOrder`] walks the
+//! indices either in order (`--no-randomize`) or through a keyed permutation: a
+//! four-round Feistel network over the smallest even-bit power of two that covers
+//! the range, with cycle walking to stay inside it. The state is two counters and a
+//! key, so memory is constant however large the range, and the same seed gives the
+//! same order on every machine. The walk can be cut into shards (`k` of `n`), the
+//! seam for splitting one scan across machines.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use crate::ports::PortList;
+use crate::spec::TargetSet;
+
+/// One (host, port) pair to probe.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Endpoint {
+    pub addr: IpAddr,
+    pub port: u16,
+    /// The host name the user typed, when the address came from one.
+    pub name: Option<Arc<str>>,
+}
+
+/// A bijection on `0..n`, keyed by a seed.
+#[derive(Debug, Clone)]
+pub struct Permutation {
+    n: u128,
+    half_bits: u32,
+    keys: [u64; 4],
+}
+
+impl Permutation {
+    pub fn new(n: u128, seed: u64) -> Self {
+        let bits = if n <= 1 { 2 } else { 128 - (n - 1).leading_zeros() };
+        let half_bits = bits.div_ceil(2).max(1);
+        let mut s = seed;
+        let keys = [splitmix(&mut s), splitmix(&mut s), splitmix(&mut s), splitmix(&mut s)];
+        Permutation { n, half_bits, keys }
+    }
+
+    fn mask(&self) -> u128 {
+        if self.half_bits >= 64 {
+            u128::from(u64::MAX)
+        } else {
+            (1u128 << self.half_bits) - 1
+        }
+    }
+
+    fn feistel(&self, x: u128) -> u128 {
+        let mask = self.mask();
+        let (mut left, mut right) = (x >> self.half_bits, x & mask);
+        for k in self.keys {
+            let f = u128::from(mix(right as u64 ^ k)) & mask;
+            (left, right) = (right, left ^ f);
+        }
+        (left << self.half_bits) | right
+    }
+
+    /// The image of `i` (which must be below `n`).
+    pub fn apply(&self, i: u128) -> u128 {
+        let mut y = self.feistel(i);
+        while y >= self.n {
+            y = self.feistel(y);
+        }
+        y
+    }
+}
+
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    mix(*state)
+}
+
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Walks the (host, port) pairs of a target set.
+#[derive(Debug, Clone)]
+pub struct ScanOrder {
+    targets: Arc<TargetSet>,
+    ports: Arc<PortList>,
+    perm: Option<Permutation>,
+    total: u128,
+    start: u128,
+    next: u128,
+    step: u128,
+    consumed: u128,
+}
+
+impl ScanOrder {
+    /// A random order keyed by `seed`.
+    pub fn random(targets: Arc<TargetSet>, ports: Arc<PortList>, seed: u64) -> Self {
+        let mut order = Self::sequential(targets, ports);
+        order.perm = Some(Permutation::new(order.total, seed));
+        order
+    }
+
+    /// Host by host, ports ascending.
+    pub fn sequential(targets: Arc<TargetSet>, ports: Arc<PortList>) -> Self {
+        let total = targets.hosts().saturating_mul(ports.len() as u128);
+        ScanOrder { targets, ports, perm: None, total, start: 0, next: 0, step: 1, consumed: 0 }
+    }
+
+    /// Keeps only shard `k` of `n` (0-based): every `n`-th index from `k`.
+    pub fn shard(mut self, k: u128, n: u128) -> Self {
+        self.start = k;
+        self.next = k;
+        self.step = n.max(1);
+        self
+    }
+
+    /// How many pair slots this walk covers, excluded hosts included.
+    pub fn total(&self) -> u128 {
+        self.total.saturating_sub(self.start).div_ceil(self.step)
+    }
+
+    /// How many slots have been walked so far.
+    pub fn consumed(&self) -> u128 {
+        self.consumed
+    }
+
+    pub fn ports(&self) -> &PortList {
+        &self.ports
+    }
+
+    pub fn targets(&self) -> &TargetSet {
+        &self.targets
+    }
+}
+
+impl Iterator for ScanOrder {
+    type Item = Endpoint;
+
+    fn next(&mut self) -> Option<Endpoint> {
+        let nports = self.ports.len() as u128;
+        while self.next < self.total {
+            let i = self.next;
+            self.next += self.step;
+            self.consumed += 1;
+            let idx = self.perm.as_ref().map_or(i, |p| p.apply(i));
+            let (host, port) = (idx / nports, idx % nports);
+            if let Some((addr, name)) = self.targets.host_at(host) {
+                let port = self.ports.as_slice()[port as usize];
+                return Some(Endpoint { addr, port, name: name.cloned() });
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{HostBlock, TargetSet};
+    use proptest::prelude::*;
+    use std::collections::HashSet;
+
+    fn set(n: u128) -> Arc<TargetSet> {
+        Arc::new(
+            TargetSet::from_blocks(vec![HostBlock::Range { start: "10.0.0.0".parse().unwrap(), count: n }])
+                .unwrap(),
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn permutation_is_a_bijection(n in 1u128..3000, seed: u64) {
+            let p = Permutation::new(n, seed);
+            let seen: HashSet<u128> = (0..n).map(|i| p.apply(i)).collect();
+            prop_assert_eq!(seen.len() as u128, n);
+            prop_assert!(seen.iter().all(|&x| x < n));
+        }
+
+        #[test]
+        fn shards_partition_the_walk(n in 1u128..300, shards in 1u128..5) {
+            let ports = Arc::new(PortList::parse("1-3").unwrap());
+            let full: HashSet<Endpoint> = ScanOrder::random(set(n), ports.clone(), 7).collect();
+            let mut union = HashSet::new();
+            let mut count = 0;
+            for k in 0..shards {
+                let shard = ScanOrder::random(set(n), ports.clone(), 7).shard(k, shards);
+                prop_assert_eq!(shard.total(), (n * 3 + shards - 1 - k) / shards);
+                for e in shard { count += 1; union.insert(e); }
+            }
+            prop_assert_eq!(count, n * 3);
+            prop_assert_eq!(union, full);
+        }
+    }
+
+    #[test]
+    fn same_seed_same_order_and_covers_everything() {
+        let ports = Arc::new(PortList::parse("22,80,443").unwrap());
+        let a: Vec<_> = ScanOrder::random(set(50), ports.clone(), 1).collect();
+        let b: Vec<_> = ScanOrder::random(set(50), ports.clone(), 1).collect();
+        let c: Vec<_> = ScanOrder::random(set(50), ports.clone(), 2).collect();
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(a.len(), 150);
+        assert_eq!(a.iter().collect::<HashSet<_>>().len(), 150);
+        let seq: Vec<_> = ScanOrder::sequential(set(2), ports).map(|e| (e.addr.to_string(), e.port)).collect();
+        assert_eq!(seq[0], ("10.0.0.0".to_string(), 22));
+        assert_eq!(seq[3], ("10.0.0.1".to_string(), 22));
+    }
+
+    #[test]
+    fn huge_ranges_cost_nothing_up_front() {
+        let ports = Arc::new(PortList::all());
+        let mut order = ScanOrder::random(set(1 << 24), ports, 3);
+        assert_eq!(order.total(), (1u128 << 24) * 65535);
+        assert!(order.next().is_some());
+        let p = Permutation::new(u128::MAX, 9);
+        assert!(p.apply(12345) < u128::MAX);
+    }
+}
