@@ -1,0 +1,161 @@
+//! How many probes may be in flight.
+//!
+//! A connect scan cannot tell a dropped probe from a filtered port by one timeout:
+//! both are silence. What it can tell is a probe that timed out and whose retry was
+//! then answered: the first try was lost (or its answer came after we stopped
+//! waiting). Like nmap, portolan treats those as the congestion signal, not plain
+//! timeouts, so a filtered range does not throttle the scan.
+//!
+//! The window grows by one for each answer while below the slow-start threshold,
+//! then by about one per window of answers. Once per window of answers (about one
+//! round trip) the share of answers that needed a retry is compared with
+//! [`DROP_SHARE`]: a path with a little random loss (1 % each way means about 2 % of
+//! probes retried) keeps its window, while one that is really congested (queues
+//! overflowing, most answers late) loses a third of it.
+
+/// Share of answers that needed a retry above which the window shrinks.
+pub const DROP_SHARE: f64 = 0.10;
+
+/// The congestion window and its statistics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Congestion {
+    window: f64,
+    threshold: f64,
+    min: f64,
+    max: f64,
+    epoch_answers: u64,
+    epoch_retried: u64,
+    /// Totals over the run, for the loss estimate.
+    answers: u64,
+    retried: u64,
+}
+
+impl Congestion {
+    pub fn new(initial: usize, max: usize) -> Self {
+        let max = max.max(1) as f64;
+        Congestion {
+            window: (initial.max(1) as f64).min(max),
+            threshold: max,
+            min: 1.0,
+            max,
+            epoch_answers: 0,
+            epoch_retried: 0,
+            answers: 0,
+            retried: 0,
+        }
+    }
+
+    /// The current window, in probes.
+    pub fn window(&self) -> usize {
+        self.window as usize
+    }
+
+    /// Lowers the ceiling (the open-file limit was reached at this many sockets).
+    pub fn cap(&mut self, max: usize) {
+        self.max = (max.max(1) as f64).min(self.max);
+        self.window = self.window.min(self.max);
+        self.threshold = self.threshold.min(self.max);
+    }
+
+    /// An answer arrived; `retried` says whether an earlier try had timed out.
+    pub fn on_answer(&mut self, retried: bool) {
+        self.answers += 1;
+        self.epoch_answers += 1;
+        if retried {
+            self.retried += 1;
+            self.epoch_retried += 1;
+        }
+        if self.window < self.threshold {
+            self.window += 1.0;
+        } else {
+            self.window += 1.0 / self.window;
+        }
+        self.window = self.window.min(self.max);
+        if self.epoch_answers as f64 >= self.window.max(16.0) {
+            let share = self.epoch_retried as f64 / self.epoch_answers as f64;
+            if share > DROP_SHARE {
+                self.back_off();
+            }
+            self.epoch_answers = 0;
+            self.epoch_retried = 0;
+        }
+    }
+
+    /// Shrinks the window by a third (a drop burst, or the kernel ran short of buffers).
+    pub fn back_off(&mut self) {
+        self.window = (self.window * 2.0 / 3.0).max(self.min);
+        self.threshold = self.window;
+    }
+
+    /// Estimated chance that one try goes unanswered although the port would answer,
+    /// smoothed so that a short run does not conclude the path is lossless.
+    pub fn loss_estimate(&self) -> f64 {
+        (self.retried as f64 + 0.5) / (self.answers as f64 + 50.0)
+    }
+
+    /// Tries needed so that, over `probes` ports, the expected number of answering
+    /// ports wrongly left unanswered stays below 1 in 100; within `[2, max_tries]`.
+    pub fn tries_needed(&self, probes: u128, max_tries: u8) -> u8 {
+        let p = self.loss_estimate().clamp(1e-9, 0.9);
+        let n = (0.01 / probes.max(1) as f64).ln() / p.ln();
+        (n.ceil().max(2.0) as u8).min(max_tries.max(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grows_while_answers_come_back() {
+        let mut c = Congestion::new(10, 1000);
+        for _ in 0..500 {
+            c.on_answer(false);
+        }
+        assert_eq!(c.window(), 510);
+        for _ in 0..5000 {
+            c.on_answer(false);
+        }
+        assert_eq!(c.window(), 1000, "never above the ceiling");
+    }
+
+    #[test]
+    fn light_random_loss_keeps_the_window() {
+        let mut c = Congestion::new(1000, 1000);
+        for i in 0..100_000 {
+            c.on_answer(i % 50 == 0); // 2 % retried
+        }
+        assert_eq!(c.window(), 1000);
+        assert!(c.tries_needed(65_535, 10) >= 4, "2 % loss needs more tries");
+    }
+
+    #[test]
+    fn heavy_drops_shrink_the_window() {
+        let mut c = Congestion::new(1000, 1000);
+        for i in 0..3000 {
+            c.on_answer(i % 3 == 0);
+        }
+        assert!(c.window() < 500, "window {}", c.window());
+    }
+
+    #[test]
+    fn a_clean_path_needs_two_tries() {
+        let mut c = Congestion::new(100, 100);
+        for _ in 0..60_000 {
+            c.on_answer(false);
+        }
+        assert_eq!(c.tries_needed(65_535, 10), 2);
+        assert_eq!(c.tries_needed(65_535, 1), 1, "the user's limit wins");
+    }
+
+    #[test]
+    fn cap_lowers_the_ceiling() {
+        let mut c = Congestion::new(500, 4096);
+        c.cap(200);
+        assert_eq!(c.window(), 200);
+        for _ in 0..1000 {
+            c.on_answer(false);
+        }
+        assert_eq!(c.window(), 200);
+    }
+}
