@@ -1,0 +1,115 @@
+//! NDJSON: one JSON object per port result, one per line, written as results arrive.
+//!
+//! Field names are stable; later formats reuse them:
+//! `{"addr":"198.18.0.1","port":22,"proto":"tcp","state":"open","reason":"syn-ack","rtt_ms":0.41,"tries":1}`
+//! plus `"hostname"` when the target was a name. JSON string escaping covers every
+//! control character; serde_json writes the rest of Unicode as is.
+
+use std::io::{self, Write};
+
+use portolan_engine::{PortResult, PortState, Summary};
+use serde::Serialize;
+
+use crate::Report;
+
+/// The wire form of one result.
+#[derive(Debug, Serialize)]
+pub struct Line<'a> {
+    pub addr: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<&'a str>,
+    pub port: u16,
+    pub proto: &'static str,
+    pub state: &'static str,
+    pub reason: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rtt_ms: Option<f64>,
+    pub tries: u8,
+}
+
+impl<'a> Line<'a> {
+    pub fn new(r: &'a PortResult) -> Self {
+        Line {
+            addr: r.endpoint.addr.to_string(),
+            hostname: r.endpoint.name.as_deref(),
+            port: r.endpoint.port,
+            proto: "tcp",
+            state: r.state.as_str(),
+            reason: r.reason.as_str(),
+            rtt_ms: r.rtt.map(|d| (d.as_secs_f64() * 1e6).round() / 1e3),
+            tries: r.tries,
+        }
+    }
+}
+
+/// Writes NDJSON to `W`.
+pub struct NdjsonReport<W: Write> {
+    out: W,
+    open_only: bool,
+}
+
+impl<W: Write> NdjsonReport<W> {
+    /// `open_only` keeps only open ports (`--open`).
+    pub fn new(out: W, open_only: bool) -> Self {
+        NdjsonReport { out, open_only }
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+}
+
+impl<W: Write> Report for NdjsonReport<W> {
+    fn result(&mut self, r: &PortResult) -> io::Result<()> {
+        if self.open_only && r.state != PortState::Open {
+            return Ok(());
+        }
+        serde_json::to_writer(&mut self.out, &Line::new(r))?;
+        self.out.write_all(b"\n")
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    fn finish(&mut self, _summary: &Summary) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portolan_engine::{Endpoint, Reason};
+    use std::time::Duration;
+
+    fn result(port: u16, reason: Reason, name: Option<&str>) -> PortResult {
+        PortResult {
+            endpoint: Endpoint { addr: "198.18.0.1".parse().unwrap(), port, name: name.map(Into::into) },
+            state: reason.state(),
+            reason,
+            rtt: (reason != Reason::NoResponse).then_some(Duration::from_micros(410)),
+            tries: 1,
+        }
+    }
+
+    #[test]
+    fn one_line_per_result_with_stable_fields() {
+        let mut r = NdjsonReport::new(Vec::new(), false);
+        r.result(&result(22, Reason::SynAck, None)).unwrap();
+        r.result(&result(1000, Reason::NoResponse, Some("lab\u{1b}[31m.test"))).unwrap();
+        let text = String::from_utf8(r.into_inner()).unwrap();
+        insta::assert_snapshot!(text, @r#"
+        {"addr":"198.18.0.1","port":22,"proto":"tcp","state":"open","reason":"syn-ack","rtt_ms":0.41,"tries":1}
+        {"addr":"198.18.0.1","hostname":"lab\u001b[31m.test","port":1000,"proto":"tcp","state":"filtered","reason":"no-response","tries":1}
+        "#);
+    }
+
+    #[test]
+    fn open_only_drops_the_rest() {
+        let mut r = NdjsonReport::new(Vec::new(), true);
+        r.result(&result(22, Reason::SynAck, None)).unwrap();
+        r.result(&result(23, Reason::ConnRefused, None)).unwrap();
+        assert_eq!(String::from_utf8(r.into_inner()).unwrap().lines().count(), 1);
+    }
+}
