@@ -1,0 +1,13 @@
+//! The `portolan` command. Everything lives in the modules; `main` only maps the
+//! outcome to an exit code (see [`exit`]).
+
+mod args;
+mod config;
+mod demo;
+mod exit;
+mod progress;
+mod scan;
+
+fn main() -> std::process::ExitCode {
+    exit::run(std::env::args_os().collect())
+}

@@ -1,0 +1,120 @@
+//! `portolan scan`: build the configuration, wire the reports to the engine, run.
+
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use anyhow::Context;
+use portolan_engine::scheduler::SinkError;
+use portolan_engine::{ConnectTransport, PortResult, Progress, Sink, Summary};
+use portolan_output::{Colour, NdjsonReport, Report, RunInfo, TableReport};
+use portolan_target::ScanOrder;
+
+use crate::args::ScanArgs;
+use crate::config::{self, OrderKind, ScanConfig};
+use crate::exit::Outcome;
+use crate::progress::Bar;
+
+/// Feeds every report, and the progress bar, from the engine.
+pub struct Reports {
+    pub reports: Vec<Box<dyn Report>>,
+    pub bar: Option<Bar>,
+}
+
+impl Sink for Reports {
+    fn result(&mut self, r: &PortResult) -> Result<(), SinkError> {
+        for report in &mut self.reports {
+            report.result(r)?;
+        }
+        Ok(())
+    }
+
+    fn progress(&mut self, p: &Progress) -> Result<(), SinkError> {
+        if let Some(bar) = &self.bar {
+            bar.update(p);
+        }
+        for report in &mut self.reports {
+            report.flush()?;
+        }
+        Ok(())
+    }
+}
+
+impl Reports {
+    pub fn start(&mut self, info: &RunInfo) -> io::Result<()> {
+        self.reports.iter_mut().try_for_each(|r| r.start(info))
+    }
+
+    pub fn finish(&mut self, summary: &Summary) -> io::Result<()> {
+        if let Some(bar) = &self.bar {
+            bar.finish();
+        }
+        self.reports.iter_mut().try_for_each(|r| r.finish(summary))
+    }
+}
+
+/// Opens `path` for writing, `-` meaning stdout.
+pub fn writer(path: &Path) -> anyhow::Result<Box<dyn Write>> {
+    if path == Path::new("-") {
+        return Ok(Box::new(BufWriter::new(io::stdout())));
+    }
+    let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    Ok(Box::new(BufWriter::new(file)))
+}
+
+/// Colour when stdout is a terminal and `NO_COLOR` is unset or empty.
+pub fn colour() -> Colour {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    if io::stdout().is_terminal() && !no_color {
+        Colour::Always
+    } else {
+        Colour::Never
+    }
+}
+
+/// The reports a configuration asks for: the table on stdout unless another
+/// format took stdout, plus each file format.
+pub fn reports(cfg: &ScanConfig, total: u128) -> anyhow::Result<Reports> {
+    let mut reports: Vec<Box<dyn Report>> = Vec::new();
+    let ndjson_on_stdout = cfg.ndjson.as_deref() == Some(Path::new("-"));
+    if !ndjson_on_stdout {
+        reports.push(Box::new(TableReport::new(BufWriter::new(io::stdout()), colour(), cfg.open_only)));
+    }
+    if let Some(path) = &cfg.ndjson {
+        reports.push(Box::new(NdjsonReport::new(writer(path)?, cfg.open_only)));
+    }
+    let bar = (cfg.progress && io::stderr().is_terminal()).then(|| Bar::new(total));
+    Ok(Reports { reports, bar })
+}
+
+pub fn run(args: &ScanArgs) -> anyhow::Result<Outcome> {
+    let file_limit = portolan_engine::sys::raise_file_limit();
+    let cfg = config::build(args, file_limit)?;
+    for note in &cfg.notes {
+        eprintln!("portolan: note: {note}");
+    }
+    let cancel = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, cancel.clone()).context("cannot install signal handler")?;
+    }
+    let mut order = match cfg.order {
+        OrderKind::Random { seed } => ScanOrder::random(cfg.targets.clone(), cfg.ports.clone(), seed),
+        OrderKind::Sequential => ScanOrder::sequential(cfg.targets.clone(), cfg.ports.clone()),
+    };
+    let mut sink = reports(&cfg, order.total())?;
+    let info = RunInfo {
+        command_line: std::env::args().collect::<Vec<_>>().join(" "),
+        started: SystemTime::now(),
+        ports: cfg.ports.to_spec(),
+        hosts: cfg.targets.hosts(),
+    };
+    sink.start(&info)?;
+    let mut transport = ConnectTransport::new().context("cannot create the event poller")?;
+    let scanner = cfg.engine.clone().cancel_flag(cancel).build();
+    let summary = scanner.run(&mut order, &mut transport, &mut sink)?;
+    sink.finish(&summary)?;
+    Ok(if summary.complete { Outcome::Done } else { Outcome::Interrupted })
+}
