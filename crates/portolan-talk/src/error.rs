@@ -1,0 +1,190 @@
+//! Errors of the talk crate: usage errors (what the user typed cannot work; the CLI
+//! exits 2) and runtime failures (the network said no; the CLI exits 1).
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use thiserror::Error;
+
+use crate::http::{BodyError, HeadError};
+
+/// Something the user asked for that cannot work, found before any traffic.
+#[derive(Debug, Error)]
+pub enum UsageError {
+    /// A URL `portolan http` cannot use.
+    #[error("invalid URL {url:?}: {reason}")]
+    Url {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A `--send` string with a broken backslash escape.
+    #[error("invalid escape in {text:?}: {reason}")]
+    Escape {
+        /// The string as given.
+        text: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A `--expect` pattern that is not a valid regular expression.
+    #[error("invalid --expect pattern {pattern:?}: {source}")]
+    Regex {
+        /// The pattern as given.
+        pattern: String,
+        /// The regex crate's explanation.
+        source: Box<regex::Error>,
+    },
+    /// A `-H` header that is not `Name: value`.
+    #[error("invalid header {0:?}: expected 'Name: value' without line breaks")]
+    Header(String),
+    /// A `-X` method that is not an HTTP token.
+    #[error("invalid method {0:?}")]
+    Method(String),
+    /// A source address and a target of different families.
+    #[error("source address {source_addr} and target {host} have no address family in common")]
+    Family {
+        /// The `-s` address.
+        source_addr: SocketAddr,
+        /// The target host.
+        host: String,
+    },
+    /// A certificate or key file that cannot be used.
+    #[error("{path}: {reason}")]
+    Pem {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A name given with `--sni` (or the host) that is not a valid server name.
+    #[error("invalid TLS server name {0:?}")]
+    ServerName(String),
+}
+
+/// Why a TCP connect failed, as one word or phrase.
+#[derive(Debug, Error)]
+pub enum ConnectFailure {
+    /// The peer answered with a reset (port closed).
+    #[error("refused")]
+    Refused,
+    /// No answer within the connect timeout.
+    #[error("timed out")]
+    TimedOut,
+    /// No route, or an ICMP unreachable.
+    #[error("unreachable")]
+    Unreachable,
+    /// Anything else the kernel said.
+    #[error("{0}")]
+    Other(io::Error),
+}
+
+impl From<io::Error> for ConnectFailure {
+    fn from(error: io::Error) -> Self {
+        match error.kind() {
+            io::ErrorKind::ConnectionRefused => Self::Refused,
+            io::ErrorKind::TimedOut => Self::TimedOut,
+            io::ErrorKind::HostUnreachable | io::ErrorKind::NetworkUnreachable => Self::Unreachable,
+            _ => Self::Other(error),
+        }
+    }
+}
+
+/// Everything that can stop a session.
+#[derive(Debug, Error)]
+pub enum TalkError {
+    /// The user asked for something impossible.
+    #[error(transparent)]
+    Usage(#[from] UsageError),
+    /// The host name did not resolve.
+    #[error("resolve {host}: {source}")]
+    Resolve {
+        /// The name.
+        host: String,
+        /// The resolver's error.
+        source: io::Error,
+    },
+    /// The TCP connect failed.
+    #[error("connect {addr}: {reason}")]
+    Connect {
+        /// The address tried last.
+        addr: SocketAddr,
+        /// Why it failed.
+        reason: ConnectFailure,
+    },
+    /// Binding a local address failed.
+    #[error("bind {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The kernel's error.
+        source: io::Error,
+    },
+    /// The TLS handshake failed (including certificate verification).
+    #[error("TLS handshake with {server}: {source}")]
+    Handshake {
+        /// The server name or address.
+        server: String,
+        /// The error, with rustls' reason inside.
+        source: io::Error,
+    },
+    /// The TLS configuration could not be built.
+    #[error("TLS setup: {0}")]
+    TlsSetup(String),
+    /// Reading or writing failed mid-session.
+    #[error("{context}: {source}")]
+    Io {
+        /// What we were doing.
+        context: &'static str,
+        /// The error.
+        source: io::Error,
+    },
+    /// The response head is not HTTP.
+    #[error("HTTP response from {url}: {source}")]
+    Head {
+        /// The URL asked.
+        url: String,
+        /// The parser's reason.
+        source: HeadError,
+    },
+    /// The response body is badly framed.
+    #[error("HTTP body from {url}: {source}")]
+    Body {
+        /// The URL asked.
+        url: String,
+        /// The decoder's reason.
+        source: BodyError,
+    },
+    /// The server closed before the head was complete.
+    #[error("HTTP response from {0}: the connection closed before the response head ended")]
+    Truncated(String),
+    /// A redirect chain that is too long or comes back to a URL already visited.
+    #[error("redirect from {from} to {to}: {reason}")]
+    Redirect {
+        /// Where the redirect came from.
+        from: String,
+        /// Where it pointed.
+        to: String,
+        /// `loop` or `more than 10 redirects`.
+        reason: &'static str,
+    },
+    /// `--max-time` ran out.
+    #[error("stopped after --max-time {0:?}")]
+    MaxTime(Duration),
+    /// Nothing came or went for the idle timeout.
+    #[error("idle for {0:?}, closing")]
+    Idle(Duration),
+}
+
+impl TalkError {
+    /// Whether this is a usage error (exit code 2) rather than a runtime failure.
+    pub fn is_usage(&self) -> bool {
+        matches!(self, TalkError::Usage(_))
+    }
+
+    pub(crate) fn io(context: &'static str) -> impl FnOnce(io::Error) -> Self {
+        move |source| TalkError::Io { context, source }
+    }
+}

@@ -1,0 +1,387 @@
+//! The interactive session: stdin to the peer and the peer to stdout, both ways at
+//! once, with the optional Telnet layer, CRLF line endings, scripted `--send` and
+//! `--expect`, half-close at the end of input and the idle and quit timers.
+//!
+//! The byte transformations live in [`Transcoder`] (sans-IO); [`run`] is the thin
+//! tokio layer that owns the stream, the timers and the injected input, output and
+//! diagnostic streams. It never prints on its own.
+
+use std::future::pending;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::time::{sleep_until, Instant};
+
+use crate::display::{Display, Printer};
+use crate::error::TalkError;
+use crate::script::{Expecter, Script};
+use crate::telnet::{NegotiationSniffer, TelnetDecoder, TelnetEncoder};
+
+/// How typed newlines are sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LineEnding {
+    /// As typed (usually LF).
+    #[default]
+    AsTyped,
+    /// Each LF not already preceded by CR becomes CRLF (`--crlf`).
+    Crlf,
+}
+
+/// Whether the Telnet protocol is spoken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TelnetMode {
+    /// Bytes pass untouched; a server that negotiates is reported once.
+    #[default]
+    Off,
+    /// Speak Telnet (`--telnet`): negotiate, hide IAC, escape 0xff, send CRLF.
+    On,
+}
+
+/// What happens to our sending side when the input ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AfterInput {
+    /// Half-close (TCP FIN, or TLS `close_notify`) and keep reading.
+    #[default]
+    HalfClose,
+    /// Keep the sending side open (`--no-shutdown`).
+    KeepOpen,
+}
+
+/// Everything that shapes a session once the stream is open.
+#[derive(Debug, Clone, Default)]
+pub struct SessionOptions {
+    /// Newline translation for what we send.
+    pub line_ending: LineEnding,
+    /// The Telnet layer.
+    pub telnet: TelnetMode,
+    /// What the end of input does.
+    pub after_input: AfterInput,
+    /// Stop this long after the input ended (`-q`).
+    pub quit_after_input: Option<Duration>,
+    /// Fail when nothing moves for this long (`-i`).
+    pub idle_timeout: Option<Duration>,
+    /// How received bytes are shown.
+    pub display: Display,
+    /// `--send` and `--expect`.
+    pub script: Script,
+}
+
+/// How a session ended without an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionEnd {
+    /// The peer closed the connection.
+    PeerClosed,
+    /// The `-q` time after the end of input passed.
+    QuitAfterInput,
+    /// Every `--expect` pattern matched.
+    ExpectationsMet,
+    /// An `--expect` pattern did not match.
+    ExpectationFailed {
+        /// The pattern.
+        pattern: String,
+        /// Why: `timed out after 5s` or `the peer closed`.
+        reason: String,
+    },
+}
+
+/// The sans-IO byte transformations of a session.
+#[derive(Debug, Clone)]
+pub struct Transcoder {
+    line_ending: LineEnding,
+    last_sent_cr: bool,
+    telnet: Option<(TelnetDecoder, TelnetEncoder)>,
+    sniffer: NegotiationSniffer,
+    printer: Printer,
+}
+
+/// What the transcoder made of received bytes.
+#[derive(Debug, Default, Clone)]
+pub struct Incoming {
+    /// Data for the expecter (Telnet commands removed).
+    pub data: Vec<u8>,
+    /// Bytes for the output.
+    pub output: Vec<u8>,
+    /// Bytes to send back (Telnet negotiation replies).
+    pub reply: Vec<u8>,
+    /// The server opened with Telnet negotiation and Telnet is off.
+    pub telnet_detected: bool,
+}
+
+impl Transcoder {
+    /// A transcoder for these options.
+    pub fn new(options: &SessionOptions) -> Self {
+        Self {
+            line_ending: options.line_ending,
+            last_sent_cr: false,
+            telnet: (options.telnet == TelnetMode::On)
+                .then(|| (TelnetDecoder::new(), TelnetEncoder::new())),
+            sniffer: NegotiationSniffer::new(),
+            printer: Printer::new(options.display),
+        }
+    }
+
+    /// Encodes input for the wire; returns (wire bytes, output bytes).
+    pub fn outgoing(&mut self, input: &[u8]) -> (Vec<u8>, Vec<u8>) {
+        let crlf = self.line_ending == LineEnding::Crlf || self.telnet.is_some();
+        let mut lines = Vec::with_capacity(input.len() + 8);
+        for &b in input {
+            if b == b'\n' && crlf && !self.last_sent_cr {
+                lines.push(b'\r');
+            }
+            lines.push(b);
+            self.last_sent_cr = b == b'\r';
+        }
+        let wire = match &mut self.telnet {
+            Some((_, encoder)) => {
+                let mut out = Vec::with_capacity(lines.len());
+                encoder.encode(&lines, &mut out);
+                out
+            }
+            None => lines,
+        };
+        let shown = self.printer.sent(&wire);
+        (wire, shown)
+    }
+
+    /// Flushes held-back input at its end; returns (wire bytes, output bytes).
+    pub fn finish_outgoing(&mut self) -> (Vec<u8>, Vec<u8>) {
+        let mut wire = Vec::new();
+        if let Some((_, encoder)) = &mut self.telnet {
+            encoder.finish(&mut wire);
+        }
+        let shown = self.printer.sent(&wire);
+        (wire, shown)
+    }
+
+    /// Decodes received bytes.
+    pub fn incoming(&mut self, bytes: &[u8]) -> Incoming {
+        let mut incoming = Incoming::default();
+        if let Some((decoder, _)) = &mut self.telnet {
+            decoder.receive(bytes, &mut incoming.data, &mut incoming.reply);
+        } else {
+            incoming.telnet_detected = self.sniffer.observe(bytes);
+            incoming.data = bytes.to_vec();
+        }
+        incoming.output = self.printer.received(&incoming.data);
+        incoming.reply_shown(&mut self.printer);
+        incoming
+    }
+
+    /// Output held back at the end of the received stream.
+    pub fn finish_incoming(&mut self) -> Vec<u8> {
+        self.printer.finish()
+    }
+}
+
+impl Incoming {
+    fn reply_shown(&mut self, printer: &mut Printer) {
+        if !self.reply.is_empty() {
+            let shown = printer.sent(&self.reply);
+            self.output.extend_from_slice(&shown);
+        }
+    }
+}
+
+/// The injected streams of a session.
+pub struct SessionIo<'a> {
+    /// What the user types (stdin).
+    pub input: &'a mut (dyn AsyncRead + Unpin + Send),
+    /// Where the peer's bytes go (stdout).
+    pub output: &'a mut (dyn AsyncWrite + Unpin + Send),
+    /// Where notes go (stderr).
+    pub diag: &'a mut (dyn AsyncWrite + Unpin + Send),
+}
+
+const TELNET_NOTE: &[u8] =
+    b"note: the server opened with Telnet option negotiation (IAC bytes); --telnet would answer it and hide it\n";
+
+/// Timers of the running session.
+struct Clock {
+    idle: Option<Duration>,
+    last_activity: Instant,
+    quit_at: Option<Instant>,
+    expect_at: Option<Instant>,
+}
+
+async fn sleep_opt(at: Option<Instant>) {
+    match at {
+        Some(at) => sleep_until(at).await,
+        None => pending().await,
+    }
+}
+
+async fn write_out(
+    out: &mut (dyn AsyncWrite + Unpin + Send),
+    bytes: &[u8],
+) -> Result<(), TalkError> {
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    out.write_all(bytes)
+        .await
+        .map_err(TalkError::io("write output"))?;
+    out.flush().await.map_err(TalkError::io("write output"))
+}
+
+/// Runs a session over `stream` until the peer closes, the input ends and the quit
+/// time passes, the expectations are settled, or an error.
+pub async fn run<S>(
+    stream: S,
+    options: &SessionOptions,
+    io: SessionIo<'_>,
+) -> Result<SessionEnd, TalkError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let (mut reader, mut writer) = tokio::io::split(stream);
+    let mut codec = Transcoder::new(options);
+    let script = &options.script;
+    let mut expecter = Expecter::new(&script.expects);
+    let now = Instant::now();
+    let mut clock = Clock {
+        idle: options.idle_timeout,
+        last_activity: now,
+        quit_at: None,
+        expect_at: expecter.waiting_for().map(|_| now + script.timeout),
+    };
+    let mut input_open = script.reads_input();
+    if !input_open {
+        for send in &script.sends {
+            let (wire, shown) = codec.outgoing(send);
+            send_wire(&mut writer, &wire).await?;
+            write_out(io.output, &shown).await?;
+        }
+        end_of_input(&mut codec, &mut writer, options, &mut clock, io.output).await?;
+    }
+    let mut net_buf = vec![0u8; 16 * 1024];
+    let mut in_buf = vec![0u8; 16 * 1024];
+    loop {
+        let idle_at = clock.idle.map(|d| clock.last_activity + d);
+        tokio::select! {
+            read = reader.read(&mut net_buf) => {
+                let n = read.map_err(TalkError::io("read from peer"))?;
+                if n == 0 {
+                    write_out(io.output, &codec.finish_incoming()).await?;
+                    return Ok(match expecter.waiting_for() {
+                        Some(pattern) => SessionEnd::ExpectationFailed {
+                            pattern: pattern.to_string(),
+                            reason: "the peer closed first".into(),
+                        },
+                        None => SessionEnd::PeerClosed,
+                    });
+                }
+                clock.last_activity = Instant::now();
+                let incoming = codec.incoming(&net_buf[..n]);
+                send_wire(&mut writer, &incoming.reply).await?;
+                if incoming.telnet_detected {
+                    write_out(io.diag, TELNET_NOTE).await?;
+                }
+                write_out(io.output, &incoming.output).await?;
+                if expecter.feed(&incoming.data) > 0 {
+                    if expecter.waiting_for().is_none() {
+                        return Ok(SessionEnd::ExpectationsMet);
+                    }
+                    clock.expect_at = Some(Instant::now() + script.timeout);
+                }
+            }
+            read = io.input.read(&mut in_buf), if input_open => {
+                let n = read.map_err(TalkError::io("read input"))?;
+                clock.last_activity = Instant::now();
+                if n == 0 {
+                    input_open = false;
+                    end_of_input(&mut codec, &mut writer, options, &mut clock, io.output).await?;
+                } else {
+                    let (wire, shown) = codec.outgoing(&in_buf[..n]);
+                    send_wire(&mut writer, &wire).await?;
+                    write_out(io.output, &shown).await?;
+                }
+            }
+            () = sleep_opt(idle_at) => {
+                return Err(TalkError::Idle(clock.idle.unwrap_or_default()));
+            }
+            () = sleep_opt(clock.quit_at) => return Ok(SessionEnd::QuitAfterInput),
+            () = sleep_opt(clock.expect_at) => {
+                return Ok(SessionEnd::ExpectationFailed {
+                    pattern: expecter.waiting_for().unwrap_or_default().to_string(),
+                    reason: format!("nothing matched within {:?}", script.timeout),
+                });
+            }
+        }
+    }
+}
+
+async fn send_wire<W: AsyncWrite + Unpin>(writer: &mut W, bytes: &[u8]) -> Result<(), TalkError> {
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    writer
+        .write_all(bytes)
+        .await
+        .map_err(TalkError::io("send to peer"))?;
+    writer.flush().await.map_err(TalkError::io("send to peer"))
+}
+
+/// The input ended: flush, half-close unless told otherwise or expectations are
+/// pending (a half-close could make the peer hang up before answering), and start
+/// the quit timer.
+async fn end_of_input<W: AsyncWrite + Unpin>(
+    codec: &mut Transcoder,
+    writer: &mut W,
+    options: &SessionOptions,
+    clock: &mut Clock,
+    output: &mut (dyn AsyncWrite + Unpin + Send),
+) -> Result<(), TalkError> {
+    let (wire, shown) = codec.finish_outgoing();
+    send_wire(writer, &wire).await?;
+    write_out(output, &shown).await?;
+    if !options.script.expects.is_empty() {
+        return Ok(());
+    }
+    if options.after_input == AfterInput::HalfClose {
+        writer
+            .shutdown()
+            .await
+            .map_err(TalkError::io("half-close"))?;
+    }
+    clock.quit_at = options.quit_after_input.map(|d| Instant::now() + d);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crlf_translation_is_idempotent_across_reads() {
+        let options = SessionOptions {
+            line_ending: LineEnding::Crlf,
+            ..SessionOptions::default()
+        };
+        let mut t = Transcoder::new(&options);
+        assert_eq!(t.outgoing(b"a\nb\r").0, b"a\r\nb\r");
+        assert_eq!(t.outgoing(b"\nc\n").0, b"\nc\r\n");
+    }
+
+    #[test]
+    fn telnet_mode_escapes_and_answers() {
+        let options = SessionOptions {
+            telnet: TelnetMode::On,
+            ..SessionOptions::default()
+        };
+        let mut t = Transcoder::new(&options);
+        assert_eq!(t.outgoing(b"\xff\n").0, b"\xff\xff\r\n");
+        let got = t.incoming(b"\xff\xfd\x18login: ");
+        assert_eq!(got.output, b"login: ");
+        assert_eq!(got.reply, b"\xff\xfc\x18");
+        assert!(!got.telnet_detected);
+    }
+
+    #[test]
+    fn without_telnet_bytes_pass_and_negotiation_is_noted() {
+        let mut t = Transcoder::new(&SessionOptions::default());
+        assert_eq!(t.outgoing(b"\xff\n").0, b"\xff\n");
+        let got = t.incoming(b"\xff\xfd\x18");
+        assert_eq!(got.output, b"\xff\xfd\x18");
+        assert!(got.telnet_detected && got.reply.is_empty());
+    }
+}
