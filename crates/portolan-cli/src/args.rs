@@ -21,6 +21,12 @@ pub enum Command {
     Scan(ScanArgs),
     /// Start a small practice target on 127.0.0.1 inside this process and scan it.
     Demo(DemoArgs),
+    /// Talk to the program behind a port: stdin to the socket, the socket to stdout.
+    Connect(crate::talk::ConnectArgs),
+    /// Wait for a connection on a port (127.0.0.1 unless --bind) and talk to it.
+    Listen(crate::talk::ListenArgs),
+    /// Send a minimal HTTP request and show the raw exchange.
+    Http(crate::talk::HttpArgs),
 }
 
 /// `portolan scan`.

@@ -22,6 +22,8 @@ pub struct UsageError(pub String);
 pub enum Outcome {
     Done,
     Interrupted,
+    /// An `--expect` of `portolan connect`/`listen` did not match (exit 3).
+    ExpectationFailed,
 }
 
 pub fn usage(msg: impl Into<String>) -> anyhow::Error {
@@ -36,10 +38,14 @@ pub fn run(argv: Vec<OsString>) -> ExitCode {
     let result = match cli.command {
         Command::Scan(args) => crate::scan::run(&args),
         Command::Demo(args) => crate::demo::run(&args),
+        Command::Connect(args) => crate::talk::run_connect(&args),
+        Command::Listen(args) => crate::talk::run_listen(&args),
+        Command::Http(args) => crate::talk::run_http(&args),
     };
     match result {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Interrupted) => ExitCode::from(130),
+        Ok(Outcome::ExpectationFailed) => ExitCode::from(3),
         Err(e) => report(&e),
     }
 }

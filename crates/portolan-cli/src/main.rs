@@ -7,6 +7,7 @@ mod demo;
 mod exit;
 mod progress;
 mod scan;
+mod talk;
 
 fn main() -> std::process::ExitCode {
     exit::run(std::env::args_os().collect())

@@ -30,12 +30,12 @@ pub enum UsageError {
         reason: String,
     },
     /// A `--expect` pattern that is not a valid regular expression.
-    #[error("invalid --expect pattern {pattern:?}: {source}")]
+    #[error("invalid --expect pattern {pattern:?}: {cause}")]
     Regex {
         /// The pattern as given.
         pattern: String,
         /// The regex crate's explanation.
-        source: Box<regex::Error>,
+        cause: Box<regex::Error>,
     },
     /// A `-H` header that is not `Name: value`.
     #[error("invalid header {0:?}: expected 'Name: value' without line breaks")]
@@ -99,12 +99,12 @@ pub enum TalkError {
     #[error(transparent)]
     Usage(#[from] UsageError),
     /// The host name did not resolve.
-    #[error("resolve {host}: {source}")]
+    #[error("resolve {host}: {cause}")]
     Resolve {
         /// The name.
         host: String,
         /// The resolver's error.
-        source: io::Error,
+        cause: io::Error,
     },
     /// The TCP connect failed.
     #[error("connect {addr}: {reason}")]
@@ -115,47 +115,47 @@ pub enum TalkError {
         reason: ConnectFailure,
     },
     /// Binding a local address failed.
-    #[error("bind {addr}: {source}")]
+    #[error("bind {addr}: {cause}")]
     Bind {
         /// The address.
         addr: SocketAddr,
         /// The kernel's error.
-        source: io::Error,
+        cause: io::Error,
     },
     /// The TLS handshake failed (including certificate verification).
-    #[error("TLS handshake with {server}: {source}")]
+    #[error("TLS handshake with {server}: {cause}")]
     Handshake {
         /// The server name or address.
         server: String,
         /// The error, with rustls' reason inside.
-        source: io::Error,
+        cause: io::Error,
     },
     /// The TLS configuration could not be built.
     #[error("TLS setup: {0}")]
     TlsSetup(String),
     /// Reading or writing failed mid-session.
-    #[error("{context}: {source}")]
+    #[error("{context}: {cause}")]
     Io {
         /// What we were doing.
         context: &'static str,
         /// The error.
-        source: io::Error,
+        cause: io::Error,
     },
     /// The response head is not HTTP.
-    #[error("HTTP response from {url}: {source}")]
+    #[error("HTTP response from {url}: {cause}")]
     Head {
         /// The URL asked.
         url: String,
         /// The parser's reason.
-        source: HeadError,
+        cause: HeadError,
     },
     /// The response body is badly framed.
-    #[error("HTTP body from {url}: {source}")]
+    #[error("HTTP body from {url}: {cause}")]
     Body {
         /// The URL asked.
         url: String,
         /// The decoder's reason.
-        source: BodyError,
+        cause: BodyError,
     },
     /// The server closed before the head was complete.
     #[error("HTTP response from {0}: the connection closed before the response head ended")]
@@ -185,6 +185,6 @@ impl TalkError {
     }
 
     pub(crate) fn io(context: &'static str) -> impl FnOnce(io::Error) -> Self {
-        move |source| TalkError::Io { context, source }
+        move |cause| TalkError::Io { context, cause }
     }
 }

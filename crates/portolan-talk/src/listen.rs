@@ -51,9 +51,9 @@ async fn note(diag: &mut (dyn AsyncWrite + Unpin + Send), text: &str) -> Result<
 pub async fn listen(plan: &ListenPlan, io: SessionIo<'_>) -> Result<SessionEnd, TalkError> {
     let listener = TcpListener::bind(plan.bind)
         .await
-        .map_err(|source| TalkError::Bind {
+        .map_err(|cause| TalkError::Bind {
             addr: plan.bind,
-            source,
+            cause,
         })?;
     let local = listener.local_addr().map_err(TalkError::io("listen"))?;
     let acceptor = plan.tls.as_ref().map(tls::acceptor).transpose()?;
@@ -73,9 +73,9 @@ pub async fn listen(plan: &ListenPlan, io: SessionIo<'_>) -> Result<SessionEnd, 
             None => session::run(tcp, &plan.session, each).await,
             Some((acceptor, _)) => match acceptor.accept(tcp).await {
                 Ok(stream) => session::run(stream, &plan.session, each).await,
-                Err(source) => Err(TalkError::Handshake {
+                Err(cause) => Err(TalkError::Handshake {
                     server: peer.to_string(),
-                    source,
+                    cause,
                 }),
             },
         };

@@ -54,9 +54,9 @@ pub async fn resolve(target: &Target) -> Result<Vec<SocketAddr>, TalkError> {
     if let Ok(ip) = target.host.parse::<IpAddr>() {
         return Ok(vec![SocketAddr::new(ip, target.port)]);
     }
-    let resolve_error = |source| TalkError::Resolve {
+    let resolve_error = |cause| TalkError::Resolve {
         host: target.host.clone(),
-        source,
+        cause,
     };
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((target.host.as_str(), target.port))
         .await
@@ -112,10 +112,7 @@ async fn connect_one(addr: SocketAddr, options: ConnectOptions) -> Result<TcpStr
             options.source.ip.unwrap_or(any),
             options.source.port.unwrap_or(0),
         );
-        let bind_error = |source| TalkError::Bind {
-            addr: local,
-            source,
-        };
+        let bind_error = |cause| TalkError::Bind { addr: local, cause };
         socket.set_reuseaddr(true).map_err(bind_error)?;
         socket.bind(local).map_err(bind_error)?;
     }

@@ -50,9 +50,9 @@ impl Expectation {
             .multi_line(true)
             .size_limit(1 << 20)
             .build()
-            .map_err(|source| UsageError::Regex {
+            .map_err(|cause| UsageError::Regex {
                 pattern: pattern.to_string(),
-                source: Box::new(source),
+                cause: Box::new(cause),
             })?;
         Ok(Self {
             pattern: pattern.to_string(),

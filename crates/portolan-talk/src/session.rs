@@ -259,7 +259,11 @@ where
         let idle_at = clock.idle.map(|d| clock.last_activity + d);
         tokio::select! {
             read = reader.read(&mut net_buf) => {
-                let n = read.map_err(TalkError::io("read from peer"))?;
+                let n = match read {
+                    // A TLS peer that closes without close_notify has still closed.
+                    Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => 0,
+                    other => other.map_err(TalkError::io("read from peer"))?,
+                };
                 if n == 0 {
                     write_out(io.output, &codec.finish_incoming()).await?;
                     return Ok(match expecter.waiting_for() {

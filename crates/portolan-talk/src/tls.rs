@@ -157,9 +157,9 @@ pub async fn connect(
     let stream = connector
         .connect(name, tcp)
         .await
-        .map_err(|source| TalkError::Handshake {
+        .map_err(|cause| TalkError::Handshake {
             server: host.to_string(),
-            source,
+            cause,
         })?;
     let (_, session) = stream.get_ref();
     describe_session(

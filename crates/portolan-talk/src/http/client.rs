@@ -213,9 +213,9 @@ where
     let mut buf = vec![0u8; 16 * 1024];
     let (head, rest) = read_head(&mut stream, &mut buf, url, options.display, io).await?;
     if options.body == BodyShown::Body {
-        let framing = Framing::of(method, &head).map_err(|source| TalkError::Body {
+        let framing = Framing::of(method, &head).map_err(|cause| TalkError::Body {
             url: url.to_string(),
-            source,
+            cause,
         })?;
         read_body(
             &mut stream,
@@ -251,9 +251,9 @@ async fn read_head<S: AsyncRead + Unpin>(
         } else {
             std::mem::take(&mut pending)
         };
-        let parsed = parser.push(&input).map_err(|source| TalkError::Head {
+        let parsed = parser.push(&input).map_err(|cause| TalkError::Head {
             url: url.to_string(),
-            source,
+            cause,
         })?;
         let Some((head, rest)) = parsed else { continue };
         write(io.output, show_head(&head, url, display).as_bytes()).await?;
@@ -318,9 +318,9 @@ async fn read_body<S: AsyncRead + Unpin>(
         let mut body = Vec::new();
         decoder
             .push(&input, &mut body)
-            .map_err(|source| TalkError::Body {
+            .map_err(|cause| TalkError::Body {
                 url: url.to_string(),
-                source,
+                cause,
             })?;
         write(io.output, &printer.received(&body)).await?;
         if decoder.is_done() {
