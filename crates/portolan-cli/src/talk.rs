@@ -38,7 +38,10 @@ fn parse_port(text: &str) -> Result<u16, String> {
 
 /// The session options shared by `connect` and `listen`.
 #[derive(Debug, Args)]
-#[expect(clippy::struct_excessive_bools, reason = "clap flags; turned into enums in `session_options`")]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "clap flags; turned into enums in `session_options`"
+)]
 pub struct SessionArgs {
     /// Send each typed newline as CRLF (HTTP, SMTP and most text protocols want it).
     #[arg(short = 'C', long)]
@@ -139,7 +142,10 @@ pub struct ListenArgs {
 
 /// `portolan http`.
 #[derive(Debug, Args)]
-#[expect(clippy::struct_excessive_bools, reason = "clap flags; turned into enums in `run_http`")]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "clap flags; turned into enums in `run_http`"
+)]
 #[command(
     after_help = "Examples:\n  portolan http http://198.18.0.1/\n  portolan http --follow http://198.18.0.1/\n  portolan http --insecure https://198.18.0.1/ --head"
 )]
