@@ -64,14 +64,13 @@ fn echo_server() -> u16 {
     })
 }
 
-/// A server that records everything until EOF, then sends it back in hex and closes.
+/// A server that records everything until EOF, then says how much and closes.
 fn recorder() -> (u16, mpsc::Receiver<Vec<u8>>) {
     let (tx, rx) = mpsc::channel();
     let port = serve_once(move |mut s| {
         let mut got = Vec::new();
         let _ = s.read_to_end(&mut got);
-        let hex: String = got.iter().map(|b| format!("{b:02x}")).collect();
-        let _ = s.write_all(hex.as_bytes());
+        let _ = s.write_all(format!("{} bytes\n", got.len()).as_bytes());
         let _ = tx.send(got);
     });
     (port, rx)
@@ -318,6 +317,22 @@ fn listen_accepts_one_connection_on_loopback() {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     assert_eq!(out.stdout, b"hello listener\n");
+}
+
+#[test]
+fn listen_keep_open_accepts_one_after_another() {
+    let (mut child, port) = spawn_listener(&["-k"]);
+    for word in ["first\n", "second\n"] {
+        let mut peer = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        peer.write_all(word.as_bytes()).unwrap();
+        peer.shutdown(Shutdown::Write).unwrap();
+        let mut sink = Vec::new();
+        let _ = peer.read_to_end(&mut sink);
+    }
+    thread::sleep(Duration::from_millis(300));
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.stdout, b"first\nsecond\n");
 }
 
 #[test]

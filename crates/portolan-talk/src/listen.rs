@@ -83,7 +83,7 @@ pub async fn listen(plan: &ListenPlan, io: SessionIo<'_>) -> Result<SessionEnd, 
             return result;
         }
         let outcome = match result {
-            Ok(end) => format!("connection from {peer} ended: {end:?}\n"),
+            Ok(_) => format!("connection from {peer} closed\n"),
             Err(error) => format!("connection from {peer} failed: {error}\n"),
         };
         note(io.diag, &outcome).await?;
