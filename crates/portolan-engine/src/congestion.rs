@@ -12,9 +12,22 @@
 //! [`DROP_SHARE`]: a path with a little random loss (1 % each way means about 2 % of
 //! probes retried) keeps its window, while one that is really congested (queues
 //! overflowing, most answers late) loses a third of it.
+//!
+//! Loss is not the only sign of a full path. A window larger than the path needs
+//! only adds queueing delay, and that delay widens every timeout, which lengthens
+//! the wait for filtered ports. So once per window the mean round trip of the
+//! epoch is compared with the smallest ever seen: above `2·min + QUEUE_SLACK` the
+//! path is queueing and the window shrinks gently instead of growing (the idea of
+//! TCP Vegas).
 
 /// Share of answers that needed a retry above which the window shrinks.
 pub const DROP_SHARE: f64 = 0.10;
+
+/// Queueing delay tolerated on top of twice the base round trip, in seconds.
+pub const QUEUE_SLACK: f64 = 0.004;
+
+/// The window never shrinks below this because of delay alone.
+const DELAY_FLOOR: f64 = 64.0;
 
 /// The congestion window and its statistics.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +38,9 @@ pub struct Congestion {
     max: f64,
     epoch_answers: u64,
     epoch_retried: u64,
+    epoch_rtt_sum: f64,
+    epoch_rtt_count: u64,
+    base_rtt: f64,
     /// Totals over the run, for the loss estimate.
     answers: u64,
     retried: u64,
@@ -40,6 +56,9 @@ impl Congestion {
             max,
             epoch_answers: 0,
             epoch_retried: 0,
+            epoch_rtt_sum: 0.0,
+            epoch_rtt_count: 0,
+            base_rtt: f64::INFINITY,
             answers: 0,
             retried: 0,
         }
@@ -57,13 +76,20 @@ impl Congestion {
         self.threshold = self.threshold.min(self.max);
     }
 
-    /// An answer arrived; `retried` says whether an earlier try had timed out.
-    pub fn on_answer(&mut self, retried: bool) {
+    /// An answer arrived; `retried` says whether an earlier try had timed out,
+    /// `rtt` is the measured round trip when there is one.
+    pub fn on_answer(&mut self, retried: bool, rtt: Option<std::time::Duration>) {
         self.answers += 1;
         self.epoch_answers += 1;
         if retried {
             self.retried += 1;
             self.epoch_retried += 1;
+        }
+        if let Some(rtt) = rtt {
+            let r = rtt.as_secs_f64();
+            self.base_rtt = self.base_rtt.min(r);
+            self.epoch_rtt_sum += r;
+            self.epoch_rtt_count += 1;
         }
         if self.window < self.threshold {
             self.window += 1.0;
@@ -72,13 +98,23 @@ impl Congestion {
         }
         self.window = self.window.min(self.max);
         if self.epoch_answers as f64 >= self.window.max(16.0) {
-            let share = self.epoch_retried as f64 / self.epoch_answers as f64;
-            if share > DROP_SHARE {
-                self.back_off();
-            }
-            self.epoch_answers = 0;
-            self.epoch_retried = 0;
+            self.end_epoch();
         }
+    }
+
+    fn end_epoch(&mut self) {
+        let share = self.epoch_retried as f64 / self.epoch_answers as f64;
+        let mean_rtt = if self.epoch_rtt_count > 0 { self.epoch_rtt_sum / self.epoch_rtt_count as f64 } else { 0.0 };
+        if share > DROP_SHARE {
+            self.back_off();
+        } else if self.epoch_rtt_count > 0 && mean_rtt > 2.0 * self.base_rtt + QUEUE_SLACK && self.window > DELAY_FLOOR {
+            self.window = (self.window * 0.85).max(DELAY_FLOOR);
+            self.threshold = self.window;
+        }
+        self.epoch_answers = 0;
+        self.epoch_retried = 0;
+        self.epoch_rtt_sum = 0.0;
+        self.epoch_rtt_count = 0;
     }
 
     /// Shrinks the window by a third (a drop burst, or the kernel ran short of buffers).
@@ -110,11 +146,11 @@ mod tests {
     fn grows_while_answers_come_back() {
         let mut c = Congestion::new(10, 1000);
         for _ in 0..500 {
-            c.on_answer(false);
+            c.on_answer(false, None);
         }
         assert_eq!(c.window(), 510);
         for _ in 0..5000 {
-            c.on_answer(false);
+            c.on_answer(false, None);
         }
         assert_eq!(c.window(), 1000, "never above the ceiling");
     }
@@ -123,7 +159,7 @@ mod tests {
     fn light_random_loss_keeps_the_window() {
         let mut c = Congestion::new(1000, 1000);
         for i in 0..100_000 {
-            c.on_answer(i % 50 == 0); // 2 % retried
+            c.on_answer(i % 50 == 0, None); // 2 % retried
         }
         assert_eq!(c.window(), 1000);
         assert!(c.tries_needed(65_535, 10) >= 4, "2 % loss needs more tries");
@@ -133,7 +169,7 @@ mod tests {
     fn heavy_drops_shrink_the_window() {
         let mut c = Congestion::new(1000, 1000);
         for i in 0..3000 {
-            c.on_answer(i % 3 == 0);
+            c.on_answer(i % 3 == 0, None);
         }
         assert!(c.window() < 500, "window {}", c.window());
     }
@@ -142,10 +178,31 @@ mod tests {
     fn a_clean_path_needs_two_tries() {
         let mut c = Congestion::new(100, 100);
         for _ in 0..60_000 {
-            c.on_answer(false);
+            c.on_answer(false, None);
         }
         assert_eq!(c.tries_needed(65_535, 10), 2);
         assert_eq!(c.tries_needed(65_535, 1), 1, "the user's limit wins");
+    }
+
+    #[test]
+    fn queueing_delay_shrinks_the_window() {
+        let ms = std::time::Duration::from_millis;
+        let mut c = Congestion::new(1000, 4000);
+        for _ in 0..2000 {
+            c.on_answer(false, Some(ms(1)));
+        }
+        let grown = c.window();
+        assert!(grown >= 2000, "grows on a quiet path: {grown}");
+        for _ in 0..20_000 {
+            c.on_answer(false, Some(ms(30)));
+        }
+        assert!(c.window() < grown / 2, "shrinks when round trips balloon: {}", c.window());
+        assert!(c.window() >= 64, "but not below the floor");
+        let mut wan = Congestion::new(1000, 4000);
+        for _ in 0..20_000 {
+            wan.on_answer(false, Some(ms(40)));
+        }
+        assert_eq!(wan.window(), 4000, "a long but steady path keeps its window");
     }
 
     #[test]
@@ -154,7 +211,7 @@ mod tests {
         c.cap(200);
         assert_eq!(c.window(), 200);
         for _ in 0..1000 {
-            c.on_answer(false);
+            c.on_answer(false, None);
         }
         assert_eq!(c.window(), 200);
     }

@@ -88,6 +88,79 @@ pub struct PortResult {
     pub rtt: Option<Duration>,
     /// How many probes were sent to this port.
     pub tries: u8,
+    /// What the port turned out to be; never set by the engine itself, filled in by
+    /// the service-probe stage (`scan -sV`) for open ports.
+    pub service: Option<Box<Service>>,
+}
+
+impl PortResult {
+    /// A result with no service information.
+    pub fn new(endpoint: Endpoint, reason: Reason, rtt: Option<Duration>, tries: u8) -> Self {
+        PortResult { state: reason.state(), reason, rtt, tries, endpoint, service: None }
+    }
+}
+
+/// How a service was identified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// A response to a probe we sent matched a fingerprint.
+    Probed,
+    /// What the server said first matched a fingerprint.
+    Banner,
+    /// Only the port number suggests it: a guess.
+    Port,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Probed => "probed",
+            Method::Banner => "banner",
+            Method::Port => "port",
+        }
+    }
+}
+
+/// What is listening behind an open port. Bytes from the server are kept as bytes;
+/// every printer escapes them for its own format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Service {
+    /// Service name (`http`, `ssh`, `tcpwrapped`, `unknown`).
+    pub name: String,
+    pub product: Option<String>,
+    pub version: Option<String>,
+    /// Further detail (`protocol 2.0`, `Debian`).
+    pub info: Option<String>,
+    pub cpe: Vec<String>,
+    pub method: Method,
+    /// 0 (a guess) to 10 (certain).
+    pub confidence: u8,
+    /// The first bytes the server sent (at most `--banner-bytes`).
+    pub banner: Option<Vec<u8>>,
+    pub tls: Option<TlsInfo>,
+    pub http: Option<HttpInfo>,
+}
+
+/// What a TLS handshake showed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsInfo {
+    pub version: Option<String>,
+    pub alpn: Option<String>,
+    pub subject_cn: Option<String>,
+    pub sans: Vec<String>,
+    pub issuer: Option<String>,
+    pub not_before: Option<String>,
+    pub not_after: Option<String>,
+    pub sha256: Option<String>,
+}
+
+/// What an HTTP exchange showed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpInfo {
+    pub status: Option<u16>,
+    pub server: Option<String>,
+    pub location: Option<String>,
+    pub title: Option<String>,
 }
 
 /// Counts and timings of a whole run.

@@ -11,6 +11,12 @@
 //!    results and round-trip samples; local hiccups (`EMFILE`, `ENOBUFS`,
 //!    `EADDRNOTAVAIL`, a self-connect) put the probe back without counting a try.
 //!
+//! The congestion window limits the probes that may still be on the wire. A probe
+//! unanswered for twice the smoothed round trip is presumed lost: it keeps its
+//! socket until its timeout, but no longer counts against the window, so a filtered
+//! range (whose probes all wait out their timeouts) does not slow the scan of the
+//! ports that answer. The socket ceiling (`max_in_flight`) still counts every probe.
+//!
 //! The retry budget is derived from the measured loss (see
 //! [`Congestion::tries_needed`]): two tries on a clean path, more on a lossy one, never
 //! above the user's `max_retries`. A pair is reported exactly once; a cancelled run
@@ -203,6 +209,8 @@ struct Probe {
     endpoint: Endpoint,
     tries: u8,
     sent: Instant,
+    /// Presumed lost: no longer counted against the congestion window.
+    aged: bool,
 }
 
 /// The state of one run.
@@ -216,6 +224,14 @@ struct Run<'s> {
     generations: Vec<u32>,
     free: Vec<Token>,
     in_flight: usize,
+    /// Probes in flight that are presumed lost (see the module overview).
+    aged: usize,
+    /// The timeout in force when deadlines were last set; see `retime`.
+    deadline_basis: Duration,
+    /// Most sockets open at once: `max_in_flight`, lowered when the file limit bites.
+    socket_ceiling: usize,
+    /// Probes in flight in send order, for ageing.
+    young: VecDeque<(Instant, Token, u32)>,
     deadlines: BinaryHeap<Reverse<(Instant, Token, u32)>>,
     retries: VecDeque<Probe>,
     parked: HashMap<IpAddr, VecDeque<Probe>>,
@@ -243,6 +259,10 @@ impl<'s> Run<'s> {
             generations: Vec::new(),
             free: Vec::new(),
             in_flight: 0,
+            aged: 0,
+            socket_ceiling: cfg.max_in_flight,
+            deadline_basis: cfg.timing.initial_timeout,
+            young: VecDeque::new(),
             deadlines: BinaryHeap::new(),
             retries: VecDeque::new(),
             parked: HashMap::new(),
@@ -272,6 +292,7 @@ impl<'s> Run<'s> {
             }
             let now = transport.now();
             self.expire(now, transport, sink)?;
+            self.age(now);
             self.launch(now, order, transport, sink)?;
             if self.is_done() {
                 self.report_progress(order, sink)?;
@@ -289,6 +310,7 @@ impl<'s> Run<'s> {
                 self.handle(event, now, sink)?;
             }
             self.events = events;
+            self.retime();
         }
     }
 
@@ -325,7 +347,7 @@ impl<'s> Run<'s> {
             until = until.min(p);
         }
         if let Some(rate) = self.cfg.rate {
-            if self.tokens < 1.0 && self.in_flight < self.cc.window() {
+            if self.tokens < 1.0 && self.has_room() {
                 let need = Duration::from_secs_f64((1.0 - self.tokens) / rate.get());
                 until = until.min(now + need);
             }
@@ -356,6 +378,49 @@ impl<'s> Run<'s> {
         Ok(())
     }
 
+    /// When the timeout has fallen to less than half of what in-flight probes were
+    /// given (typically: the first round trips were just measured, and the first
+    /// probes still wait out the initial timeout), gives them the new, shorter
+    /// deadline. Old heap entries stay and are skipped once the probe is gone.
+    fn retime(&mut self) {
+        let timeout = self.rtt.timeout();
+        if timeout * 2 > self.deadline_basis {
+            return;
+        }
+        self.deadline_basis = timeout;
+        for (token, slot) in self.slots.iter().enumerate() {
+            if let Some((probe, generation)) = slot {
+                self.deadlines.push(Reverse((probe.sent + timeout, token, *generation)));
+            }
+        }
+    }
+
+    /// Marks probes unanswered for twice the smoothed round trip as presumed lost.
+    fn age(&mut self, now: Instant) {
+        let Some(srtt) = self.rtt.srtt() else { return };
+        let lost_after = (srtt * 2 + Duration::from_millis(1)).min(self.rtt.timeout());
+        while let Some(&(sent, token, generation)) = self.young.front() {
+            if sent + lost_after > now {
+                break;
+            }
+            self.young.pop_front();
+            if self.generations.get(token) != Some(&generation) {
+                continue;
+            }
+            if let Some((probe, g)) = self.slots[token].as_mut() {
+                if *g == generation && !probe.aged {
+                    probe.aged = true;
+                    self.aged += 1;
+                }
+            }
+        }
+    }
+
+    /// Room in the congestion window and under the socket ceiling.
+    fn has_room(&self) -> bool {
+        self.in_flight - self.aged < self.cc.window() && self.in_flight < self.socket_ceiling
+    }
+
     fn launch(
         &mut self,
         now: Instant,
@@ -368,10 +433,9 @@ impl<'s> Run<'s> {
         }
         self.paused_until = None;
         self.refill(now);
-        while self.in_flight < self.cc.window() && self.has_token() {
+        while self.has_room() && self.has_token() {
             let Some(probe) = self.next_probe(order) else { break };
-            self.send(probe, now, transport, sink)?;
-            if self.paused_until.is_some() {
+            if !self.send(probe, now, transport, sink)? {
                 break;
             }
         }
@@ -401,7 +465,7 @@ impl<'s> Run<'s> {
                 None => match order.next_endpoint() {
                     Some(endpoint) => {
                         self.yielded += 1;
-                        Probe { endpoint, tries: 0, sent: self.started }
+                        Probe { endpoint, tries: 0, sent: self.started, aged: false }
                     }
                     None => {
                         self.order_done = true;
@@ -425,7 +489,7 @@ impl<'s> Run<'s> {
         now: Instant,
         transport: &mut dyn Transport,
         sink: &mut dyn Sink,
-    ) -> Result<(), EngineError> {
+    ) -> Result<bool, EngineError> {
         let token = self.free.pop().unwrap_or_else(|| {
             self.slots.push(None);
             self.generations.push(0);
@@ -436,13 +500,17 @@ impl<'s> Run<'s> {
             Started::InFlight => {
                 probe.tries += 1;
                 probe.sent = now;
+                probe.aged = false;
                 self.summary.probes_sent += 1;
                 if self.cfg.rate.is_some() {
                     self.tokens -= 1.0;
                 }
                 self.generations[token] = self.generations[token].wrapping_add(1);
                 let generation = self.generations[token];
-                self.deadlines.push(Reverse((now + self.rtt.timeout(), token, generation)));
+                let timeout = self.rtt.timeout();
+                self.deadline_basis = self.deadline_basis.max(timeout);
+                self.deadlines.push(Reverse((now + timeout, token, generation)));
+                self.young.push_back((now, token, generation));
                 if self.cfg.host_cap.is_some() {
                     *self.per_host.entry(probe.endpoint.addr).or_default() += 1;
                 }
@@ -450,18 +518,21 @@ impl<'s> Run<'s> {
                 self.in_flight += 1;
                 self.summary.max_in_flight = self.summary.max_in_flight.max(self.in_flight);
                 self.idle_hiccups = 0;
-                Ok(())
+                Ok(true)
             }
             Started::Answered(answer) => {
                 self.free.push(token);
                 probe.tries += 1;
                 self.summary.probes_sent += 1;
-                self.cc.on_answer(probe.tries > 1);
-                self.emit(probe, answer.reason(), Some(Duration::ZERO), sink)
+                self.cc.on_answer(probe.tries > 1, None);
+                self.emit(probe, answer.reason(), Some(Duration::ZERO), sink)?;
+                Ok(true)
             }
             Started::Hiccup(hiccup) => {
+                // Stop launching this turn; the loop waits for sockets to free up.
                 self.free.push(token);
-                self.hiccup(probe, hiccup, now)
+                self.hiccup(probe, hiccup, now)?;
+                Ok(false)
             }
         }
     }
@@ -476,7 +547,7 @@ impl<'s> Run<'s> {
             Event::Answered(_, answer) => {
                 let rtt = now.saturating_duration_since(probe.sent);
                 self.rtt.sample(rtt);
-                self.cc.on_answer(probe.tries > 1);
+                self.cc.on_answer(probe.tries > 1, Some(rtt));
                 self.emit(probe, answer.reason(), Some(rtt), sink)
             }
             Event::Hiccup(_, hiccup) => {
@@ -492,6 +563,9 @@ impl<'s> Run<'s> {
         let (probe, _) = self.slots[token].take().expect("release of an occupied slot");
         self.free.push(token);
         self.in_flight -= 1;
+        if probe.aged {
+            self.aged -= 1;
+        }
         if self.cfg.host_cap.is_some() {
             let addr = probe.endpoint.addr;
             if let Some(n) = self.per_host.get_mut(&addr) {
@@ -521,7 +595,10 @@ impl<'s> Run<'s> {
             }
         }
         match hiccup {
-            Hiccup::FileLimit => self.cc.cap(self.in_flight),
+            Hiccup::FileLimit => {
+                self.socket_ceiling = self.in_flight.max(1);
+                self.cc.cap(self.in_flight);
+            }
             Hiccup::NoBuffers | Hiccup::NoLocalPort => {
                 self.cc.back_off();
                 self.paused_until = Some(now + PRESSURE_PAUSE);
@@ -533,13 +610,7 @@ impl<'s> Run<'s> {
     }
 
     fn emit(&mut self, probe: Probe, reason: Reason, rtt: Option<Duration>, sink: &mut dyn Sink) -> Result<(), EngineError> {
-        let result = PortResult {
-            state: reason.state(),
-            reason,
-            rtt,
-            tries: probe.tries,
-            endpoint: probe.endpoint,
-        };
+        let result = PortResult::new(probe.endpoint, reason, rtt, probe.tries);
         *self.summary.counts.entry((result.state, reason)).or_default() += 1;
         sink.result(&result).map_err(EngineError::Sink)
     }
@@ -551,5 +622,6 @@ impl<'s> Run<'s> {
             }
         }
         self.in_flight = 0;
+        self.aged = 0;
     }
 }

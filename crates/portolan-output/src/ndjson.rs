@@ -90,6 +90,7 @@ mod tests {
             reason,
             rtt: (reason != Reason::NoResponse).then_some(Duration::from_micros(410)),
             tries: 1,
+            service: None,
         }
     }
 

@@ -185,6 +185,7 @@ mod tests {
                 reason,
                 rtt: (reason != Reason::NoResponse).then_some(Duration::from_micros(410)),
                 tries: 1,
+                service: None,
             };
             *summary.counts.entry((r.state, reason)).or_default() += 1;
             summary.probes_sent += 1;
