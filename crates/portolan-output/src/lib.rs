@@ -11,6 +11,7 @@
 pub mod ndjson;
 pub mod table;
 pub mod text;
+pub mod wire;
 
 use std::io;
 use std::time::SystemTime;

@@ -1,6 +1,6 @@
 //! NDJSON: one JSON object per port result, one per line, written as results arrive.
 //!
-//! Field names are stable; later formats reuse them:
+//! Field names come from [`crate::wire`], shared with the other JSON formats:
 //! `{"addr":"198.18.0.1","port":22,"proto":"tcp","state":"open","reason":"syn-ack","rtt_ms":0.41,"tries":1}`
 //! plus `"hostname"` when the target was a name. JSON string escaping covers every
 //! control character; serde_json writes the rest of Unicode as is.
@@ -8,39 +8,8 @@
 use std::io::{self, Write};
 
 use portolan_engine::{PortResult, PortState, Summary};
-use serde::Serialize;
-
+use crate::wire::{self, PortLine};
 use crate::Report;
-
-/// The wire form of one result.
-#[derive(Debug, Serialize)]
-pub struct Line<'a> {
-    pub addr: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hostname: Option<&'a str>,
-    pub port: u16,
-    pub proto: &'static str,
-    pub state: &'static str,
-    pub reason: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rtt_ms: Option<f64>,
-    pub tries: u8,
-}
-
-impl<'a> Line<'a> {
-    pub fn new(r: &'a PortResult) -> Self {
-        Line {
-            addr: r.endpoint.addr.to_string(),
-            hostname: r.endpoint.name.as_deref(),
-            port: r.endpoint.port,
-            proto: "tcp",
-            state: r.state.as_str(),
-            reason: r.reason.as_str(),
-            rtt_ms: r.rtt.map(|d| (d.as_secs_f64() * 1e6).round() / 1e3),
-            tries: r.tries,
-        }
-    }
-}
 
 /// Writes NDJSON to `W`.
 pub struct NdjsonReport<W: Write> {
@@ -64,7 +33,7 @@ impl<W: Write> Report for NdjsonReport<W> {
         if self.open_only && r.state != PortState::Open {
             return Ok(());
         }
-        serde_json::to_writer(&mut self.out, &Line::new(r))?;
+        wire::to_writer(&mut self.out, &PortLine::new(r))?;
         self.out.write_all(b"\n")
     }
 
