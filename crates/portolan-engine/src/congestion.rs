@@ -16,14 +16,14 @@
 //! Loss is not the only sign of a full path. A window larger than the path needs
 //! only adds queueing delay, and that delay widens every timeout, which lengthens
 //! the wait for filtered ports. So once per window the mean round trip of the
-//! epoch is compared with the smallest ever seen: above `2·min + QUEUE_SLACK` the
+//! epoch is compared with the smallest ever seen: above `1.25·min + QUEUE_SLACK` the
 //! path is queueing and the window shrinks gently instead of growing (the idea of
 //! TCP Vegas).
 
 /// Share of answers that needed a retry above which the window shrinks.
 pub const DROP_SHARE: f64 = 0.10;
 
-/// Queueing delay tolerated on top of twice the base round trip, in seconds.
+/// Queueing delay tolerated on top of 1.25 times the base round trip, in seconds.
 pub const QUEUE_SLACK: f64 = 0.004;
 
 /// The window never shrinks below this because of delay alone.
@@ -107,7 +107,7 @@ impl Congestion {
         let mean_rtt = if self.epoch_rtt_count > 0 { self.epoch_rtt_sum / self.epoch_rtt_count as f64 } else { 0.0 };
         if share > DROP_SHARE {
             self.back_off();
-        } else if self.epoch_rtt_count > 0 && mean_rtt > 2.0 * self.base_rtt + QUEUE_SLACK && self.window > DELAY_FLOOR {
+        } else if self.epoch_rtt_count > 0 && mean_rtt > 1.25 * self.base_rtt + QUEUE_SLACK && self.window > DELAY_FLOOR {
             self.window = (self.window * 0.85).max(DELAY_FLOOR);
             self.threshold = self.window;
         }

@@ -2,7 +2,10 @@
 //!
 //! [`RttEstimator`] follows RFC 6298: the first sample sets `srtt = δ` and
 //! `rttvar = δ/2`; later ones move `srtt` by an eighth and `rttvar` by a quarter of
-//! the error. The timeout is `srtt + 4·rttvar`, clamped to the [`Timing`] bounds.
+//! the error. The timeout is `srtt + 4·rttvar`, but never less than `1.5·srtt`: on
+//! a long, steady path `rttvar` decays to almost nothing, and a timeout hugging the
+//! mean would call every slightly late answer a loss. The result is clamped to the
+//! [`Timing`] bounds.
 //! Every try of a connect scan is a fresh socket with a fresh SYN, so every answer
 //! is an unambiguous sample (Karn's problem does not arise).
 
@@ -112,7 +115,7 @@ impl RttEstimator {
     pub fn timeout(&self) -> Duration {
         let raw = match self.srtt {
             None => self.bounds.initial_timeout,
-            Some(s) => Duration::from_secs_f64(s + 4.0 * self.rttvar),
+            Some(s) => Duration::from_secs_f64((s + 4.0 * self.rttvar).max(1.5 * s)),
         };
         raw.clamp(self.bounds.min_timeout, self.bounds.max_timeout.max(self.bounds.min_timeout))
     }
@@ -142,8 +145,13 @@ mod tests {
         for _ in 0..50 {
             e.sample(ms(40));
         }
-        // rttvar decays toward 0; the floor takes over.
-        assert_eq!(e.timeout(), ms(50));
+        // rttvar decays toward 0; 1.5 round trips remain.
+        assert_eq!(e.timeout(), ms(60));
+        let mut lan = RttEstimator::new(Timing::default());
+        for _ in 0..50 {
+            lan.sample(Duration::from_micros(300));
+        }
+        assert_eq!(lan.timeout(), ms(50), "the floor takes over on a LAN");
         e.sample(ms(400));
         assert!(e.timeout() > ms(300), "a spike widens the timeout: {:?}", e.timeout());
     }
