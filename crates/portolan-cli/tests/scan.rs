@@ -1,0 +1,201 @@
+//! Integration tests of `portolan scan` and `portolan demo`: the real binary against
+//! listeners this test starts on 127.0.0.1, and its answers to bad usage.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::net::TcpListener;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+fn portolan() -> Command {
+    let mut cmd = Command::cargo_bin("portolan").expect("the portolan binary");
+    cmd.timeout(Duration::from_secs(60));
+    cmd
+}
+
+/// A listening port and a port that was just closed.
+fn open_and_closed() -> (TcpListener, u16, u16) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let open = listener.local_addr().unwrap().port();
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    (listener, open, closed)
+}
+
+fn ndjson(out: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad NDJSON line {l:?}: {e}")))
+        .collect()
+}
+
+fn states(lines: &[Value]) -> HashMap<u64, String> {
+    lines.iter().map(|v| (v["port"].as_u64().unwrap(), v["state"].as_str().unwrap().to_owned())).collect()
+}
+
+#[test]
+fn reports_open_and_closed_with_reasons() {
+    let (_l, open, closed) = open_and_closed();
+    let out = portolan()
+        .args(["scan", "127.0.0.1", "-p", &format!("{open},{closed}"), "-oD", "-"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let lines = ndjson(&out);
+    assert_eq!(lines.len(), 2);
+    for v in &lines {
+        assert_eq!(v["addr"], "127.0.0.1");
+        assert_eq!(v["proto"], "tcp");
+        assert!(v["rtt_ms"].is_number());
+        if v["port"] == open {
+            assert_eq!((v["state"].as_str(), v["reason"].as_str()), (Some("open"), Some("syn-ack")));
+        } else {
+            assert_eq!((v["state"].as_str(), v["reason"].as_str()), (Some("closed"), Some("conn-refused")));
+        }
+    }
+}
+
+#[test]
+fn table_is_the_default_and_open_filters() {
+    let (_l, open, closed) = open_and_closed();
+    portolan()
+        .args(["scan", "127.0.0.1", "-p", &format!("{open},{closed}")])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!("{open}/tcp")))
+        .stdout(predicate::str::contains("conn-refused"))
+        .stdout(predicate::str::contains("Scanned 1 host"));
+    portolan()
+        .args(["scan", "127.0.0.1", "-p", &format!("{open},{closed}"), "--open"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!("{open}/tcp")))
+        .stdout(predicate::str::contains(format!("{closed}/tcp")).not());
+}
+
+#[test]
+fn host_names_are_kept() {
+    let (_l, open, _) = open_and_closed();
+    let out = portolan().args(["scan", "localhost", "-p", &open.to_string(), "-oD", "-"]).assert().success();
+    let lines = ndjson(&out.get_output().stdout);
+    assert!(lines.iter().any(|v| v["hostname"] == "localhost" && v["addr"] == "127.0.0.1" && v["state"] == "open"));
+}
+
+#[test]
+fn target_files_and_exclusions() {
+    let (_l, open, _) = open_and_closed();
+    let mut list = tempfile::NamedTempFile::new().unwrap();
+    writeln!(list, "# lab hosts\n127.0.0.1 127.0.0.2  # two\n\n127.0.0.3").unwrap();
+    let out = portolan()
+        .args(["scan", "-iL", list.path().to_str().unwrap(), "--exclude", "127.0.0.2", "-p", &open.to_string(), "-oD", "-"])
+        .assert()
+        .success();
+    let mut addrs: Vec<String> = ndjson(&out.get_output().stdout).iter().map(|v| v["addr"].as_str().unwrap().to_owned()).collect();
+    addrs.sort();
+    assert_eq!(addrs, ["127.0.0.1", "127.0.0.3"]);
+}
+
+#[test]
+fn a_low_file_limit_still_gives_exact_results() {
+    let (_l, open, _) = open_and_closed();
+    let bin = assert_cmd::cargo::cargo_bin("portolan");
+    let script = format!("ulimit -n 256 && exec {} scan 127.0.0.1 -p- -oD - --no-progress", bin.display());
+    let out = Command::new("sh").args(["-c", &script]).timeout(Duration::from_secs(120)).assert().success();
+    let lines = ndjson(&out.get_output().stdout);
+    assert_eq!(lines.len(), 65535, "every port reported exactly once");
+    let s = states(&lines);
+    assert_eq!(s.len(), 65535);
+    assert_eq!(s[&u64::from(open)], "open");
+    assert!(s.values().all(|st| st != "filtered"), "loopback answers every port");
+}
+
+#[test]
+fn same_seed_same_order() {
+    let (_l, open, _) = open_and_closed();
+    let run = || {
+        let out = portolan()
+            .args(["scan", "127.0.0.1", "-p", &format!("1-200,{open}"), "--seed", "7", "--max-host-concurrency", "1", "-oD", "-"])
+            .assert()
+            .success();
+        ndjson(&out.get_output().stdout).iter().map(|v| v["port"].as_u64().unwrap()).collect::<Vec<_>>()
+    };
+    let (a, b) = (run(), run());
+    assert_eq!(a, b);
+    assert!(a.windows(2).any(|w| w[0] > w[1]), "the order is shuffled");
+}
+
+#[test]
+fn bad_usage_is_one_line_and_exit_2() {
+    let cases: &[&[&str]] = &[
+        &["scan", "127.0.0.1", "-p", "0"],
+        &["scan", "127.0.0.1", "-p", "100-10"],
+        &["scan", "127.0.0.1", "-p", "70000"],
+        &["scan", "127.0.0.1", "-p", "http"],
+        &["scan", "not a host"],
+        &["scan", "10.0.0.0/8"],
+        &["scan", "2001:db8::/64"],
+        &["scan", "127.0.0.1", "--top-ports", "0"],
+        &["scan", "127.0.0.1", "-iL", "/nonexistent/targets"],
+        &["scan", "127.0.0.1", "--min-rtt-timeout", "2s", "--max-rtt-timeout", "1s"],
+        &["scan", "127.0.0.1", "--max-rtt-timeout", "100"],
+        &["scan", "127.0.0.1", "--max-rate", "0"],
+        &["scan", "127.0.0.1", "--concurrency", "0"],
+        &["scan", "127.0.0.1", "-T", "9"],
+        &["scan", "127.0.0.1", "--bogus"],
+        &["scan"],
+        &["scan", "127.0.0.1", "--exclude", "127.0.0.1"],
+        &["scan", "no-such-host.invalid"],
+    ];
+    for args in cases {
+        let out = portolan().args(*args).assert().code(2).get_output().clone();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?} printed {err:?}");
+        assert!(err.starts_with("portolan: "), "{args:?} printed {err:?}");
+        assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?} wrote to stdout");
+    }
+}
+
+#[test]
+fn scope_refuses_before_any_probe() {
+    let mut scope = tempfile::NamedTempFile::new().unwrap();
+    writeln!(scope, "# only this one\n127.0.0.1/32").unwrap();
+    let path = scope.path().to_str().unwrap();
+    portolan()
+        .args(["scan", "127.0.0.2", "-p", "80", "--scope", path])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("outside the scope"));
+    portolan()
+        .args(["scan", "localhost", "-p", "1", "--scope", path, "-oD", "-"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn demo_shows_open_and_closed() {
+    portolan()
+        .arg("demo")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("open"))
+        .stdout(predicate::str::contains("closed"))
+        .stdout(predicate::str::contains("SSH-2.0-portolan_demo"));
+}
+
+#[test]
+fn closed_stdout_is_not_an_error() {
+    let bin = assert_cmd::cargo::cargo_bin("portolan");
+    let script = format!("{} scan 127.0.0.1 -p 1-3000 -oD - | head -n 1", bin.display());
+    Command::new("sh").args(["-c", &script]).timeout(Duration::from_secs(60)).assert().success();
+}
+
+#[test]
+fn help_lists_every_scan_option() {
+    let out = portolan().args(["scan", "--help"]).assert().success().get_output().stdout.clone();
+    insta::assert_snapshot!(String::from_utf8_lossy(&out));
+}
