@@ -1,0 +1,204 @@
+//! The sans-IO matcher: what one exchange (probe sent, bytes received) says about a
+//! service. Bytes in, a [`Match`] out; no sockets, no clocks.
+//!
+//! Every fingerprint whose probe list allows the exchange is tried; the match with
+//! the highest confidence wins, the earlier one on a tie (so a user's files and the
+//! specific products come before the catch-alls). Templates (`$1`, `${name}`) are
+//! expanded from the pattern's groups, and what they produce is made printable:
+//! control characters dropped, at most [`MAX_FIELD`] characters, empty fields left
+//! out. A server that repeats our probe back is an `echo` service.
+
+use crate::db::{Database, Fingerprint};
+
+/// The longest product, version or info string kept from a server.
+pub const MAX_FIELD: usize = 120;
+
+/// The name of the pseudo-probe "say nothing and listen".
+pub const BANNER: &str = "banner";
+
+/// One exchange with a server.
+#[derive(Debug, Clone, Copy)]
+pub struct Exchange<'a> {
+    /// The probe's name ([`BANNER`] when the server spoke first).
+    pub probe: &'a str,
+    /// What we sent (empty for the banner).
+    pub sent: &'a [u8],
+    /// What came back (at most `--banner-bytes`).
+    pub received: &'a [u8],
+}
+
+/// What an exchange identified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Match {
+    pub service: String,
+    pub product: Option<String>,
+    pub version: Option<String>,
+    pub info: Option<String>,
+    pub cpe: Vec<String>,
+    /// 0 to 10.
+    pub confidence: u8,
+}
+
+impl Match {
+    fn named(service: &str, confidence: u8) -> Self {
+        Match {
+            service: service.to_string(),
+            product: None,
+            version: None,
+            info: None,
+            cpe: Vec::new(),
+            confidence,
+        }
+    }
+}
+
+impl Database {
+    /// The best match for an exchange, if any fingerprint fits.
+    pub fn identify(&self, ex: &Exchange<'_>) -> Option<Match> {
+        if ex.received.is_empty() {
+            return None;
+        }
+        let mut best: Option<Match> = None;
+        for fp in &self.fingerprints {
+            if best.as_ref().is_some_and(|b| b.confidence >= fp.confidence) {
+                continue;
+            }
+            if !fp.probes.is_empty() && !fp.probes.iter().any(|p| p == ex.probe) {
+                continue;
+            }
+            if let Some(m) = apply(fp, ex.received) {
+                best = Some(m);
+            }
+        }
+        if best.is_none() && is_echo(ex) {
+            return Some(Match::named("echo", 8));
+        }
+        best
+    }
+}
+
+/// Whether the server sent our probe back (or the start of it).
+fn is_echo(ex: &Exchange<'_>) -> bool {
+    let n = ex.received.len().min(ex.sent.len());
+    n >= 4 && ex.sent[..n] == ex.received[..n]
+}
+
+fn apply(fp: &Fingerprint, received: &[u8]) -> Option<Match> {
+    let caps = fp.pattern.captures(received)?;
+    let expand = |template: &str| {
+        let mut out = Vec::new();
+        caps.expand(template.as_bytes(), &mut out);
+        printable(&out)
+    };
+    let cpe = fp
+        .cpe
+        .iter()
+        .filter_map(|c| expand(c))
+        .map(|c| c.trim_end_matches(':').to_string())
+        .collect();
+    Some(Match {
+        service: fp.service.clone(),
+        product: fp.product.as_deref().and_then(expand),
+        version: fp.version.as_deref().and_then(expand),
+        info: fp.info.as_deref().and_then(expand),
+        cpe,
+        confidence: fp.confidence,
+    })
+}
+
+/// Lossy UTF-8 without control characters, trimmed of spaces and dangling
+/// separators, at most [`MAX_FIELD`] characters; `None` when nothing is left.
+pub fn printable(bytes: &[u8]) -> Option<String> {
+    let text: String = String::from_utf8_lossy(bytes)
+        .chars()
+        .filter(|&c| !portolan_text::is_unsafe_char(c) && !c.is_control())
+        .take(MAX_FIELD)
+        .collect();
+    let trimmed = text.trim_matches(|c: char| c.is_whitespace() || c == ';' || c == ',');
+    (!trimmed.is_empty()).then(|| trimmed.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> Database {
+        Database::builtin().unwrap()
+    }
+
+    fn banner(bytes: &[u8]) -> Option<Match> {
+        db().identify(&Exchange {
+            probe: BANNER,
+            sent: b"",
+            received: bytes,
+        })
+    }
+
+    #[test]
+    fn templates_expand_and_empty_groups_vanish() {
+        let m = banner(b"SSH-2.0-OpenSSH_9.2p1\r\n").unwrap();
+        assert_eq!(m.version.as_deref(), Some("9.2p1"));
+        assert_eq!(m.info.as_deref(), Some("protocol 2.0"));
+        assert_eq!(m.cpe, ["cpe:/a:openbsd:openssh:9.2p1"]);
+    }
+
+    #[test]
+    fn version_less_cpe_loses_its_trailing_colon() {
+        let m = banner(b"SSH-2.0-dropbear\r\n").unwrap();
+        assert_eq!(m.product.as_deref(), Some("Dropbear sshd"));
+        assert_eq!(m.version, None);
+        assert_eq!(m.cpe, ["cpe:/a:matt_johnston:dropbear_ssh_server"]);
+    }
+
+    #[test]
+    fn echo_is_recognised_only_when_nothing_else_fits() {
+        let sent = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+        let m = db()
+            .identify(&Exchange {
+                probe: "http-get",
+                sent,
+                received: &sent[..10],
+            })
+            .unwrap();
+        assert_eq!(m.service, "echo");
+        let none = db().identify(&Exchange {
+            probe: "http-get",
+            sent,
+            received: b"GE",
+        });
+        assert_eq!(none, None);
+    }
+
+    #[test]
+    fn probe_lists_restrict_binary_patterns() {
+        let connack = b"\x20\x02\x00\x00";
+        assert_eq!(banner(connack), None);
+        let m = db()
+            .identify(&Exchange {
+                probe: "mqtt-connect",
+                sent: b"",
+                received: connack,
+            })
+            .unwrap();
+        assert_eq!(m.service, "mqtt");
+    }
+
+    #[test]
+    fn hostile_fields_are_made_printable() {
+        let m = banner(b"SSH-2.0-Evil\xe2\x80\xae\x1b[2J\r\n").unwrap();
+        assert_eq!(m.service, "ssh");
+        let product = m.product.unwrap();
+        assert!(
+            !product.chars().any(portolan_text::is_unsafe_char),
+            "{product:?}"
+        );
+        assert_eq!(printable(b" ;\x00 "), None);
+        assert_eq!(printable(&[b'a'; 500]).unwrap().len(), MAX_FIELD);
+    }
+
+    #[test]
+    fn nothing_matches_nothing() {
+        assert_eq!(banner(b""), None);
+        assert_eq!(banner(b"\x00\x01\x02 random"), None);
+    }
+}
