@@ -5,21 +5,36 @@
 //! run once at the start ([`RunInfo`]), each result as the engine decides it, and the
 //! [`Summary`] at the end; streaming formats write as they go, the table collects
 //! what it needs (open ports, and closed or filtered ones only while they are few)
-//! and prints at the end. Formats to come (XML, grepable, JSON, CSV) slot in as
-//! further [`Report`]s.
+//! and prints at the end. The host-by-host formats (XML, grepable, the JSON
+//! document) gather results in [`hosts::Hosts`] with the same bound; CSV and NDJSON
+//! stream. `docs/formats.md` describes each format.
 
+pub mod clock;
+pub mod csv;
+#[cfg(test)]
+mod fixture;
+pub mod grepable;
+pub mod hosts;
+pub mod json;
 pub mod ndjson;
 pub mod table;
 pub mod text;
+#[cfg(test)]
+mod tools;
 pub mod wire;
+pub mod xml;
 
 use std::io;
 use std::time::SystemTime;
 
 use portolan_engine::{PortResult, Summary};
 
+pub use csv::CsvReport;
+pub use grepable::GrepableReport;
+pub use json::JsonReport;
 pub use ndjson::NdjsonReport;
 pub use table::{Colour, TableReport};
+pub use xml::XmlReport;
 
 /// What a report may want to say about the run as a whole.
 #[derive(Debug, Clone)]

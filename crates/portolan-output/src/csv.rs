@@ -1,0 +1,136 @@
+//! CSV (`--csv`): a header, then one row per port, written as results arrive.
+//!
+//! Columns: `addr,hostname,port,proto,state,reason,rtt_ms,tries,service,product,
+//! version,info,method,confidence,banner`. Cells are quoted when they hold a comma,
+//! a quote or a line break (RFC 4180). Text from outside is escaped for terminals
+//! (`\x1b`) and, so that a spreadsheet never runs it as a formula, a cell starting
+//! with `=`, `+`, `-`, `@`, tab or carriage return gets a leading `'`.
+
+use std::io::{self, Write};
+
+use portolan_engine::{PortResult, PortState, Summary};
+
+use crate::text::clean;
+use crate::wire::PortLine;
+use crate::Report;
+
+const HEADER: &str =
+    "addr,hostname,port,proto,state,reason,rtt_ms,tries,service,product,version,info,method,confidence,banner\n";
+
+/// Writes CSV to `W`.
+pub struct CsvReport<W: Write> {
+    out: W,
+    open_only: bool,
+    header: bool,
+}
+
+impl<W: Write> CsvReport<W> {
+    pub fn new(out: W, open_only: bool) -> Self {
+        CsvReport {
+            out,
+            open_only,
+            header: false,
+        }
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
+    fn header(&mut self) -> io::Result<()> {
+        if !self.header {
+            self.header = true;
+            self.out.write_all(HEADER.as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
+/// One cell: escaped, neutralised and quoted as needed.
+pub fn cell(text: &str) -> String {
+    let mut s = clean(text);
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        s.insert(0, '\'');
+    }
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+fn row(r: &PortResult) -> String {
+    let line = PortLine::new(r);
+    let svc = line.service.as_ref();
+    let text = |v: Option<&str>| v.map(cell).unwrap_or_default();
+    let cells = [
+        line.addr.clone(),
+        text(line.hostname),
+        line.port.to_string(),
+        line.proto.to_owned(),
+        line.state.to_owned(),
+        line.reason.to_owned(),
+        line.rtt_ms.map(|v| v.to_string()).unwrap_or_default(),
+        line.tries.to_string(),
+        text(svc.map(|s| s.name)),
+        text(svc.and_then(|s| s.product)),
+        text(svc.and_then(|s| s.version)),
+        text(svc.and_then(|s| s.info)),
+        svc.map(|s| s.method.to_owned()).unwrap_or_default(),
+        svc.map(|s| s.confidence.to_string()).unwrap_or_default(),
+        text(svc.and_then(|s| s.banner.as_deref())),
+    ];
+    let mut out = cells.join(",");
+    out.push('\n');
+    out
+}
+
+impl<W: Write> Report for CsvReport<W> {
+    fn start(&mut self, _info: &crate::RunInfo) -> io::Result<()> {
+        self.header()
+    }
+
+    fn result(&mut self, r: &PortResult) -> io::Result<()> {
+        self.header()?;
+        if self.open_only && r.state != PortState::Open {
+            return Ok(());
+        }
+        self.out.write_all(row(r).as_bytes())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    fn finish(&mut self, _summary: &Summary) -> io::Result<()> {
+        self.header()?;
+        self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixture;
+
+    #[test]
+    fn neutralises_formulas_and_quotes() {
+        assert_eq!(cell("=1+1"), "'=1+1");
+        assert_eq!(cell("-cmd"), "'-cmd");
+        assert_eq!(cell("@x"), "'@x");
+        assert_eq!(cell("a,\"b\""), "\"a,\"\"b\"\"\"");
+        assert_eq!(cell("ok"), "ok");
+    }
+
+    #[test]
+    fn snapshot() {
+        let text = fixture::render(CsvReport::new(Vec::new(), true), CsvReport::into_inner);
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn one_row_per_port() {
+        let text = fixture::render(CsvReport::new(Vec::new(), false), CsvReport::into_inner);
+        assert_eq!(text.lines().count(), 1 + fixture::results().len());
+    }
+}

@@ -1,0 +1,170 @@
+//! nmap's grepable format (`-oG`): one `Host:` line per host with its ports.
+//!
+//! ```text
+//! # portolan 0.1.0 scan initiated 2024-05-01 12:00:00 UTC as: portolan scan ...
+//! Host: 198.18.0.1 (lab.test)<TAB>Status: Up
+//! Host: 198.18.0.1 (lab.test)<TAB>Ports: 22/open/tcp//ssh//OpenSSH 9.2p1/<TAB>Ignored State: closed (97)
+//! # portolan done at 2024-05-01 12:00:01 UTC -- 2 IP addresses (2 hosts up) scanned in 0.78 seconds
+//! ```
+//! (`<TAB>` stands for a tab character.)
+//!
+//! Each port is `port/state/protocol/owner/service/rpc/version/`. As in nmap, `/`
+//! inside a field becomes `|` and `,` becomes a space so that the fields split
+//! cleanly; control and bidi characters are escaped (`\x1b`). When more than one
+//! state is summarised, `Ignored State:` names them all, largest first.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use portolan_engine::{PortResult, PortState, Summary};
+use portolan_target::services;
+
+use crate::clock::Utc;
+use crate::hosts::{HostView, Hosts};
+use crate::text::clean;
+use crate::{Report, RunInfo};
+
+/// Writes the grepable format to `W`.
+pub struct GrepableReport<W: Write> {
+    out: W,
+    hosts: Hosts,
+    info: Option<RunInfo>,
+}
+
+impl<W: Write> GrepableReport<W> {
+    pub fn new(out: W, open_only: bool) -> Self {
+        GrepableReport {
+            out,
+            hosts: Hosts::new(open_only),
+            info: None,
+        }
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+}
+
+/// A field made safe for the `/`- and `,`-separated port list.
+fn field(s: &str) -> String {
+    clean(s).replace('/', "|").replace(',', " ")
+}
+
+fn port(r: &PortResult) -> String {
+    let (name, version) = match r.service.as_deref() {
+        Some(s) => {
+            let parts: Vec<&str> = [&s.product, &s.version, &s.info]
+                .into_iter()
+                .filter_map(|p| p.as_deref())
+                .collect();
+            (field(&s.name), field(&parts.join(" ")))
+        }
+        None => (
+            services::name(r.endpoint.port)
+                .unwrap_or_default()
+                .to_owned(),
+            String::new(),
+        ),
+    };
+    format!("{}/{}/tcp//{name}//{version}/", r.endpoint.port, r.state)
+}
+
+fn host(h: &HostView<'_>) -> String {
+    let label = match h.name {
+        Some(n) => format!("Host: {} ({})", h.addr, field(n)),
+        None => format!("Host: {} ()", h.addr),
+    };
+    let mut t = format!("{label}\tStatus: Up\n{label}");
+    if !h.ports.is_empty() {
+        let ports: Vec<String> = h.ports.iter().map(|r| port(r)).collect();
+        let _ = write!(t, "\tPorts: {}", ports.join(", "));
+    }
+    let mut ignored: BTreeMap<PortState, u64> = BTreeMap::new();
+    for g in &h.hidden {
+        *ignored.entry(g.state).or_default() += g.count;
+    }
+    let mut ignored: Vec<(PortState, u64)> = ignored.into_iter().collect();
+    ignored.sort_by_key(|(state, n)| (std::cmp::Reverse(*n), *state));
+    if !ignored.is_empty() {
+        let list: Vec<String> = ignored.iter().map(|(s, n)| format!("{s} ({n})")).collect();
+        let _ = write!(t, "\tIgnored State: {}", list.join(", "));
+    }
+    t.push('\n');
+    t
+}
+
+impl<W: Write> Report for GrepableReport<W> {
+    fn start(&mut self, info: &RunInfo) -> io::Result<()> {
+        writeln!(
+            self.out,
+            "# portolan {} scan initiated {} as: {}",
+            env!("CARGO_PKG_VERSION"),
+            Utc::from(info.started).human(),
+            clean(&info.command_line)
+        )?;
+        self.info = Some(info.clone());
+        self.out.flush()
+    }
+
+    fn result(&mut self, r: &PortResult) -> io::Result<()> {
+        self.hosts.add(r);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    fn finish(&mut self, summary: &Summary) -> io::Result<()> {
+        let mut up = 0;
+        for h in self.hosts.views() {
+            self.out.write_all(host(&h).as_bytes())?;
+            up += 1;
+        }
+        let started = self
+            .info
+            .as_ref()
+            .map_or(std::time::UNIX_EPOCH, |i| i.started);
+        let what = if summary.complete {
+            "done"
+        } else {
+            "interrupted"
+        };
+        let s = |n: usize| if n == 1 { "" } else { "es" };
+        writeln!(
+            self.out,
+            "# portolan {what} at {} -- {up} IP address{} ({up} host{} up) scanned in {:.2} seconds",
+            Utc::from(started + summary.elapsed).human(),
+            s(up),
+            if up == 1 { "" } else { "s" },
+            summary.elapsed.as_secs_f64()
+        )?;
+        self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixture;
+
+    #[test]
+    fn snapshot() {
+        let text = fixture::render(
+            GrepableReport::new(Vec::new(), false),
+            GrepableReport::into_inner,
+        );
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn open_only() {
+        let text = fixture::render(
+            GrepableReport::new(Vec::new(), true),
+            GrepableReport::into_inner,
+        );
+        assert!(!text.contains("Host: 198.18.0.2"));
+        assert!(!text.contains("filtered/tcp"));
+    }
+}

@@ -1,0 +1,243 @@
+//! The JSON document (`-oJ`): the run, each host with its ports, the groups not
+//! listed, and the summary, in one object. Its schema is `docs/schema/scan-v1.json`
+//! (JSON Schema 2020-12), versioned by the `version` field: fields may be added
+//! within a version, never renamed or removed.
+//!
+//! Port objects are [`crate::wire::PortLine`]s, the same as NDJSON lines, and the
+//! writer is [`crate::wire::to_writer`], which escapes C0, C1 and bidi characters.
+//! The head is written when the scan starts and the hosts when it ends; a cancelled
+//! scan still gets a complete, valid document, with `"complete": false`.
+
+use std::io::{self, Write};
+
+use portolan_engine::{PortResult, Summary};
+use serde::Serialize;
+
+use crate::clock::Utc;
+use crate::hosts::{HostView, Hosts};
+use crate::wire::{self, PortLine};
+use crate::{Report, RunInfo};
+
+/// The `format` field's value.
+pub const FORMAT: &str = "portolan-scan";
+/// The schema version this code writes.
+pub const VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct Head<'a> {
+    format: &'static str,
+    version: u32,
+    run: Run<'a>,
+}
+
+#[derive(Serialize)]
+struct Run<'a> {
+    scanner: &'static str,
+    scanner_version: &'static str,
+    command_line: &'a str,
+    started: String,
+    ports: &'a str,
+    hosts: u128,
+}
+
+#[derive(Serialize)]
+struct HostLine<'a> {
+    addr: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hostname: Option<&'a str>,
+    ports: Vec<PortLine<'a>>,
+    not_shown: Vec<Count>,
+}
+
+#[derive(Serialize)]
+#[expect(
+    clippy::struct_field_names,
+    reason = "`count` is the schema's field name"
+)]
+struct Count {
+    state: &'static str,
+    reason: &'static str,
+    count: u64,
+}
+
+#[derive(Serialize)]
+struct SummaryLine {
+    complete: bool,
+    ended: String,
+    elapsed_s: f64,
+    hosts_listed: usize,
+    probes_sent: u64,
+    retries: u64,
+    excluded: u64,
+    counts: Vec<Count>,
+}
+
+/// Writes the JSON document to `W`.
+pub struct JsonReport<W: Write> {
+    out: W,
+    hosts: Hosts,
+    info: Option<RunInfo>,
+}
+
+impl<W: Write> JsonReport<W> {
+    pub fn new(out: W, open_only: bool) -> Self {
+        JsonReport {
+            out,
+            hosts: Hosts::new(open_only),
+            info: None,
+        }
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
+    fn head(&mut self, info: &RunInfo) -> io::Result<()> {
+        let head = Head {
+            format: FORMAT,
+            version: VERSION,
+            run: Run {
+                scanner: "portolan",
+                scanner_version: env!("CARGO_PKG_VERSION"),
+                command_line: &info.command_line,
+                started: Utc::from(info.started).rfc3339(),
+                ports: &info.ports,
+                hosts: info.hosts,
+            },
+        };
+        let mut text = wire::to_string(&head);
+        text.pop(); // the closing brace: the hosts follow
+        self.out.write_all(text.as_bytes())?;
+        self.out.write_all(b",\"hosts\":[")
+    }
+}
+
+fn host_line<'a>(h: &HostView<'a>) -> HostLine<'a> {
+    HostLine {
+        addr: h.addr.to_string(),
+        hostname: h.name,
+        ports: h.ports.iter().map(|r| PortLine::new(r)).collect(),
+        not_shown: h
+            .hidden
+            .iter()
+            .map(|g| Count {
+                state: g.state.as_str(),
+                reason: g.reason.as_str(),
+                count: g.count,
+            })
+            .collect(),
+    }
+}
+
+impl<W: Write> Report for JsonReport<W> {
+    fn start(&mut self, info: &RunInfo) -> io::Result<()> {
+        self.head(info)?;
+        self.info = Some(info.clone());
+        self.out.flush()
+    }
+
+    fn result(&mut self, r: &PortResult) -> io::Result<()> {
+        self.hosts.add(r);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    fn finish(&mut self, summary: &Summary) -> io::Result<()> {
+        let info = if let Some(i) = self.info.take() {
+            i
+        } else {
+            // `start` was never called: write the head now so the document is whole.
+            let i = RunInfo {
+                command_line: String::new(),
+                started: std::time::SystemTime::now(),
+                ports: String::new(),
+                hosts: 0,
+            };
+            self.head(&i)?;
+            i
+        };
+        let mut listed = 0;
+        for h in self.hosts.views() {
+            self.out
+                .write_all(if listed == 0 { b"\n" } else { b",\n" })?;
+            wire::to_writer(&mut self.out, &host_line(&h))?;
+            listed += 1;
+        }
+        let line = SummaryLine {
+            complete: summary.complete,
+            ended: Utc::from(info.started + summary.elapsed).rfc3339(),
+            elapsed_s: (summary.elapsed.as_secs_f64() * 1e3).round() / 1e3,
+            hosts_listed: listed,
+            probes_sent: summary.probes_sent,
+            retries: summary.retries,
+            excluded: summary.excluded,
+            counts: summary
+                .counts
+                .iter()
+                .map(|(&(s, r), &n)| Count {
+                    state: s.as_str(),
+                    reason: r.as_str(),
+                    count: n,
+                })
+                .collect(),
+        };
+        self.out.write_all(b"\n],\"summary\":")?;
+        wire::to_writer(&mut self.out, &line)?;
+        self.out.write_all(b"}\n")?;
+        self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixture;
+
+    fn render(open_only: bool) -> String {
+        fixture::render(
+            JsonReport::new(Vec::new(), open_only),
+            JsonReport::into_inner,
+        )
+    }
+
+    #[test]
+    fn snapshot() {
+        insta::assert_snapshot!(render(false));
+    }
+
+    #[test]
+    fn valid_against_its_schema() {
+        let schema_text = include_str!("../../../docs/schema/scan-v1.json");
+        let schema: serde_json::Value = serde_json::from_str(schema_text).unwrap();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        for open_only in [false, true] {
+            let doc: serde_json::Value = serde_json::from_str(&render(open_only)).unwrap();
+            let errors: Vec<String> = validator
+                .iter_errors(&doc)
+                .map(|e| format!("{e} at {}", e.instance_path()))
+                .collect();
+            assert!(errors.is_empty(), "{errors:?}");
+        }
+    }
+
+    #[test]
+    fn schema_rejects_a_wrong_document() {
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../../docs/schema/scan-v1.json")).unwrap();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let mut doc: serde_json::Value = serde_json::from_str(&render(false)).unwrap();
+        doc["hosts"][0]["ports"][0]["state"] = "ajar".into();
+        assert!(!validator.is_valid(&doc));
+    }
+
+    #[test]
+    fn hostile_text_is_escaped() {
+        let text = render(false);
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n'));
+        assert!(!text.contains('\u{202e}'));
+        assert!(text.contains("\\u202e"));
+    }
+}

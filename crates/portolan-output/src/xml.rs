@@ -1,0 +1,282 @@
+//! nmap-compatible XML (`-oX`), so that tools built for nmap read portolan's scans:
+//! `ndiff` compares two of them and `xsltproc /usr/share/nmap/nmap.xsl` renders one.
+//!
+//! The document follows nmap's DTD (`/usr/share/nmap/nmap.dtd`) element by element;
+//! the one deliberate difference is `scanner="portolan"`, which the DTD's
+//! `(nmap)` enumeration does not list (tests check that this is the only one).
+//! The header is written when the scan starts and each host when the scan ends
+//! (results arrive in random order, so no host is complete before then); a
+//! cancelled scan still ends the document properly with what was done.
+//!
+//! Text from outside (host names, banners, service fields) is made safe the way
+//! nmap does it: characters XML forbids, and every other control or bidi
+//! character, become visible `\xNN` escapes, and markup characters become entities.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{self, Write};
+use std::net::IpAddr;
+
+use portolan_engine::{Method, PortResult, PortState, Summary};
+use portolan_target::services;
+
+use crate::clock::{unix, Utc};
+use crate::hosts::{HostView, Hosts};
+use crate::text::clean;
+use crate::{Report, RunInfo};
+
+/// Escapes `s` for an XML attribute value or text node.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in clean(s).chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\u{fffe}' | '\u{ffff}' => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Writes nmap-style XML to `W`.
+pub struct XmlReport<W: Write> {
+    out: W,
+    hosts: Hosts,
+    info: Option<RunInfo>,
+}
+
+impl<W: Write> XmlReport<W> {
+    /// `open_only` lists only open ports (`--open`).
+    pub fn new(out: W, open_only: bool) -> Self {
+        XmlReport {
+            out,
+            hosts: Hosts::new(open_only),
+            info: None,
+        }
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+}
+
+fn header(info: &RunInfo) -> String {
+    let start = Utc::from(info.started).human();
+    let count = info.ports.split(',').map(port_count).sum::<u64>();
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE nmaprun>\n\
+         <?xml-stylesheet href=\"file:///usr/share/nmap/nmap.xsl\" type=\"text/xsl\"?>\n\
+         <nmaprun scanner=\"portolan\" args=\"{}\" start=\"{}\" startstr=\"{start}\" version=\"{}\" xmloutputversion=\"1.05\">\n\
+         <scaninfo type=\"connect\" protocol=\"tcp\" numservices=\"{count}\" services=\"{}\"/>\n\
+         <verbose level=\"0\"/>\n<debugging level=\"0\"/>\n",
+        escape(&info.command_line),
+        unix(info.started),
+        env!("CARGO_PKG_VERSION"),
+        escape(&info.ports),
+    )
+}
+
+fn port_count(range: &str) -> u64 {
+    match range.split_once('-') {
+        Some((a, b)) => match (a.parse::<u64>(), b.parse::<u64>()) {
+            (Ok(a), Ok(b)) if b >= a => b - a + 1,
+            _ => 0,
+        },
+        None => u64::from(range.parse::<u16>().is_ok()),
+    }
+}
+
+fn host(h: &HostView<'_>, time: u64) -> String {
+    let mut t = String::new();
+    let kind = if matches!(h.addr, IpAddr::V4(_)) {
+        "ipv4"
+    } else {
+        "ipv6"
+    };
+    let _ = writeln!(t, "<host starttime=\"{time}\" endtime=\"{time}\"><status state=\"up\" reason=\"user-set\" reason_ttl=\"0\"/>");
+    let _ = writeln!(t, "<address addr=\"{}\" addrtype=\"{kind}\"/>", h.addr);
+    match h.name {
+        Some(n) => {
+            let _ = writeln!(
+                t,
+                "<hostnames>\n<hostname name=\"{}\" type=\"user\"/>\n</hostnames>",
+                escape(n)
+            );
+        }
+        None => t.push_str("<hostnames>\n</hostnames>\n"),
+    }
+    t.push_str("<ports>");
+    let mut extra: BTreeMap<PortState, Vec<(&str, u64)>> = BTreeMap::new();
+    for g in &h.hidden {
+        extra
+            .entry(g.state)
+            .or_default()
+            .push((g.reason.as_str(), g.count));
+    }
+    for (state, reasons) in extra {
+        let total: u64 = reasons.iter().map(|r| r.1).sum();
+        let _ = writeln!(t, "<extraports state=\"{state}\" count=\"{total}\">");
+        for (reason, count) in reasons {
+            let _ = writeln!(
+                t,
+                "<extrareasons reason=\"{reason}\" count=\"{count}\" proto=\"tcp\"/>"
+            );
+        }
+        t.push_str("</extraports>\n");
+    }
+    for r in &h.ports {
+        port(&mut t, r);
+    }
+    t.push_str("</ports>\n</host>\n");
+    t
+}
+
+fn port(t: &mut String, r: &PortResult) {
+    let _ = write!(
+        t,
+        "<port protocol=\"tcp\" portid=\"{}\"><state state=\"{}\" reason=\"{}\" reason_ttl=\"0\"/>",
+        r.endpoint.port, r.state, r.reason
+    );
+    match r.service.as_deref() {
+        Some(s) => {
+            let _ = write!(t, "<service name=\"{}\"", escape(&s.name));
+            for (key, value) in [
+                ("product", &s.product),
+                ("version", &s.version),
+                ("extrainfo", &s.info),
+            ] {
+                if let Some(v) = value {
+                    let _ = write!(t, " {key}=\"{}\"", escape(v));
+                }
+            }
+            let method = if s.method == Method::Port {
+                "table"
+            } else {
+                "probed"
+            };
+            let tunnel = if s.tls.is_some() {
+                " tunnel=\"ssl\""
+            } else {
+                ""
+            };
+            let _ = write!(
+                t,
+                "{tunnel} method=\"{method}\" conf=\"{}\">",
+                s.confidence.min(10)
+            );
+            for cpe in &s.cpe {
+                let _ = write!(t, "<cpe>{}</cpe>", escape(cpe));
+            }
+            t.push_str("</service>");
+            if let Some(b) = &s.banner {
+                let _ = write!(
+                    t,
+                    "<script id=\"banner\" output=\"{}\"/>",
+                    escape(&portolan_text::escape_terminal(b))
+                );
+            }
+            if let Some(title) = s.http.as_ref().and_then(|h| h.title.as_deref()) {
+                let _ = write!(
+                    t,
+                    "<script id=\"http-title\" output=\"{}\"/>",
+                    escape(title)
+                );
+            }
+        }
+        None => {
+            if let Some(name) = services::name(r.endpoint.port) {
+                let _ = write!(t, "<service name=\"{name}\" method=\"table\" conf=\"3\"/>");
+            }
+        }
+    }
+    t.push_str("</port>\n");
+}
+
+impl<W: Write> Report for XmlReport<W> {
+    fn start(&mut self, info: &RunInfo) -> io::Result<()> {
+        self.out.write_all(header(info).as_bytes())?;
+        self.info = Some(info.clone());
+        self.out.flush()
+    }
+
+    fn result(&mut self, r: &PortResult) -> io::Result<()> {
+        self.hosts.add(r);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    fn finish(&mut self, summary: &Summary) -> io::Result<()> {
+        let started = self
+            .info
+            .as_ref()
+            .map_or(std::time::UNIX_EPOCH, |i| i.started);
+        let ended = started + summary.elapsed;
+        let mut up = 0;
+        for h in self.hosts.views() {
+            self.out.write_all(host(&h, unix(ended)).as_bytes())?;
+            up += 1;
+        }
+        let (exit, what) = if summary.complete {
+            ("success", "done")
+        } else {
+            ("error", "interrupted")
+        };
+        let text = format!(
+            "portolan {what} at {}; {up} host{} up scanned in {:.2} seconds",
+            Utc::from(ended).human(),
+            if up == 1 { "" } else { "s" },
+            summary.elapsed.as_secs_f64()
+        );
+        let errormsg = if summary.complete {
+            String::new()
+        } else {
+            " errormsg=\"interrupted\"".to_owned()
+        };
+        write!(
+            self.out,
+            "<runstats><finished time=\"{}\" timestr=\"{}\" summary=\"{text}\" elapsed=\"{:.2}\" exit=\"{exit}\"{errormsg}/>\
+             <hosts up=\"{up}\" down=\"0\" total=\"{up}\"/>\n</runstats>\n</nmaprun>\n",
+            unix(ended),
+            Utc::from(ended).human(),
+            summary.elapsed.as_secs_f64(),
+        )?;
+        self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixture;
+
+    pub fn render() -> String {
+        fixture::render(XmlReport::new(Vec::new(), false), XmlReport::into_inner)
+    }
+
+    #[test]
+    fn escapes_what_xml_forbids() {
+        assert_eq!(
+            escape("a<b>&\"'\u{1b}\u{0}\u{fffe}\u{202e}"),
+            "a&lt;b&gt;&amp;&quot;&apos;\\x1b\\x00\\u{fffe}\\u{202e}"
+        );
+    }
+
+    #[test]
+    fn snapshot() {
+        insta::assert_snapshot!(render());
+    }
+
+    #[test]
+    fn valid_against_nmap_dtd() {
+        crate::tools::check_xml(&render());
+    }
+}

@@ -1,0 +1,140 @@
+//! Which (host, port) pairs of a run have been answered: one bit per pair.
+//!
+//! `scan --resume` must probe every pair that was not answered and none that was.
+//! Open and filtered results are rows of their own, but closed ones are only
+//! counted, so the run also keeps, per host, a bitmap indexed by the position of
+//! the port in the run's sorted port list: `ceil(ports / 8)` bytes per host that
+//! answered anything (125 bytes for `--top-ports 1000`, 8 KiB for `-p-`). The whole
+//! record is one bit per pair of the scan; runs above [`MAX_PAIRS`] pairs (128 MiB
+//! of bitmaps) are recorded without it and cannot be resumed.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use portolan_target::{Endpoint, PortList};
+
+/// The largest scan (hosts × ports) whose answers are recorded for resuming.
+pub const MAX_PAIRS: u128 = 1 << 30;
+
+/// A host as the history keys it: the address and the name typed (`""` if none).
+pub type HostKey = (IpAddr, String);
+
+/// The key of an endpoint.
+pub fn key(e: &Endpoint) -> HostKey {
+    (e.addr, e.name.as_deref().unwrap_or_default().to_owned())
+}
+
+/// Answered pairs of one run.
+#[derive(Debug, Clone)]
+pub struct Answered {
+    ports: Arc<PortList>,
+    hosts: HashMap<HostKey, Vec<u8>>,
+    count: u64,
+}
+
+impl Answered {
+    pub fn new(ports: Arc<PortList>) -> Self {
+        Answered {
+            ports,
+            hosts: HashMap::new(),
+            count: 0,
+        }
+    }
+
+    fn index(&self, port: u16) -> Option<usize> {
+        self.ports.as_slice().binary_search(&port).ok()
+    }
+
+    fn width(&self) -> usize {
+        self.ports.len().div_ceil(8)
+    }
+
+    /// Records that `e` was answered; false if it already was (or is not in the run).
+    pub fn mark(&mut self, e: &Endpoint) -> bool {
+        let Some(i) = self.index(e.port) else {
+            return false;
+        };
+        let width = self.width();
+        let bits = self.hosts.entry(key(e)).or_insert_with(|| vec![0; width]);
+        let (byte, bit) = (i / 8, 1u8 << (i % 8));
+        let fresh = bits[byte] & bit == 0;
+        bits[byte] |= bit;
+        self.count += u64::from(fresh);
+        fresh
+    }
+
+    pub fn contains(&self, e: &Endpoint) -> bool {
+        let Some(i) = self.index(e.port) else {
+            return false;
+        };
+        self.hosts
+            .get(&key(e))
+            .is_some_and(|bits| bits.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0))
+    }
+
+    /// Loads a host's bitmap as stored; a blob of the wrong size is refused.
+    pub fn load(&mut self, host: HostKey, bits: Vec<u8>) -> bool {
+        if bits.len() != self.width() {
+            return false;
+        }
+        let before = self.hosts.get(&host).map_or(0, |b| ones(b));
+        self.count = self.count - before + ones(&bits);
+        self.hosts.insert(host, bits);
+        true
+    }
+
+    pub fn bits(&self, host: &HostKey) -> Option<&[u8]> {
+        self.hosts.get(host).map(Vec::as_slice)
+    }
+
+    /// The ports of `host` that were answered, ascending.
+    pub fn ports_of<'a>(&'a self, host: &HostKey) -> impl Iterator<Item = u16> + 'a {
+        let bits = self.hosts.get(host).map(Vec::as_slice).unwrap_or_default();
+        self.ports
+            .as_slice()
+            .iter()
+            .enumerate()
+            .filter(move |(i, _)| bits.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0))
+            .map(|(_, &p)| p)
+    }
+
+    /// How many pairs were answered.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+}
+
+fn ones(bits: &[u8]) -> u64 {
+    bits.iter().map(|b| u64::from(b.count_ones())).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ep(port: u16) -> Endpoint {
+        Endpoint {
+            addr: "127.0.0.1".parse().unwrap(),
+            port,
+            name: None,
+        }
+    }
+
+    #[test]
+    fn marks_once_and_remembers() {
+        let mut a = Answered::new(Arc::new(PortList::parse("20-30,443").unwrap()));
+        assert!(a.mark(&ep(22)));
+        assert!(!a.mark(&ep(22)));
+        assert!(a.mark(&ep(443)));
+        assert!(!a.mark(&ep(9999)), "not in the run");
+        assert!(a.contains(&ep(22)) && a.contains(&ep(443)) && !a.contains(&ep(23)));
+        assert_eq!(a.count(), 2);
+        let host = key(&ep(22));
+        assert_eq!(a.ports_of(&host).collect::<Vec<_>>(), [22, 443]);
+        let mut b = Answered::new(Arc::new(PortList::parse("20-30,443").unwrap()));
+        assert!(b.load(host.clone(), a.bits(&host).unwrap().to_vec()));
+        assert!(b.contains(&ep(443)) && b.count() == 2);
+        assert!(!b.load(host, vec![0; 1]), "wrong size");
+    }
+}

@@ -1,0 +1,375 @@
+//! The database: its schema, the run rows, and reading a past scan back.
+//!
+//! ```text
+//! runs     one row per scan: command line, arguments (JSON), targets, ports, seed,
+//!          start and end (unix ms; no end = killed or still running), complete,
+//!          totals (open, probes, retries, excluded, elapsed)
+//! results  (run, addr, hostname, port): every result that is not closed, with its
+//!          service as the JSON of portolan_output::wire::ServiceLine
+//! hosts    (run, addr, hostname): closed ports as a count, and the answered bitmap
+//!          (see crate::answered) when the run is resumable
+//! ```
+//! A host name of `""` means none. Times are milliseconds since the Unix epoch.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use portolan_engine::{PortResult, Reason};
+use portolan_target::{Endpoint, PortList};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use crate::answered::{Answered, HostKey};
+use crate::StoreError;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY,
+    started INTEGER NOT NULL,
+    ended INTEGER,
+    complete INTEGER NOT NULL DEFAULT 0,
+    command_line TEXT NOT NULL,
+    argv TEXT NOT NULL,
+    targets TEXT NOT NULL,
+    ports TEXT NOT NULL,
+    hosts INTEGER NOT NULL,
+    seed INTEGER,
+    resumable INTEGER NOT NULL,
+    open INTEGER NOT NULL DEFAULT 0,
+    elapsed_ms INTEGER NOT NULL DEFAULT 0,
+    probes_sent INTEGER NOT NULL DEFAULT 0,
+    retries INTEGER NOT NULL DEFAULT 0,
+    excluded INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS results (
+    run INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    addr TEXT NOT NULL,
+    hostname TEXT NOT NULL,
+    port INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    rtt_us INTEGER,
+    tries INTEGER NOT NULL,
+    service TEXT,
+    PRIMARY KEY (run, addr, hostname, port)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS hosts (
+    run INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    addr TEXT NOT NULL,
+    hostname TEXT NOT NULL,
+    closed INTEGER NOT NULL DEFAULT 0,
+    answered BLOB,
+    PRIMARY KEY (run, addr, hostname)
+) WITHOUT ROWID;
+";
+
+/// A host row: its key, closed count and answered bitmap.
+pub type HostRow = (HostKey, u64, Option<Vec<u8>>);
+
+/// An open history database.
+pub struct Store {
+    pub(crate) conn: Connection,
+}
+
+/// What is known about a run when it starts.
+#[derive(Debug, Clone)]
+pub struct NewRun<'a> {
+    pub command_line: &'a str,
+    /// The arguments after `scan`, as typed: what `--resume` parses again.
+    pub argv: &'a [String],
+    pub targets: &'a str,
+    pub ports: &'a PortList,
+    pub hosts: u128,
+    pub seed: Option<u64>,
+    pub started: SystemTime,
+}
+
+/// One run as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunRow {
+    pub id: i64,
+    pub started: SystemTime,
+    /// `None` when the process was killed (or is still running).
+    pub ended: Option<SystemTime>,
+    pub complete: bool,
+    pub command_line: String,
+    pub argv: Vec<String>,
+    pub targets: String,
+    pub ports: String,
+    pub hosts: u64,
+    pub seed: Option<u64>,
+    pub resumable: bool,
+    pub open: u64,
+    pub elapsed: Duration,
+    pub probes_sent: u64,
+    pub retries: u64,
+    pub excluded: u64,
+}
+
+pub(crate) fn ms(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn time(ms: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+}
+
+fn u(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+/// `$XDG_DATA_HOME/portolan/history.db`, else `~/.local/share/portolan/history.db`.
+pub fn default_path() -> Option<PathBuf> {
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map(|h| PathBuf::from(h).join(".local/share"))
+        })?;
+    Some(data.join("portolan").join("history.db"))
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`, in WAL mode.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        let open = |source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(open)?;
+        conn.busy_timeout(Duration::from_secs(10)).map_err(open)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(open)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(open)?;
+        conn.execute_batch(SCHEMA).map_err(open)?;
+        Ok(Store { conn })
+    }
+
+    /// Records the start of a run and returns its id.
+    pub fn begin_run(&self, run: &NewRun<'_>) -> Result<i64, StoreError> {
+        let argv = serde_json::to_string(run.argv).unwrap_or_else(|_| "[]".into());
+        let resumable =
+            run.hosts.saturating_mul(run.ports.len() as u128) <= crate::answered::MAX_PAIRS;
+        self.conn.execute(
+            "INSERT INTO runs (started, command_line, argv, targets, ports, hosts, seed, resumable)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                ms(run.started),
+                run.command_line,
+                argv,
+                run.targets,
+                run.ports.to_spec(),
+                i64::try_from(run.hosts).unwrap_or(i64::MAX),
+                run.seed.map(|s| s as i64),
+                resumable,
+            ],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Marks a run as running again (for `--resume`).
+    pub fn reopen_run(&self, id: i64) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE runs SET ended = NULL, complete = 0 WHERE id = ?1",
+            [id],
+        )?;
+        Ok(())
+    }
+
+    fn row(r: &Row<'_>) -> rusqlite::Result<RunRow> {
+        let argv: String = r.get("argv")?;
+        Ok(RunRow {
+            id: r.get("id")?,
+            started: time(r.get("started")?),
+            ended: r.get::<_, Option<i64>>("ended")?.map(time),
+            complete: r.get("complete")?,
+            command_line: r.get("command_line")?,
+            argv: serde_json::from_str(&argv).unwrap_or_default(),
+            targets: r.get("targets")?,
+            ports: r.get("ports")?,
+            hosts: u(r.get("hosts")?),
+            seed: r.get::<_, Option<i64>>("seed")?.map(|s| s as u64),
+            resumable: r.get("resumable")?,
+            open: u(r.get("open")?),
+            elapsed: Duration::from_millis(u(r.get("elapsed_ms")?)),
+            probes_sent: u(r.get("probes_sent")?),
+            retries: u(r.get("retries")?),
+            excluded: u(r.get("excluded")?),
+        })
+    }
+
+    /// Every run, oldest first.
+    pub fn runs(&self) -> Result<Vec<RunRow>, StoreError> {
+        let mut stmt = self.conn.prepare("SELECT * FROM runs ORDER BY id")?;
+        let rows = stmt
+            .query_map([], Self::row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    pub fn run(&self, id: i64) -> Result<RunRow, StoreError> {
+        self.conn
+            .query_row("SELECT * FROM runs WHERE id = ?1", [id], Self::row)
+            .optional()?
+            .ok_or(StoreError::NoSuchRun(id))
+    }
+
+    /// The most recent run that did not complete.
+    pub fn last_incomplete(&self) -> Result<Option<i64>, StoreError> {
+        let id = self
+            .conn
+            .query_row("SELECT max(id) FROM runs WHERE complete = 0", [], |r| {
+                r.get(0)
+            })?;
+        Ok(id)
+    }
+
+    /// The most recent run before `id` (or the latest, without `id`) with the same targets.
+    pub fn latest_of(&self, targets: &str, before: Option<i64>) -> Result<Option<i64>, StoreError> {
+        let id = self.conn.query_row(
+            "SELECT max(id) FROM runs WHERE targets = ?1 AND id < ?2",
+            params![targets, before.unwrap_or(i64::MAX)],
+            |r| r.get(0),
+        )?;
+        Ok(id)
+    }
+
+    /// The latest run.
+    pub fn latest(&self) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT max(id) FROM runs", [], |r| r.get(0))?)
+    }
+
+    /// The results of a run that are not closed, by host and port.
+    pub fn results(&self, run: i64) -> Result<Vec<PortResult>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT addr, hostname, port, reason, rtt_us, tries, service FROM results
+             WHERE run = ?1 ORDER BY addr, hostname, port",
+        )?;
+        let rows = stmt.query_map([run], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, u16>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<i64>>(4)?,
+                r.get::<_, u8>(5)?,
+                r.get::<_, Option<String>>(6)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (addr, name, port, reason, rtt, tries, service) = row?;
+            let corrupt = |what| StoreError::Corrupt { run, what };
+            let addr = addr.parse().map_err(|_| corrupt("address"))?;
+            let reason = crate::recorder::reason(&reason).ok_or_else(|| corrupt("reason"))?;
+            let endpoint = Endpoint {
+                addr,
+                port,
+                name: (!name.is_empty()).then(|| Arc::from(name)),
+            };
+            let rtt = rtt.map(|us| Duration::from_micros(u(us)));
+            let mut result = PortResult::new(endpoint, reason, rtt, tries);
+            result.service = service
+                .and_then(|s| crate::recorder::service(&s))
+                .map(Box::new);
+            out.push(result);
+        }
+        Ok(out)
+    }
+
+    /// Each host of a run: its key, closed count and answered bitmap.
+    pub fn hosts(&self, run: i64) -> Result<Vec<HostRow>, StoreError> {
+        let mut stmt = self.conn.prepare("SELECT addr, hostname, closed, answered FROM hosts WHERE run = ?1 ORDER BY addr, hostname")?;
+        let rows = stmt.query_map([run], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Option<Vec<u8>>>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (addr, name, closed, bits) = row?;
+            let addr = addr.parse().map_err(|_| StoreError::Corrupt {
+                run,
+                what: "address",
+            })?;
+            out.push(((addr, name), u(closed), bits));
+        }
+        Ok(out)
+    }
+
+    /// The answered pairs of a run (empty when it was not resumable).
+    pub fn answered(&self, run: &RunRow) -> Result<Answered, StoreError> {
+        let ports = PortList::parse(&run.ports).map_err(|_| StoreError::Corrupt {
+            run: run.id,
+            what: "port list",
+        })?;
+        let mut answered = Answered::new(Arc::new(ports));
+        for (key, _, bits) in self.hosts(run.id)? {
+            if let Some(bits) = bits {
+                if !answered.load(key, bits) {
+                    return Err(StoreError::Corrupt {
+                        run: run.id,
+                        what: "answered bitmap",
+                    });
+                }
+            }
+        }
+        Ok(answered)
+    }
+
+    /// Calls `f` with every result of a run: the stored ones, and the closed ones
+    /// rebuilt from the answered bitmaps (without RTT). Returns how many closed
+    /// results could not be rebuilt (runs recorded without bitmaps).
+    pub fn replay<E: From<StoreError>>(
+        &self,
+        run: &RunRow,
+        mut f: impl FnMut(&PortResult) -> Result<(), E>,
+    ) -> Result<u64, E> {
+        let stored = self.results(run.id)?;
+        let answered = self.answered(run)?;
+        let mut missing = 0;
+        let mut listed: std::collections::HashMap<HostKey, std::collections::HashSet<u16>> =
+            std::collections::HashMap::new();
+        for r in &stored {
+            listed
+                .entry(crate::answered::key(&r.endpoint))
+                .or_default()
+                .insert(r.endpoint.port);
+            f(r)?;
+        }
+        for (key, closed, bits) in self.hosts(run.id)? {
+            if bits.is_none() {
+                missing += closed;
+                continue;
+            }
+            let name: Option<Arc<str>> = (!key.1.is_empty()).then(|| Arc::from(key.1.as_str()));
+            let done = listed.remove(&key).unwrap_or_default();
+            for port in answered.ports_of(&key).filter(|p| !done.contains(p)) {
+                let endpoint = Endpoint {
+                    addr: key.0,
+                    port,
+                    name: name.clone(),
+                };
+                f(&PortResult::new(endpoint, Reason::ConnRefused, None, 1))?;
+            }
+        }
+        Ok(missing)
+    }
+}

@@ -1,0 +1,373 @@
+//! Recording a running scan: a [`Report`] that writes into the history.
+//!
+//! Results are buffered and written in one transaction at most every
+//! [`COMMIT_EVERY`] (at the engine's progress ticks) and at the end, so the
+//! database costs little time and a `kill -9` loses at most the last interval.
+//! Each transaction writes the new non-closed results, the host rows touched (closed
+//! count and answered bitmap) and the run's open count together, so the answered
+//! bitmap never claims a pair whose result is not stored.
+
+use std::collections::{HashMap, HashSet};
+use std::io;
+use std::time::{Duration, Instant, SystemTime};
+
+use portolan_engine::{Method, PortResult, PortState, Reason, Service, Summary};
+use portolan_output::wire::{self, ServiceLine};
+use portolan_output::Report;
+use rusqlite::params;
+use serde::Deserialize;
+
+use crate::answered::{key, Answered, HostKey};
+use crate::db::{ms, RunRow, Store};
+use crate::StoreError;
+
+/// The longest time between two writes to the database while a scan runs.
+pub const COMMIT_EVERY: Duration = Duration::from_millis(250);
+
+/// Totals carried over from the earlier sessions of a resumed run.
+#[derive(Debug, Default, Clone, Copy)]
+struct Carried {
+    elapsed: Duration,
+    probes_sent: u64,
+    retries: u64,
+}
+
+/// Writes one run into the history.
+pub struct Recorder {
+    store: Store,
+    run: i64,
+    answered: Option<Answered>,
+    closed: HashMap<HostKey, u64>,
+    dirty: HashSet<HostKey>,
+    pending: Vec<PortResult>,
+    open: u64,
+    carried: Carried,
+    last_commit: Instant,
+}
+
+impl Recorder {
+    /// Records into `run`; a resumed run starts from what is already stored.
+    pub fn new(store: Store, run: &RunRow) -> Result<Self, StoreError> {
+        let mut closed = HashMap::new();
+        for (host, count, _) in store.hosts(run.id)? {
+            closed.insert(host, count);
+        }
+        let answered = if run.resumable {
+            Some(store.answered(run)?)
+        } else {
+            None
+        };
+        let carried = Carried {
+            elapsed: run.elapsed,
+            probes_sent: run.probes_sent,
+            retries: run.retries,
+        };
+        Ok(Recorder {
+            store,
+            run: run.id,
+            answered,
+            closed,
+            dirty: HashSet::new(),
+            pending: Vec::new(),
+            open: run.open,
+            carried,
+            last_commit: Instant::now(),
+        })
+    }
+
+    /// Writes everything buffered in one transaction.
+    pub fn commit(&mut self) -> Result<(), StoreError> {
+        let tx = self.store.conn.transaction()?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT OR REPLACE INTO results (run, addr, hostname, port, state, reason, rtt_us, tries, service)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?;
+            for r in self.pending.drain(..) {
+                let service = r
+                    .service
+                    .as_deref()
+                    .map(|s| wire::to_string(&ServiceLine::new(s)));
+                let rtt = r
+                    .rtt
+                    .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
+                let name = r.endpoint.name.as_deref().unwrap_or_default();
+                let addr = r.endpoint.addr.to_string();
+                insert.execute(params![
+                    self.run,
+                    addr,
+                    name,
+                    r.endpoint.port,
+                    r.state.as_str(),
+                    r.reason.as_str(),
+                    rtt,
+                    r.tries,
+                    service
+                ])?;
+            }
+            let mut host = tx.prepare_cached(
+                "INSERT INTO hosts (run, addr, hostname, closed, answered) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (run, addr, hostname) DO UPDATE SET closed = excluded.closed, answered = excluded.answered",
+            )?;
+            for k in self.dirty.drain() {
+                let closed =
+                    i64::try_from(self.closed.get(&k).copied().unwrap_or(0)).unwrap_or(i64::MAX);
+                let bits = self.answered.as_ref().and_then(|a| a.bits(&k));
+                host.execute(params![self.run, k.0.to_string(), k.1, closed, bits])?;
+            }
+            tx.execute(
+                "UPDATE runs SET open = ?2 WHERE id = ?1",
+                params![self.run, i64::try_from(self.open).unwrap_or(i64::MAX)],
+            )?;
+        }
+        tx.commit()?;
+        self.last_commit = Instant::now();
+        Ok(())
+    }
+
+    fn end(&mut self, summary: &Summary) -> Result<(), StoreError> {
+        self.commit()?;
+        let c = self.carried;
+        let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        self.store.conn.execute(
+            "UPDATE runs SET ended = ?2, complete = ?3, elapsed_ms = ?4, probes_sent = ?5, retries = ?6, excluded = ?7 WHERE id = ?1",
+            params![
+                self.run,
+                ms(SystemTime::now()),
+                summary.complete,
+                n((c.elapsed + summary.elapsed).as_millis() as u64),
+                n(c.probes_sent + summary.probes_sent),
+                n(c.retries + summary.retries),
+                n(summary.excluded),
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+impl Report for Recorder {
+    fn result(&mut self, r: &PortResult) -> io::Result<()> {
+        let k = key(&r.endpoint);
+        if let Some(a) = &mut self.answered {
+            a.mark(&r.endpoint);
+        }
+        match r.state {
+            PortState::Closed => *self.closed.entry(k.clone()).or_default() += 1,
+            PortState::Open => {
+                self.open += 1;
+                self.pending.push(r.clone());
+            }
+            PortState::Filtered => self.pending.push(r.clone()),
+        }
+        self.dirty.insert(k);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.last_commit.elapsed() >= COMMIT_EVERY {
+            self.commit().map_err(io::Error::other)?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, summary: &Summary) -> io::Result<()> {
+        self.end(summary).map_err(io::Error::other)
+    }
+}
+
+/// The reason named `text` on the wire.
+pub fn reason(text: &str) -> Option<Reason> {
+    [
+        Reason::SynAck,
+        Reason::ConnRefused,
+        Reason::NoResponse,
+        Reason::HostUnreach,
+        Reason::NetUnreach,
+        Reason::AdminProhibited,
+        Reason::LocalError,
+    ]
+    .into_iter()
+    .find(|r| r.as_str() == text)
+}
+
+/// A stored service: the fields of [`ServiceLine`], read back.
+#[derive(Deserialize)]
+struct StoredService {
+    name: String,
+    product: Option<String>,
+    version: Option<String>,
+    info: Option<String>,
+    #[serde(default)]
+    cpe: Vec<String>,
+    method: String,
+    confidence: u8,
+    banner: Option<String>,
+    tls: Option<StoredTls>,
+    http: Option<StoredHttp>,
+}
+
+#[derive(Deserialize)]
+struct StoredHttp {
+    status: Option<u16>,
+    server: Option<String>,
+    location: Option<String>,
+    title: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct StoredTls {
+    version: Option<String>,
+    alpn: Option<String>,
+    subject_cn: Option<String>,
+    #[serde(default)]
+    sans: Vec<String>,
+    issuer: Option<String>,
+    not_before: Option<String>,
+    not_after: Option<String>,
+    sha256: Option<String>,
+}
+
+/// A service from its stored JSON. The banner comes back as its escaped text,
+/// which every printer shows unchanged (escaping is idempotent).
+pub fn service(json: &str) -> Option<Service> {
+    let s: StoredService = serde_json::from_str(json).ok()?;
+    let method = match s.method.as_str() {
+        "probed" => Method::Probed,
+        "banner" => Method::Banner,
+        _ => Method::Port,
+    };
+    let tls = s.tls.map(|t| portolan_engine::TlsInfo {
+        version: t.version,
+        alpn: t.alpn,
+        subject_cn: t.subject_cn,
+        sans: t.sans,
+        issuer: t.issuer,
+        not_before: t.not_before,
+        not_after: t.not_after,
+        sha256: t.sha256,
+    });
+    Some(Service {
+        name: s.name,
+        product: s.product,
+        version: s.version,
+        info: s.info,
+        cpe: s.cpe,
+        method,
+        confidence: s.confidence,
+        banner: s.banner.map(String::into_bytes),
+        tls,
+        http: s.http.map(|h| portolan_engine::HttpInfo {
+            status: h.status,
+            server: h.server,
+            location: h.location,
+            title: h.title,
+        }),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::NewRun;
+    use portolan_engine::Endpoint;
+    use portolan_target::PortList;
+    use std::collections::BTreeSet;
+
+    fn result(port: u16, reason: Reason) -> PortResult {
+        let mut r = PortResult::new(
+            Endpoint {
+                addr: "127.0.0.1".parse().unwrap(),
+                port,
+                name: Some("h\u{1b}".into()),
+            },
+            reason,
+            Some(Duration::from_micros(300)),
+            1,
+        );
+        if port == 22 {
+            r.service = Some(Box::new(Service {
+                name: "ssh".into(),
+                product: Some("OpenSSH".into()),
+                version: None,
+                info: None,
+                cpe: vec!["cpe:/a:x".into()],
+                method: Method::Banner,
+                confidence: 10,
+                banner: Some(b"SSH-2.0-x\x1b[2J".to_vec()),
+                tls: None,
+                http: None,
+            }));
+        }
+        r
+    }
+
+    fn key_of(r: &PortResult) -> (u16, Reason, Option<String>) {
+        (
+            r.endpoint.port,
+            r.reason,
+            r.service.as_ref().and_then(|s| s.product.clone()),
+        )
+    }
+
+    #[test]
+    fn records_and_replays_a_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/history.db");
+        let store = Store::open(&path).unwrap();
+        let ports = PortList::parse("20-30").unwrap();
+        let argv = vec!["127.0.0.1".to_owned()];
+        let new = NewRun {
+            command_line: "portolan scan 127.0.0.1",
+            argv: &argv,
+            targets: "127.0.0.1",
+            ports: &ports,
+            hosts: 1,
+            seed: Some(u64::MAX),
+            started: SystemTime::now(),
+        };
+        let id = store.begin_run(&new).unwrap();
+        let run = store.run(id).unwrap();
+        assert!(run.resumable && run.ended.is_none() && run.seed == Some(u64::MAX));
+        let mut rec = Recorder::new(store, &run).unwrap();
+        let results: Vec<PortResult> = (20..=30)
+            .map(|p| {
+                result(
+                    p,
+                    match p {
+                        22 => Reason::SynAck,
+                        25 => Reason::NoResponse,
+                        _ => Reason::ConnRefused,
+                    },
+                )
+            })
+            .collect();
+        for r in &results {
+            rec.result(r).unwrap();
+        }
+        rec.finish(&Summary {
+            complete: true,
+            probes_sent: 11,
+            ..Summary::default()
+        })
+        .unwrap();
+        let store = Store::open(&path).unwrap();
+        let run = store.run(id).unwrap();
+        assert!(run.complete && run.ended.is_some());
+        assert_eq!((run.open, run.probes_sent), (1, 11));
+        let mut back = BTreeSet::new();
+        let missing = store.replay::<StoreError>(&run, |r| {
+            back.insert(key_of(r));
+            Ok(())
+        });
+        assert_eq!(missing.unwrap(), 0);
+        assert_eq!(back, results.iter().map(key_of).collect());
+        assert_eq!(store.answered(&run).unwrap().count(), 11);
+        let stored = store.results(id).unwrap();
+        let ssh = stored.iter().find(|r| r.endpoint.port == 22).unwrap();
+        assert_eq!(ssh.endpoint.name.as_deref(), Some("h\u{1b}"));
+        assert_eq!(
+            ssh.service.as_ref().unwrap().banner.as_deref(),
+            Some(&b"SSH-2.0-x\\x1b[2J"[..])
+        );
+    }
+}
