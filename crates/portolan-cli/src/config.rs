@@ -193,7 +193,7 @@ mod tests {
     fn durations_need_units() {
         assert_eq!(duration("500ms", "x").unwrap(), Duration::from_millis(500));
         assert_eq!(duration("1.5s", "x").unwrap(), Duration::from_millis(1500));
-        assert_eq!(duration("1m", "x").unwrap(), Duration::from_secs(60));
+        assert_eq!(duration("1m", "x").unwrap(), Duration::from_mins(1));
         assert!(duration("500", "x").is_err());
         assert!(duration("0s", "x").is_err());
         assert!(duration("fast", "x").is_err());

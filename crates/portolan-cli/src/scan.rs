@@ -36,9 +36,6 @@ impl Sink for Reports {
         if let Some(bar) = &self.bar {
             bar.update(p);
         }
-        if std::env::var_os("PORTOLAN_TIMELINE").is_some() {
-            eprintln!("{:?}", p);
-        }
         for report in &mut self.reports {
             report.flush()?;
         }

@@ -73,7 +73,7 @@ fn full_range_in_a_namespace_is_exact_every_run() {
             .args(["netns", "exec", &ns.0])
             .arg(&bin)
             .args(["scan", "127.0.0.1", "-p-", "-oD", "-", "--no-progress"])
-            .timeout(Duration::from_secs(120))
+            .timeout(Duration::from_mins(2))
             .assert()
             .success();
         let mut states: HashMap<u64, (String, String)> = HashMap::new();

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 fn portolan() -> Command {
     let mut cmd = Command::cargo_bin("portolan").expect("the portolan binary");
-    cmd.timeout(Duration::from_secs(60));
+    cmd.timeout(Duration::from_mins(1));
     cmd
 }
 
@@ -104,7 +104,7 @@ fn a_low_file_limit_still_gives_exact_results() {
     let (_l, open, _) = open_and_closed();
     let bin = assert_cmd::cargo::cargo_bin("portolan");
     let script = format!("ulimit -n 256 && exec {} scan 127.0.0.1 -p- -oD - --no-progress", bin.display());
-    let out = Command::new("sh").args(["-c", &script]).timeout(Duration::from_secs(120)).assert().success();
+    let out = Command::new("sh").args(["-c", &script]).timeout(Duration::from_mins(2)).assert().success();
     let lines = ndjson(&out.get_output().stdout);
     assert_eq!(lines.len(), 65535, "every port reported exactly once");
     let s = states(&lines);
@@ -191,7 +191,7 @@ fn demo_shows_open_and_closed() {
 fn closed_stdout_is_not_an_error() {
     let bin = assert_cmd::cargo::cargo_bin("portolan");
     let script = format!("{} scan 127.0.0.1 -p 1-3000 -oD - | head -n 1", bin.display());
-    Command::new("sh").args(["-c", &script]).timeout(Duration::from_secs(60)).assert().success();
+    Command::new("sh").args(["-c", &script]).timeout(Duration::from_mins(1)).assert().success();
 }
 
 #[test]

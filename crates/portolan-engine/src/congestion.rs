@@ -104,10 +104,17 @@ impl Congestion {
 
     fn end_epoch(&mut self) {
         let share = self.epoch_retried as f64 / self.epoch_answers as f64;
-        let mean_rtt = if self.epoch_rtt_count > 0 { self.epoch_rtt_sum / self.epoch_rtt_count as f64 } else { 0.0 };
+        let mean_rtt = if self.epoch_rtt_count > 0 {
+            self.epoch_rtt_sum / self.epoch_rtt_count as f64
+        } else {
+            0.0
+        };
         if share > DROP_SHARE {
             self.back_off();
-        } else if self.epoch_rtt_count > 0 && mean_rtt > 1.25 * self.base_rtt + QUEUE_SLACK && self.window > DELAY_FLOOR {
+        } else if self.epoch_rtt_count > 0
+            && mean_rtt > 1.25 * self.base_rtt + QUEUE_SLACK
+            && self.window > DELAY_FLOOR
+        {
             self.window = (self.window * 0.85).max(DELAY_FLOOR);
             self.threshold = self.window;
         }
@@ -196,13 +203,21 @@ mod tests {
         for _ in 0..20_000 {
             c.on_answer(false, Some(ms(30)));
         }
-        assert!(c.window() < grown / 2, "shrinks when round trips balloon: {}", c.window());
+        assert!(
+            c.window() < grown / 2,
+            "shrinks when round trips balloon: {}",
+            c.window()
+        );
         assert!(c.window() >= 64, "but not below the floor");
         let mut wan = Congestion::new(1000, 4000);
         for _ in 0..20_000 {
             wan.on_answer(false, Some(ms(40)));
         }
-        assert_eq!(wan.window(), 4000, "a long but steady path keeps its window");
+        assert_eq!(
+            wan.window(),
+            4000,
+            "a long but steady path keeps its window"
+        );
     }
 
     #[test]

@@ -28,7 +28,11 @@ pub struct ConnectTransport {
 
 impl ConnectTransport {
     pub fn new() -> io::Result<Self> {
-        Ok(ConnectTransport { poll: Poll::new()?, events: Events::with_capacity(4096), sockets: Vec::new() })
+        Ok(ConnectTransport {
+            poll: Poll::new()?,
+            events: Events::with_capacity(4096),
+            sockets: Vec::new(),
+        })
     }
 
     fn open(addr: SocketAddr) -> io::Result<Socket> {
@@ -44,7 +48,11 @@ impl ConnectTransport {
 
     fn register(&mut self, token: Token, socket: Socket) -> Started {
         let mut stream = TcpStream::from_std(StdStream::from(socket));
-        if let Err(e) = self.poll.registry().register(&mut stream, MioToken(token), Interest::WRITABLE) {
+        if let Err(e) =
+            self.poll
+                .registry()
+                .register(&mut stream, MioToken(token), Interest::WRITABLE)
+        {
             return started_from_error(&e);
         }
         if self.sockets.len() <= token {
@@ -103,7 +111,9 @@ impl Transport for ConnectTransport {
         };
         match socket.connect(&addr.into()) {
             Ok(()) => Started::Answered(Answer::Connected),
-            Err(e) if e.raw_os_error() == Some(nix::libc::EINPROGRESS) => self.register(token, socket),
+            Err(e) if e.raw_os_error() == Some(nix::libc::EINPROGRESS) => {
+                self.register(token, socket)
+            }
             Err(e) => started_from_error(&e),
         }
     }
@@ -126,7 +136,9 @@ impl Transport for ConnectTransport {
             let Some(stream) = self.sockets.get(token).and_then(Option::as_ref) else {
                 continue;
             };
-            let Some(outcome) = Self::outcome(stream) else { continue };
+            let Some(outcome) = Self::outcome(stream) else {
+                continue;
+            };
             self.sockets[token] = None;
             out.push(match outcome {
                 Ok(answer) => Event::Answered(token, answer),
@@ -147,7 +159,10 @@ mod tests {
         let end = Instant::now() + Duration::from_secs(5);
         while Instant::now() < end {
             t.wait(Duration::from_millis(50), &mut events).unwrap();
-            if let Some(e) = events.iter().find(|e| matches!(e, Event::Answered(k, _) | Event::Hiccup(k, _) if *k == token)) {
+            if let Some(e) = events
+                .iter()
+                .find(|e| matches!(e, Event::Answered(k, _) | Event::Hiccup(k, _) if *k == token))
+            {
                 return *e;
             }
         }
@@ -165,7 +180,9 @@ mod tests {
         let mut t = ConnectTransport::new().unwrap();
         for (token, addr, want) in [(0, open, Answer::Connected), (1, closed, Answer::Refused)] {
             match t.start(token, addr) {
-                Started::InFlight => assert_eq!(wait_for(&mut t, token), Event::Answered(token, want)),
+                Started::InFlight => {
+                    assert_eq!(wait_for(&mut t, token), Event::Answered(token, want))
+                }
                 Started::Answered(a) => assert_eq!(a, want),
                 Started::Hiccup(h) => panic!("hiccup {h:?}"),
             }

@@ -29,6 +29,8 @@ pub mod transport;
 pub use connect::ConnectTransport;
 pub use portolan_target::Endpoint;
 pub use result::{HttpInfo, Method, PortResult, PortState, Reason, Service, Summary, TlsInfo};
-pub use scheduler::{Concurrency, EngineError, Progress, Rate, Scanner, ScannerBuilder, Sink, TargetOrder};
+pub use scheduler::{
+    Concurrency, EngineError, Progress, Rate, Scanner, ScannerBuilder, Sink, TargetOrder,
+};
 pub use timing::{Template, Timing};
 pub use transport::{Answer, Event, Hiccup, Started, Token, Transport};

@@ -96,7 +96,14 @@ pub struct PortResult {
 impl PortResult {
     /// A result with no service information.
     pub fn new(endpoint: Endpoint, reason: Reason, rtt: Option<Duration>, tries: u8) -> Self {
-        PortResult { state: reason.state(), reason, rtt, tries, endpoint, service: None }
+        PortResult {
+            state: reason.state(),
+            reason,
+            rtt,
+            tries,
+            endpoint,
+            service: None,
+        }
     }
 }
 
@@ -180,7 +187,11 @@ pub struct Summary {
 
 impl Summary {
     pub fn count(&self, state: PortState) -> u64 {
-        self.counts.iter().filter(|((s, _), _)| *s == state).map(|(_, n)| n).sum()
+        self.counts
+            .iter()
+            .filter(|((s, _), _)| *s == state)
+            .map(|(_, n)| n)
+            .sum()
     }
 
     pub fn results(&self) -> u64 {

@@ -304,7 +304,9 @@ impl<'s> Run<'s> {
             }
             let wait = self.wait_time(now, next_progress);
             let mut events = std::mem::take(&mut self.events);
-            transport.wait(wait, &mut events).map_err(EngineError::Poll)?;
+            transport
+                .wait(wait, &mut events)
+                .map_err(EngineError::Poll)?;
             let now = transport.now();
             for event in events.drain(..) {
                 self.handle(event, now, sink)?;
@@ -320,11 +322,16 @@ impl<'s> Run<'s> {
 
     fn finish(&mut self, order: &dyn TargetOrder, complete: bool) -> Summary {
         self.summary.complete = complete;
-        self.summary.excluded = u64::try_from(order.consumed().saturating_sub(self.yielded)).unwrap_or(u64::MAX);
+        self.summary.excluded =
+            u64::try_from(order.consumed().saturating_sub(self.yielded)).unwrap_or(u64::MAX);
         std::mem::take(&mut self.summary)
     }
 
-    fn report_progress(&self, order: &dyn TargetOrder, sink: &mut dyn Sink) -> Result<(), EngineError> {
+    fn report_progress(
+        &self,
+        order: &dyn TargetOrder,
+        sink: &mut dyn Sink,
+    ) -> Result<(), EngineError> {
         let excluded = order.consumed().saturating_sub(self.yielded);
         let progress = Progress {
             done: u128::from(self.summary.results()) + excluded,
@@ -356,7 +363,12 @@ impl<'s> Run<'s> {
     }
 
     /// Gives up on, or retries, every probe whose deadline has passed.
-    fn expire(&mut self, now: Instant, transport: &mut dyn Transport, sink: &mut dyn Sink) -> Result<(), EngineError> {
+    fn expire(
+        &mut self,
+        now: Instant,
+        transport: &mut dyn Transport,
+        sink: &mut dyn Sink,
+    ) -> Result<(), EngineError> {
         while let Some(&Reverse((deadline, token, generation))) = self.deadlines.peek() {
             if deadline > now {
                 break;
@@ -367,7 +379,9 @@ impl<'s> Run<'s> {
             }
             transport.cancel(token);
             let probe = self.release(token);
-            let allowed = self.cc.tries_needed(self.total, self.cfg.timing.max_retries.saturating_add(1));
+            let allowed = self
+                .cc
+                .tries_needed(self.total, self.cfg.timing.max_retries.saturating_add(1));
             if probe.tries < allowed {
                 self.summary.retries += 1;
                 self.retries.push_back(probe);
@@ -390,7 +404,8 @@ impl<'s> Run<'s> {
         self.deadline_basis = timeout;
         for (token, slot) in self.slots.iter().enumerate() {
             if let Some((probe, generation)) = slot {
-                self.deadlines.push(Reverse((probe.sent + timeout, token, *generation)));
+                self.deadlines
+                    .push(Reverse((probe.sent + timeout, token, *generation)));
             }
         }
     }
@@ -434,7 +449,9 @@ impl<'s> Run<'s> {
         self.paused_until = None;
         self.refill(now);
         while self.has_room() && self.has_token() {
-            let Some(probe) = self.next_probe(order) else { break };
+            let Some(probe) = self.next_probe(order) else {
+                break;
+            };
             if !self.send(probe, now, transport, sink)? {
                 break;
             }
@@ -462,21 +479,34 @@ impl<'s> Run<'s> {
             let probe = match self.retries.pop_front() {
                 Some(p) => p,
                 None if self.order_done || self.parked_count > parked_limit => return None,
-                None => match order.next_endpoint() {
-                    Some(endpoint) => {
-                        self.yielded += 1;
-                        Probe { endpoint, tries: 0, sent: self.started, aged: false }
-                    }
-                    None => {
+                None => {
+                    let Some(endpoint) = order.next_endpoint() else {
                         self.order_done = true;
                         return None;
+                    };
+                    self.yielded += 1;
+                    Probe {
+                        endpoint,
+                        tries: 0,
+                        sent: self.started,
+                        aged: false,
                     }
-                },
+                }
             };
             match self.cfg.host_cap {
-                Some(cap) if self.per_host.get(&probe.endpoint.addr).copied().unwrap_or(0) >= cap.get() => {
+                Some(cap)
+                    if self
+                        .per_host
+                        .get(&probe.endpoint.addr)
+                        .copied()
+                        .unwrap_or(0)
+                        >= cap.get() =>
+                {
                     self.parked_count += 1;
-                    self.parked.entry(probe.endpoint.addr).or_default().push_back(probe);
+                    self.parked
+                        .entry(probe.endpoint.addr)
+                        .or_default()
+                        .push_back(probe);
                 }
                 _ => return Some(probe),
             }
@@ -509,7 +539,8 @@ impl<'s> Run<'s> {
                 let generation = self.generations[token];
                 let timeout = self.rtt.timeout();
                 self.deadline_basis = self.deadline_basis.max(timeout);
-                self.deadlines.push(Reverse((now + timeout, token, generation)));
+                self.deadlines
+                    .push(Reverse((now + timeout, token, generation)));
                 self.young.push_back((now, token, generation));
                 if self.cfg.host_cap.is_some() {
                     *self.per_host.entry(probe.endpoint.addr).or_default() += 1;
@@ -537,7 +568,12 @@ impl<'s> Run<'s> {
         }
     }
 
-    fn handle(&mut self, event: Event, now: Instant, sink: &mut dyn Sink) -> Result<(), EngineError> {
+    fn handle(
+        &mut self,
+        event: Event,
+        now: Instant,
+        sink: &mut dyn Sink,
+    ) -> Result<(), EngineError> {
         let (Event::Answered(token, _) | Event::Hiccup(token, _)) = event;
         if self.slots.get(token).is_none_or(Option::is_none) {
             return Ok(());
@@ -560,7 +596,9 @@ impl<'s> Run<'s> {
 
     /// Frees a slot and returns its probe; unparks a probe of the same host.
     fn release(&mut self, token: Token) -> Probe {
-        let (probe, _) = self.slots[token].take().expect("release of an occupied slot");
+        let (probe, _) = self.slots[token]
+            .take()
+            .expect("release of an occupied slot");
         self.free.push(token);
         self.in_flight -= 1;
         if probe.aged {
@@ -609,9 +647,19 @@ impl<'s> Run<'s> {
         Ok(())
     }
 
-    fn emit(&mut self, probe: Probe, reason: Reason, rtt: Option<Duration>, sink: &mut dyn Sink) -> Result<(), EngineError> {
+    fn emit(
+        &mut self,
+        probe: Probe,
+        reason: Reason,
+        rtt: Option<Duration>,
+        sink: &mut dyn Sink,
+    ) -> Result<(), EngineError> {
         let result = PortResult::new(probe.endpoint, reason, rtt, probe.tries);
-        *self.summary.counts.entry((result.state, reason)).or_default() += 1;
+        *self
+            .summary
+            .counts
+            .entry((result.state, reason))
+            .or_default() += 1;
         sink.result(&result).map_err(EngineError::Sink)
     }
 

@@ -126,7 +126,8 @@ impl Transport for SimNet {
         };
         if let (Some(answer), false) = (answer, lost) {
             self.answers.insert(id, answer);
-            self.pending.push(Reverse((self.now + self.rtt, id, token, id)));
+            self.pending
+                .push(Reverse((self.now + self.rtt, id, token, id)));
         }
         Started::InFlight
     }

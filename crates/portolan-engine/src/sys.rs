@@ -75,11 +75,14 @@ pub fn icmp_reason<F: AsFd>(fd: &F, reason: Reason) -> Reason {
     let mut iov = [IoSliceMut::new(&mut buf)];
     let mut cmsg = nix::cmsg_space!(nix::libc::sock_extended_err, nix::libc::sockaddr_in6);
     let raw = fd.as_fd().as_raw_fd();
-    let Ok(msg) = recvmsg::<SockaddrStorage>(raw, &mut iov, Some(&mut cmsg), MsgFlags::MSG_ERRQUEUE)
+    let Ok(msg) =
+        recvmsg::<SockaddrStorage>(raw, &mut iov, Some(&mut cmsg), MsgFlags::MSG_ERRQUEUE)
     else {
         return reason;
     };
-    let Ok(cmsgs) = msg.cmsgs() else { return reason };
+    let Ok(cmsgs) = msg.cmsgs() else {
+        return reason;
+    };
     for c in cmsgs {
         match c {
             ControlMessageOwned::Ipv4RecvErr(e, _)

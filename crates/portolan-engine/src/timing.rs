@@ -63,12 +63,38 @@ impl Template {
             scan_delay: Duration::ZERO,
         };
         match self {
-            Template::Paranoid => Timing { max_timeout: ms(10_000), initial_window: 1, scan_delay: Duration::from_secs(300), ..base },
-            Template::Sneaky => Timing { max_timeout: ms(10_000), initial_window: 1, scan_delay: Duration::from_secs(15), ..base },
-            Template::Polite => Timing { min_timeout: ms(100), initial_window: 1, scan_delay: ms(400), ..base },
+            Template::Paranoid => Timing {
+                max_timeout: Duration::from_secs(10),
+                initial_window: 1,
+                scan_delay: Duration::from_mins(5),
+                ..base
+            },
+            Template::Sneaky => Timing {
+                max_timeout: Duration::from_secs(10),
+                initial_window: 1,
+                scan_delay: Duration::from_secs(15),
+                ..base
+            },
+            Template::Polite => Timing {
+                min_timeout: ms(100),
+                initial_window: 1,
+                scan_delay: ms(400),
+                ..base
+            },
             Template::Normal => base,
-            Template::Aggressive => Timing { initial_timeout: ms(500), max_timeout: ms(1250), max_retries: 6, ..base },
-            Template::Insane => Timing { initial_timeout: ms(250), max_timeout: ms(300), max_retries: 2, initial_window: 1024, ..base },
+            Template::Aggressive => Timing {
+                initial_timeout: ms(500),
+                max_timeout: ms(1250),
+                max_retries: 6,
+                ..base
+            },
+            Template::Insane => Timing {
+                initial_timeout: ms(250),
+                max_timeout: ms(300),
+                max_retries: 2,
+                initial_window: 1024,
+                ..base
+            },
         }
     }
 }
@@ -89,7 +115,11 @@ pub struct RttEstimator {
 
 impl RttEstimator {
     pub fn new(bounds: Timing) -> Self {
-        RttEstimator { srtt: None, rttvar: 0.0, bounds }
+        RttEstimator {
+            srtt: None,
+            rttvar: 0.0,
+            bounds,
+        }
     }
 
     /// Feeds one measured round trip.
@@ -117,7 +147,10 @@ impl RttEstimator {
             None => self.bounds.initial_timeout,
             Some(s) => Duration::from_secs_f64((s + 4.0 * self.rttvar).max(1.5 * s)),
         };
-        raw.clamp(self.bounds.min_timeout, self.bounds.max_timeout.max(self.bounds.min_timeout))
+        raw.clamp(
+            self.bounds.min_timeout,
+            self.bounds.max_timeout.max(self.bounds.min_timeout),
+        )
     }
 }
 
@@ -153,7 +186,11 @@ mod tests {
         }
         assert_eq!(lan.timeout(), ms(50), "the floor takes over on a LAN");
         e.sample(ms(400));
-        assert!(e.timeout() > ms(300), "a spike widens the timeout: {:?}", e.timeout());
+        assert!(
+            e.timeout() > ms(300),
+            "a spike widens the timeout: {:?}",
+            e.timeout()
+        );
     }
 
     #[test]
@@ -169,8 +206,12 @@ mod tests {
 
     #[test]
     fn templates_are_ordered_by_patience() {
-        let levels: Vec<_> = (0..=5).map(|l| Template::from_level(l).unwrap().timing()).collect();
-        assert!(levels.windows(2).all(|w| w[0].scan_delay >= w[1].scan_delay));
+        let levels: Vec<_> = (0..=5)
+            .map(|l| Template::from_level(l).unwrap().timing())
+            .collect();
+        assert!(levels
+            .windows(2)
+            .all(|w| w[0].scan_delay >= w[1].scan_delay));
         assert!(Template::from_level(6).is_none());
     }
 }

@@ -24,7 +24,11 @@ struct Collect {
 
 impl Sink for Collect {
     fn result(&mut self, r: &PortResult) -> Result<(), portolan_engine::scheduler::SinkError> {
-        if self.results.insert((r.endpoint.addr, r.endpoint.port), r.clone()).is_some() {
+        if self
+            .results
+            .insert((r.endpoint.addr, r.endpoint.port), r.clone())
+            .is_some()
+        {
             self.duplicates += 1;
         }
         if let Some((n, flag)) = &self.stop_after {
@@ -41,8 +45,16 @@ impl Sink for Collect {
 }
 
 fn order(hosts: u128, ports: &str, seed: u64) -> ScanOrder {
-    let set = TargetSet::from_blocks(vec![HostBlock::Range { start: "198.18.0.1".parse().unwrap(), count: hosts }]).unwrap();
-    ScanOrder::random(Arc::new(set), Arc::new(PortList::parse(ports).unwrap()), seed)
+    let set = TargetSet::from_blocks(vec![HostBlock::Range {
+        start: "198.18.0.1".parse().unwrap(),
+        count: hosts,
+    }])
+    .unwrap();
+    ScanOrder::random(
+        Arc::new(set),
+        Arc::new(PortList::parse(ports).unwrap()),
+        seed,
+    )
 }
 
 /// The lab's main host: a few open ports, 1000-1999 dropped, 2000-2099 prohibited.
@@ -57,7 +69,11 @@ fn lab(addr: SocketAddr) -> Behavior {
 
 fn check_lab(sink: &Collect, summary: &Summary, ports: u16) -> usize {
     assert_eq!(sink.duplicates, 0, "a port was reported twice");
-    assert_eq!(sink.results.len(), usize::from(ports), "every port reported once");
+    assert_eq!(
+        sink.results.len(),
+        usize::from(ports),
+        "every port reported once"
+    );
     assert!(summary.complete);
     sink.results
         .values()
@@ -81,7 +97,11 @@ fn scan(net: &mut SimNet, order: &mut ScanOrder, scanner: &Scanner) -> (Collect,
 #[test]
 fn clean_path_is_exact_with_reasons() {
     let mut net = SimNet::new(Duration::from_micros(200), lab);
-    let (sink, summary) = scan(&mut net, &mut order(1, "1-65535", 1), &Scanner::builder().build());
+    let (sink, summary) = scan(
+        &mut net,
+        &mut order(1, "1-65535", 1),
+        &Scanner::builder().build(),
+    );
     assert_eq!(check_lab(&sink, &summary, 65535), 0);
     let reason = |p: u16| sink.results[&("198.18.0.1".parse().unwrap(), p)].reason;
     assert_eq!(reason(22), Reason::SynAck);
@@ -90,7 +110,10 @@ fn clean_path_is_exact_with_reasons() {
     assert_eq!(reason(2050), Reason::AdminProhibited);
     assert_eq!(summary.count(PortState::Open), 7);
     assert_eq!(summary.count(PortState::Filtered), 1100);
-    assert!(net.sent.values().all(|&n| n <= 4), "no needless retries on a clean path");
+    assert!(
+        net.sent.values().all(|&n| n <= 4),
+        "no needless retries on a clean path"
+    );
 }
 
 #[test]
@@ -98,20 +121,35 @@ fn lossy_wan_is_exact_every_seed() {
     for seed in 1..=5 {
         let mut net = SimNet::new(Duration::from_millis(40), lab).with_loss(0.01, seed);
         let start = net.now();
-        let (sink, summary) = scan(&mut net, &mut order(1, "1-65535", seed), &Scanner::builder().build());
+        let (sink, summary) = scan(
+            &mut net,
+            &mut order(1, "1-65535", seed),
+            &Scanner::builder().build(),
+        );
         let wrong = check_lab(&sink, &summary, 65535);
         assert!(wrong <= 1, "seed {seed}: {wrong} ports in the wrong state");
-        let open = sink.results.values().filter(|r| r.state == PortState::Open).count();
+        let open = sink
+            .results
+            .values()
+            .filter(|r| r.state == PortState::Open)
+            .count();
         assert_eq!(open, 7, "seed {seed}: the open set must be exact");
         let took = net.elapsed(start);
-        assert!(took < Duration::from_secs(5), "seed {seed}: took {took:?} of virtual time");
+        assert!(
+            took < Duration::from_secs(5),
+            "seed {seed}: took {took:?} of virtual time"
+        );
     }
 }
 
 #[test]
 fn file_limit_slows_but_loses_nothing() {
     let mut net = SimNet::new(Duration::from_millis(1), lab).with_socket_limit(200);
-    let (sink, summary) = scan(&mut net, &mut order(1, "1-65535", 3), &Scanner::builder().build());
+    let (sink, summary) = scan(
+        &mut net,
+        &mut order(1, "1-65535", 3),
+        &Scanner::builder().build(),
+    );
     assert_eq!(check_lab(&sink, &summary, 65535), 0);
     assert!(net.max_open <= 200);
 }
@@ -120,17 +158,30 @@ fn file_limit_slows_but_loses_nothing() {
 fn starved_scan_is_an_error_not_a_hang() {
     let mut net = SimNet::new(Duration::from_millis(1), lab).with_socket_limit(0);
     let mut sink = Collect::default();
-    let err = Scanner::builder().build().run(&mut order(1, "1-10", 3), &mut net, &mut sink).unwrap_err();
+    let err = Scanner::builder()
+        .build()
+        .run(&mut order(1, "1-10", 3), &mut net, &mut sink)
+        .unwrap_err();
     assert!(err.to_string().contains("ulimit"), "{err}");
 }
 
 #[test]
 fn local_port_exhaustion_is_retried() {
     let mut net = SimNet::new(Duration::from_millis(1), lab);
-    net.flaky_first = (20..=30).map(|p| SocketAddr::new("198.18.0.1".parse().unwrap(), p)).collect();
-    let (sink, summary) = scan(&mut net, &mut order(1, "1-100", 3), &Scanner::builder().build());
+    net.flaky_first = (20..=30)
+        .map(|p| SocketAddr::new("198.18.0.1".parse().unwrap(), p))
+        .collect();
+    let (sink, summary) = scan(
+        &mut net,
+        &mut order(1, "1-100", 3),
+        &Scanner::builder().build(),
+    );
     assert_eq!(check_lab(&sink, &summary, 100), 0);
-    assert_eq!(sink.results[&("198.18.0.1".parse().unwrap(), 22)].tries, 1, "a hiccup is not a try");
+    assert_eq!(
+        sink.results[&("198.18.0.1".parse().unwrap(), 22)].tries,
+        1,
+        "a hiccup is not a try"
+    );
 }
 
 #[test]
@@ -162,28 +213,50 @@ fn rate_limit_spaces_probes() {
     let (sink, summary) = scan(&mut net, &mut order(1, "1-2000", 3), &scanner);
     assert_eq!(sink.results.len(), 2000);
     let took = net.elapsed(start).as_secs_f64();
-    assert!((1.9..2.5).contains(&took), "2000 probes at 1000/s took {took}s");
+    assert!(
+        (1.9..2.5).contains(&took),
+        "2000 probes at 1000/s took {took}s"
+    );
     assert_eq!(summary.probes_sent, 2000);
 }
 
 #[test]
 fn dead_hosts_are_filtered_after_retries() {
     let mut net = SimNet::new(Duration::from_millis(1), |a| {
-        if a.ip().to_string().ends_with(".2") { Behavior::Dropped } else { Behavior::Closed }
+        if a.ip().to_string().ends_with(".2") {
+            Behavior::Dropped
+        } else {
+            Behavior::Closed
+        }
     });
-    let (sink, _) = scan(&mut net, &mut order(4, "22,80", 3), &Scanner::builder().build());
-    let dead: Vec<_> = sink.results.values().filter(|r| r.state == PortState::Filtered).collect();
+    let (sink, _) = scan(
+        &mut net,
+        &mut order(4, "22,80", 3),
+        &Scanner::builder().build(),
+    );
+    let dead: Vec<_> = sink
+        .results
+        .values()
+        .filter(|r| r.state == PortState::Filtered)
+        .collect();
     assert_eq!(dead.len(), 2);
-    assert!(dead.iter().all(|r| r.tries >= 2 && r.reason == Reason::NoResponse && r.rtt.is_none()));
+    assert!(dead
+        .iter()
+        .all(|r| r.tries >= 2 && r.reason == Reason::NoResponse && r.rtt.is_none()));
 }
 
 #[test]
 fn cancel_stops_and_reports_each_answer_once() {
     let flag = Arc::new(AtomicBool::new(false));
     let mut net = SimNet::new(Duration::from_millis(1), lab);
-    let mut sink = Collect { stop_after: Some((1000, flag.clone())), ..Collect::default() };
+    let mut sink = Collect {
+        stop_after: Some((1000, flag.clone())),
+        ..Collect::default()
+    };
     let scanner = Scanner::builder().cancel_flag(flag).build();
-    let summary = scanner.run(&mut order(1, "1-65535", 3), &mut net, &mut sink).unwrap();
+    let summary = scanner
+        .run(&mut order(1, "1-65535", 3), &mut net, &mut sink)
+        .unwrap();
     assert!(!summary.complete);
     assert!(sink.results.len() >= 1000 && sink.results.len() < 65535);
     assert_eq!(sink.duplicates, 0);

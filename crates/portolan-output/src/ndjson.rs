@@ -3,13 +3,13 @@
 //! Field names come from [`crate::wire`], shared with the other JSON formats:
 //! `{"addr":"198.18.0.1","port":22,"proto":"tcp","state":"open","reason":"syn-ack","rtt_ms":0.41,"tries":1}`
 //! plus `"hostname"` when the target was a name. JSON string escaping covers every
-//! control character; serde_json writes the rest of Unicode as is.
+//! control character, and C1 and bidi characters are escaped too (see `wire`).
 
 use std::io::{self, Write};
 
-use portolan_engine::{PortResult, PortState, Summary};
 use crate::wire::{self, PortLine};
 use crate::Report;
+use portolan_engine::{PortResult, PortState, Summary};
 
 /// Writes NDJSON to `W`.
 pub struct NdjsonReport<W: Write> {
@@ -54,7 +54,11 @@ mod tests {
 
     fn result(port: u16, reason: Reason, name: Option<&str>) -> PortResult {
         PortResult {
-            endpoint: Endpoint { addr: "198.18.0.1".parse().unwrap(), port, name: name.map(Into::into) },
+            endpoint: Endpoint {
+                addr: "198.18.0.1".parse().unwrap(),
+                port,
+                name: name.map(Into::into),
+            },
             state: reason.state(),
             reason,
             rtt: (reason != Reason::NoResponse).then_some(Duration::from_micros(410)),
@@ -67,7 +71,12 @@ mod tests {
     fn one_line_per_result_with_stable_fields() {
         let mut r = NdjsonReport::new(Vec::new(), false);
         r.result(&result(22, Reason::SynAck, None)).unwrap();
-        r.result(&result(1000, Reason::NoResponse, Some("lab\u{1b}[31m.test"))).unwrap();
+        r.result(&result(
+            1000,
+            Reason::NoResponse,
+            Some("lab\u{1b}[31m.test"),
+        ))
+        .unwrap();
         let text = String::from_utf8(r.into_inner()).unwrap();
         insta::assert_snapshot!(text, @r#"
         {"addr":"198.18.0.1","port":22,"proto":"tcp","state":"open","reason":"syn-ack","rtt_ms":0.41,"tries":1}
@@ -80,6 +89,9 @@ mod tests {
         let mut r = NdjsonReport::new(Vec::new(), true);
         r.result(&result(22, Reason::SynAck, None)).unwrap();
         r.result(&result(23, Reason::ConnRefused, None)).unwrap();
-        assert_eq!(String::from_utf8(r.into_inner()).unwrap().lines().count(), 1);
+        assert_eq!(
+            String::from_utf8(r.into_inner()).unwrap().lines().count(),
+            1
+        );
     }
 }

@@ -1,28 +1,27 @@
-//! Making untrusted text safe to print.
+//! Making untrusted one-line text safe to print.
 //!
-//! Host names come from the user or from DNS; later, banners come from servers.
-//! Before any of it reaches a terminal, control characters, escape sequences and
-//! bidirectional overrides are written as visible escapes (`\x1b`, `\u{202e}`).
+//! Host names come from the user or from DNS; banners come from servers. Inside a
+//! table cell even tab, CR and LF would break the layout, so on top of what
+//! [`portolan_text::is_unsafe_char`] escapes, every control character is written as a
+//! visible escape (`\x0a`).
 
-/// Escapes every character that could control a terminal or reorder text.
+use std::fmt::Write as _;
+
+/// Escapes every character that could control a terminal, reorder text or break a line.
 pub fn clean(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        if is_dangerous(c) {
-            if u32::from(c) <= 0xff {
-                out.push_str(&format!("\\x{:02x}", u32::from(c)));
+        if portolan_text::is_unsafe_char(c) || c.is_control() {
+            let _ = if u32::from(c) <= 0xff {
+                write!(out, "\\x{:02x}", u32::from(c))
             } else {
-                out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
-            }
+                write!(out, "\\u{{{:x}}}", u32::from(c))
+            };
         } else {
             out.push(c);
         }
     }
     out
-}
-
-fn is_dangerous(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
 }
 
 #[cfg(test)]

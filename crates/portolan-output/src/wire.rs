@@ -136,7 +136,12 @@ pub struct HttpLine<'a> {
 
 impl<'a> HttpLine<'a> {
     pub fn new(h: &'a HttpInfo) -> Self {
-        HttpLine { status: h.status, server: h.server.as_deref(), location: h.location.as_deref(), title: h.title.as_deref() }
+        HttpLine {
+            status: h.status,
+            server: h.server.as_deref(),
+            location: h.location.as_deref(),
+            title: h.title.as_deref(),
+        }
     }
 }
 
@@ -158,11 +163,15 @@ fn needs_escape(c: char) -> bool {
     matches!(c, '\u{80}'..='\u{9f}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{061c}')
 }
 
-/// serde_json's compact formatter, plus `\uXXXX` for C1 and bidi characters.
+/// `serde_json`'s compact formatter, plus `\uXXXX` for C1 and bidi characters.
 struct SafeFormatter;
 
 impl serde_json::ser::Formatter for SafeFormatter {
-    fn write_string_fragment<W: ?Sized + Write>(&mut self, writer: &mut W, fragment: &str) -> io::Result<()> {
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
         let mut start = 0;
         for (i, c) in fragment.char_indices() {
             if needs_escape(c) {

@@ -33,10 +33,19 @@ pub struct Permutation {
 
 impl Permutation {
     pub fn new(n: u128, seed: u64) -> Self {
-        let bits = if n <= 1 { 2 } else { 128 - (n - 1).leading_zeros() };
+        let bits = if n <= 1 {
+            2
+        } else {
+            128 - (n - 1).leading_zeros()
+        };
         let half_bits = bits.div_ceil(2).max(1);
         let mut s = seed;
-        let keys = [splitmix(&mut s), splitmix(&mut s), splitmix(&mut s), splitmix(&mut s)];
+        let keys = [
+            splitmix(&mut s),
+            splitmix(&mut s),
+            splitmix(&mut s),
+            splitmix(&mut s),
+        ];
         Permutation { n, half_bits, keys }
     }
 
@@ -103,7 +112,16 @@ impl ScanOrder {
     /// Host by host, ports ascending.
     pub fn sequential(targets: Arc<TargetSet>, ports: Arc<PortList>) -> Self {
         let total = targets.hosts().saturating_mul(ports.len() as u128);
-        ScanOrder { targets, ports, perm: None, total, start: 0, next: 0, step: 1, consumed: 0 }
+        ScanOrder {
+            targets,
+            ports,
+            perm: None,
+            total,
+            start: 0,
+            next: 0,
+            step: 1,
+            consumed: 0,
+        }
     }
 
     /// Keeps only shard `k` of `n` (0-based): every `n`-th index from `k`.
@@ -146,7 +164,11 @@ impl Iterator for ScanOrder {
             let (host, port) = (idx / nports, idx % nports);
             if let Some((addr, name)) = self.targets.host_at(host) {
                 let port = self.ports.as_slice()[port as usize];
-                return Some(Endpoint { addr, port, name: name.cloned() });
+                return Some(Endpoint {
+                    addr,
+                    port,
+                    name: name.cloned(),
+                });
             }
         }
         None
@@ -162,8 +184,11 @@ mod tests {
 
     fn set(n: u128) -> Arc<TargetSet> {
         Arc::new(
-            TargetSet::from_blocks(vec![HostBlock::Range { start: "10.0.0.0".parse().unwrap(), count: n }])
-                .unwrap(),
+            TargetSet::from_blocks(vec![HostBlock::Range {
+                start: "10.0.0.0".parse().unwrap(),
+                count: n,
+            }])
+            .unwrap(),
         )
     }
 
@@ -202,7 +227,9 @@ mod tests {
         assert_ne!(a, c);
         assert_eq!(a.len(), 150);
         assert_eq!(a.iter().collect::<HashSet<_>>().len(), 150);
-        let seq: Vec<_> = ScanOrder::sequential(set(2), ports).map(|e| (e.addr.to_string(), e.port)).collect();
+        let seq: Vec<_> = ScanOrder::sequential(set(2), ports)
+            .map(|e| (e.addr.to_string(), e.port))
+            .collect();
         assert_eq!(seq[0], ("10.0.0.0".to_string(), 22));
         assert_eq!(seq[3], ("10.0.0.1".to_string(), 22));
     }

@@ -3,7 +3,7 @@
 //! A [`PortList`] is sorted and free of duplicates; port 0, reversed ranges and
 //! numbers above 65535 are errors, never silently fixed.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::num::NonZeroU16;
 
 use crate::services;
@@ -61,8 +61,16 @@ impl PortList {
             match part.split_once('-') {
                 None => ports.push(parse_port(part)?),
                 Some((lo, hi)) => {
-                    let lo = if lo.trim().is_empty() { 1 } else { parse_port(lo)? };
-                    let hi = if hi.trim().is_empty() { 65535 } else { parse_port(hi)? };
+                    let lo = if lo.trim().is_empty() {
+                        1
+                    } else {
+                        parse_port(lo)?
+                    };
+                    let hi = if hi.trim().is_empty() {
+                        65535
+                    } else {
+                        parse_port(hi)?
+                    };
                     if lo > hi {
                         return Err(PortSpecError::Reversed { lo, hi });
                     }
@@ -75,7 +83,9 @@ impl PortList {
 
     /// Every port, 1 to 65535.
     pub fn all() -> Self {
-        PortList { ports: (1..=65535).collect() }
+        PortList {
+            ports: (1..=65535).collect(),
+        }
     }
 
     /// The `n` highest-ranked ports of our own ranking (see [`services::RANKING`]),
@@ -134,11 +144,11 @@ impl PortList {
             if !out.is_empty() {
                 out.push(',');
             }
-            if start == end {
-                out.push_str(&start.to_string());
+            let _ = if start == end {
+                write!(out, "{start}")
             } else {
-                out.push_str(&format!("{start}-{end}"));
-            }
+                write!(out, "{start}-{end}")
+            };
             i += 1;
         }
         out
@@ -184,8 +194,14 @@ mod tests {
             PortList::parse("100-10"),
             Err(PortSpecError::Reversed { lo: 100, hi: 10 })
         );
-        assert!(matches!(PortList::parse("65536"), Err(PortSpecError::NotAPort(_))));
-        assert!(matches!(PortList::parse("http"), Err(PortSpecError::NotAPort(_))));
+        assert!(matches!(
+            PortList::parse("65536"),
+            Err(PortSpecError::NotAPort(_))
+        ));
+        assert!(matches!(
+            PortList::parse("http"),
+            Err(PortSpecError::NotAPort(_))
+        ));
         assert_eq!(PortList::parse("22,,80"), Err(PortSpecError::Empty));
         assert_eq!(PortList::parse(""), Err(PortSpecError::Empty));
     }

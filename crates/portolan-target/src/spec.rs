@@ -72,15 +72,26 @@ impl TargetSpec {
 }
 
 fn parse_octets(text: &str, parts: &[&str]) -> Result<TargetSpec, SpecError> {
-    let bad = |why| SpecError::Octets { text: text.to_owned(), why };
+    let bad = |why| SpecError::Octets {
+        text: text.to_owned(),
+        why,
+    };
     let mut octets: [Vec<u8>; 4] = Default::default();
     for (slot, part) in octets.iter_mut().zip(parts) {
         for item in part.split(',') {
             let (lo, hi) = match (item, item.split_once('-')) {
                 ("*", _) => (0, 255),
                 (_, Some((lo, hi))) => (
-                    if lo.is_empty() { 0 } else { octet(lo).ok_or_else(|| bad("octet above 255"))? },
-                    if hi.is_empty() { 255 } else { octet(hi).ok_or_else(|| bad("octet above 255"))? },
+                    if lo.is_empty() {
+                        0
+                    } else {
+                        octet(lo).ok_or_else(|| bad("octet above 255"))?
+                    },
+                    if hi.is_empty() {
+                        255
+                    } else {
+                        octet(hi).ok_or_else(|| bad("octet above 255"))?
+                    },
                 ),
                 (_, None) => {
                     let v = octet(item).ok_or_else(|| bad("octet above 255"))?;
@@ -112,7 +123,9 @@ fn is_host_name(text: &str) -> bool {
             !label.is_empty()
                 && label.len() <= 63
                 && !label.starts_with('-')
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         })
         && !text.chars().all(|c| c.is_ascii_digit() || c == '.')
 }
@@ -286,7 +299,10 @@ impl Scope {
         }
         // Octet patterns can have holes the bounds do not show; check each host.
         if let HostBlock::Octets(_) = block {
-            if let Some(bad) = (0..block.len()).map(|i| block.addr_at(i)).find(|a| !self.contains(*a)) {
+            if let Some(bad) = (0..block.len())
+                .map(|i| block.addr_at(i))
+                .find(|a| !self.contains(*a))
+            {
                 return Err(bad);
             }
             return Ok(());
@@ -335,13 +351,15 @@ impl TargetSetBuilder {
 
     /// Adds a target as typed.
     pub fn target(mut self, text: &str) -> Result<Self, SpecError> {
-        self.targets.push((text.to_owned(), TargetSpec::parse(text)?));
+        self.targets
+            .push((text.to_owned(), TargetSpec::parse(text)?));
         Ok(self)
     }
 
     /// Adds an exclusion as typed (`--exclude`).
     pub fn exclude(mut self, text: &str) -> Result<Self, SpecError> {
-        self.excludes.push((text.to_owned(), TargetSpec::parse(text)?));
+        self.excludes
+            .push((text.to_owned(), TargetSpec::parse(text)?));
         Ok(self)
     }
 
@@ -389,18 +407,25 @@ impl TargetSetBuilder {
                     resolve(resolver, &name)?
                         .into_iter()
                         .filter(|a| named_seen.insert((name.clone(), *a)))
-                        .map(|addr| HostBlock::Named { name: name.clone(), addr })
+                        .map(|addr| HostBlock::Named {
+                            name: name.clone(),
+                            addr,
+                        })
                         .collect()
                 }
             };
             for block in new_blocks {
                 if block.len() > LARGE_HOSTS && !self.allow_large {
-                    return Err(SpecError::TooLarge { text, hosts: block.len() });
+                    return Err(SpecError::TooLarge {
+                        text,
+                        hosts: block.len(),
+                    });
                 }
                 if let Some(scope) = &self.scope {
-                    scope
-                        .allows(&block)
-                        .map_err(|addr| SpecError::OutOfScope { text: text.clone(), addr })?;
+                    scope.allows(&block).map_err(|addr| SpecError::OutOfScope {
+                        text: text.clone(),
+                        addr,
+                    })?;
                 }
                 match block {
                     HostBlock::Range { .. } => plain.push(block.bounds()),
@@ -413,7 +438,10 @@ impl TargetSetBuilder {
         let mut all: Vec<HostBlock> = merged
             .0
             .iter()
-            .map(|&(lo, hi)| HostBlock::Range { start: addr_of(lo), count: (hi.1 - lo.1).saturating_add(1) })
+            .map(|&(lo, hi)| HostBlock::Range {
+                start: addr_of(lo),
+                count: (hi.1 - lo.1).saturating_add(1),
+            })
             .collect();
         all.extend(blocks);
         TargetSet::new(all, Intervals::from_unsorted(ex_nets), ex_octets)
@@ -428,9 +456,14 @@ fn host_count(net: &IpNet) -> u128 {
 fn resolve(resolver: &dyn Resolver, name: &str) -> Result<Vec<IpAddr>, SpecError> {
     let addrs = resolver
         .resolve(name)
-        .map_err(|source| SpecError::Resolve { name: name.to_owned(), source })?;
+        .map_err(|source| SpecError::Resolve {
+            name: name.to_owned(),
+            source,
+        })?;
     if addrs.is_empty() {
-        return Err(SpecError::NoAddress { name: name.to_owned() });
+        return Err(SpecError::NoAddress {
+            name: name.to_owned(),
+        });
     }
     Ok(addrs)
 }
@@ -458,7 +491,13 @@ impl TargetSet {
             starts.push(hosts);
             hosts = hosts.saturating_add(b.len());
         }
-        let set = TargetSet { blocks, starts, hosts, exclude, exclude_octets };
+        let set = TargetSet {
+            blocks,
+            starts,
+            hosts,
+            exclude,
+            exclude_octets,
+        };
         if set.is_all_excluded() {
             return Err(SpecError::AllExcluded);
         }
@@ -517,7 +556,10 @@ fn octets_contain(block: &HostBlock, addr: IpAddr) -> bool {
     let (HostBlock::Octets(o), IpAddr::V4(a)) = (block, addr) else {
         return false;
     };
-    a.octets().iter().zip(o.iter()).all(|(b, vals)| vals.binary_search(b).is_ok())
+    a.octets()
+        .iter()
+        .zip(o.iter())
+        .all(|(b, vals)| vals.binary_search(b).is_ok())
 }
 
 #[cfg(test)]
@@ -529,7 +571,10 @@ mod tests {
     impl Resolver for FakeDns {
         fn resolve(&self, name: &str) -> io::Result<Vec<IpAddr>> {
             match name {
-                "lab.test" => Ok(vec!["198.18.0.1".parse().unwrap(), "2001:db8:2::1".parse().unwrap()]),
+                "lab.test" => Ok(vec![
+                    "198.18.0.1".parse().unwrap(),
+                    "2001:db8:2::1".parse().unwrap(),
+                ]),
                 "outside.test" => Ok(vec!["203.0.113.9".parse().unwrap()]),
                 "empty.test" => Ok(vec![]),
                 _ => Err(io::Error::new(io::ErrorKind::NotFound, "no such host")),
@@ -549,11 +594,26 @@ mod tests {
 
     #[test]
     fn parses_each_kind() {
-        assert!(matches!(TargetSpec::parse("198.18.0.1").unwrap(), TargetSpec::Net(_)));
-        assert!(matches!(TargetSpec::parse("2001:db8::/120").unwrap(), TargetSpec::Net(_)));
-        assert!(matches!(TargetSpec::parse("198.18.1.1-20").unwrap(), TargetSpec::Octets(_)));
-        assert!(matches!(TargetSpec::parse("10.0.0,2.*").unwrap(), TargetSpec::Octets(_)));
-        assert!(matches!(TargetSpec::parse("localhost").unwrap(), TargetSpec::Name(_)));
+        assert!(matches!(
+            TargetSpec::parse("198.18.0.1").unwrap(),
+            TargetSpec::Net(_)
+        ));
+        assert!(matches!(
+            TargetSpec::parse("2001:db8::/120").unwrap(),
+            TargetSpec::Net(_)
+        ));
+        assert!(matches!(
+            TargetSpec::parse("198.18.1.1-20").unwrap(),
+            TargetSpec::Octets(_)
+        ));
+        assert!(matches!(
+            TargetSpec::parse("10.0.0,2.*").unwrap(),
+            TargetSpec::Octets(_)
+        ));
+        assert!(matches!(
+            TargetSpec::parse("localhost").unwrap(),
+            TargetSpec::Name(_)
+        ));
         assert!(TargetSpec::parse("198.18.1.20-1").is_err());
         assert!(TargetSpec::parse("198.18.1.300").is_err());
         assert!(TargetSpec::parse("1.2.3").is_err());
@@ -563,66 +623,120 @@ mod tests {
 
     #[test]
     fn octet_range_expands_in_order() {
-        let set = TargetSetBuilder::new().target("198.18.1.1-3").unwrap().build(&FakeDns).unwrap();
+        let set = TargetSetBuilder::new()
+            .target("198.18.1.1-3")
+            .unwrap()
+            .build(&FakeDns)
+            .unwrap();
         assert_eq!(hosts(&set), ["198.18.1.1", "198.18.1.2", "198.18.1.3"]);
-        let set = TargetSetBuilder::new().target("10.0.1,3.7").unwrap().build(&FakeDns).unwrap();
+        let set = TargetSetBuilder::new()
+            .target("10.0.1,3.7")
+            .unwrap()
+            .build(&FakeDns)
+            .unwrap();
         assert_eq!(hosts(&set), ["10.0.1.7", "10.0.3.7"]);
     }
 
     #[test]
     fn cidr_names_and_overlaps() {
         let set = TargetSetBuilder::new()
-            .target("198.18.0.0/30").unwrap()
-            .target("198.18.0.2").unwrap()
-            .target("lab.test").unwrap()
+            .target("198.18.0.0/30")
+            .unwrap()
+            .target("198.18.0.2")
+            .unwrap()
+            .target("lab.test")
+            .unwrap()
             .build(&FakeDns)
             .unwrap();
         assert_eq!(
             hosts(&set),
-            ["198.18.0.0", "198.18.0.1", "198.18.0.2", "198.18.0.3", "198.18.0.1(lab.test)", "2001:db8:2::1(lab.test)"]
+            [
+                "198.18.0.0",
+                "198.18.0.1",
+                "198.18.0.2",
+                "198.18.0.3",
+                "198.18.0.1(lab.test)",
+                "2001:db8:2::1(lab.test)"
+            ]
         );
     }
 
     #[test]
     fn exclusions_apply() {
         let set = TargetSetBuilder::new()
-            .target("198.18.0.0/29").unwrap()
-            .exclude("198.18.0.0/30").unwrap()
-            .exclude("198.18.0.5-6").unwrap()
+            .target("198.18.0.0/29")
+            .unwrap()
+            .exclude("198.18.0.0/30")
+            .unwrap()
+            .exclude("198.18.0.5-6")
+            .unwrap()
             .build(&FakeDns)
             .unwrap();
         assert_eq!(hosts(&set), ["198.18.0.4", "198.18.0.7"]);
-        let all = TargetSetBuilder::new().target("198.18.0.1").unwrap().exclude("198.18.0.0/24").unwrap();
+        let all = TargetSetBuilder::new()
+            .target("198.18.0.1")
+            .unwrap()
+            .exclude("198.18.0.0/24")
+            .unwrap();
         assert!(matches!(all.build(&FakeDns), Err(SpecError::AllExcluded)));
     }
 
     #[test]
     fn large_needs_consent() {
         let b = TargetSetBuilder::new().target("10.0.0.0/8").unwrap();
-        assert!(matches!(b.clone().build(&FakeDns), Err(SpecError::TooLarge { .. })));
-        assert_eq!(b.allow_large(true).build(&FakeDns).unwrap().hosts(), 1 << 24);
-        assert!(TargetSetBuilder::new().target("198.18.0.0/16").unwrap().build(&FakeDns).is_ok());
+        assert!(matches!(
+            b.clone().build(&FakeDns),
+            Err(SpecError::TooLarge { .. })
+        ));
+        assert_eq!(
+            b.allow_large(true).build(&FakeDns).unwrap().hosts(),
+            1 << 24
+        );
+        assert!(TargetSetBuilder::new()
+            .target("198.18.0.0/16")
+            .unwrap()
+            .build(&FakeDns)
+            .is_ok());
         let v6 = TargetSetBuilder::new().target("2001:db8::/111").unwrap();
-        assert!(matches!(v6.build(&FakeDns), Err(SpecError::TooLarge { .. })));
+        assert!(matches!(
+            v6.build(&FakeDns),
+            Err(SpecError::TooLarge { .. })
+        ));
     }
 
     #[test]
     fn scope_refuses_before_scanning() {
         let scope = Scope::parse("# lab\n198.18.0.0/16\n2001:db8:2::/64\n").unwrap();
-        let ok = TargetSetBuilder::new().target("lab.test").unwrap().scope(Some(scope.clone()));
+        let ok = TargetSetBuilder::new()
+            .target("lab.test")
+            .unwrap()
+            .scope(Some(scope.clone()));
         assert!(ok.build(&FakeDns).is_ok());
-        let out = TargetSetBuilder::new().target("outside.test").unwrap().scope(Some(scope.clone()));
-        assert!(matches!(out.build(&FakeDns), Err(SpecError::OutOfScope { .. })));
+        let out = TargetSetBuilder::new()
+            .target("outside.test")
+            .unwrap()
+            .scope(Some(scope.clone()));
+        assert!(matches!(
+            out.build(&FakeDns),
+            Err(SpecError::OutOfScope { .. })
+        ));
         let wide = TargetSetBuilder::new()
-            .target("198.18.0.0/15").unwrap()
+            .target("198.18.0.0/15")
+            .unwrap()
             .allow_large(true)
             .scope(Some(scope.clone()));
         match wide.build(&FakeDns) {
             Err(SpecError::OutOfScope { addr, .. }) => assert_eq!(addr.to_string(), "198.19.0.0"),
             other => panic!("expected out of scope, got {other:?}"),
         }
-        let octets = TargetSetBuilder::new().target("198.17-18.0.1").unwrap().scope(Some(scope));
-        assert!(matches!(octets.build(&FakeDns), Err(SpecError::OutOfScope { .. })));
+        let octets = TargetSetBuilder::new()
+            .target("198.17-18.0.1")
+            .unwrap()
+            .scope(Some(scope));
+        assert!(matches!(
+            octets.build(&FakeDns),
+            Err(SpecError::OutOfScope { .. })
+        ));
     }
 
     #[test]
@@ -630,7 +744,10 @@ mod tests {
         let b = TargetSetBuilder::new().target("nowhere.test").unwrap();
         assert!(matches!(b.build(&FakeDns), Err(SpecError::Resolve { .. })));
         let b = TargetSetBuilder::new().target("empty.test").unwrap();
-        assert!(matches!(b.build(&FakeDns), Err(SpecError::NoAddress { .. })));
+        assert!(matches!(
+            b.build(&FakeDns),
+            Err(SpecError::NoAddress { .. })
+        ));
     }
 
     #[test]
