@@ -274,8 +274,9 @@ fn the_readme_names_the_origin_of_every_fixture() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
     for entry in std::fs::read_dir(&dir).unwrap() {
-        let name = entry.unwrap().file_name().into_string().unwrap();
-        if name.ends_with(".bin") {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|x| x == "bin") {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
             assert!(
                 readme.contains(&name),
                 "{name} is not described in fixtures/README.md"
