@@ -121,6 +121,22 @@ pub struct ScanArgs {
     #[arg(long = "no-progress")]
     pub no_progress: bool,
 
+    /// Identify the service behind each open port (banner, probes, TLS); `-sV` also works.
+    #[arg(long = "probe")]
+    pub probe: bool,
+
+    /// With --probe: read at most N bytes of each answer (default 1024).
+    #[arg(long = "banner-bytes", value_name = "N", requires = "probe")]
+    pub banner_bytes: Option<usize>,
+
+    /// With --probe: wait this long for each answer (default: 300 ms + 10 round trips).
+    #[arg(long = "probe-timeout", value_name = "TIME", requires = "probe")]
+    pub probe_timeout: Option<String>,
+
+    /// With --probe: also use the fingerprint files (*.toml) of DIR, tried first.
+    #[arg(long = "fingerprints", value_name = "DIR", requires = "probe")]
+    pub fingerprints: Option<PathBuf>,
+
     /// Accepted for nmap habits (`-Pn`): portolan never pings before scanning.
     #[arg(long = "no-ping", hide = true)]
     pub no_ping: bool,
@@ -148,6 +164,7 @@ const NMAP_STYLE: &[(&str, &str)] = &[
     ("-oD", "--ndjson"),
     ("-Pn", "--no-ping"),
     ("-sT", "--connect-scan"),
+    ("-sV", "--probe"),
 ];
 
 /// Rewrites nmap-style options (`-iL FILE`) to their long forms.

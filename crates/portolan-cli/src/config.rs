@@ -37,6 +37,8 @@ pub struct ScanConfig {
     pub ndjson: Option<PathBuf>,
     pub open_only: bool,
     pub progress: bool,
+    /// `-sV`: how to identify services, when asked for.
+    pub probe: Option<crate::probe::ProbeConfig>,
     /// Notes for the user about adjustments made (printed on stderr).
     pub notes: Vec<String>,
 }
@@ -83,6 +85,7 @@ pub fn build(args: &ScanArgs, file_limit: u64) -> anyhow::Result<ScanConfig> {
         ndjson: args.ndjson.clone(),
         open_only: args.open,
         progress: !args.no_progress,
+        probe: crate::probe::config(args)?,
         notes,
     })
 }

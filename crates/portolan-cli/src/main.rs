@@ -5,6 +5,7 @@ mod args;
 mod config;
 mod demo;
 mod exit;
+mod probe;
 mod progress;
 mod scan;
 mod talk;

@@ -114,7 +114,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<Outcome> {
     sink.start(&info)?;
     let mut transport = ConnectTransport::new().context("cannot create the event poller")?;
     let scanner = cfg.engine.clone().cancel_flag(cancel).build();
-    let summary = scanner.run(&mut order, &mut transport, &mut sink)?;
+    let summary = crate::probe::run(cfg.probe.as_ref(), &mut sink, |sink| scanner.run(&mut order, &mut transport, sink))?;
     sink.finish(&summary)?;
     Ok(if summary.complete { Outcome::Done } else { Outcome::Interrupted })
 }

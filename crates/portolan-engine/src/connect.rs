@@ -188,4 +188,29 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn a_port_that_resets_after_the_handshake_is_open() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let s = socket2::Socket::from(conn);
+                let _ = s.set_linger(Some(Duration::ZERO));
+                drop(s);
+            }
+        });
+        let mut t = ConnectTransport::new().unwrap();
+        for token in 0..20 {
+            let answer = match t.start(token, addr) {
+                Started::InFlight => match wait_for(&mut t, token) {
+                    Event::Answered(_, a) => a,
+                    Event::Hiccup(_, h) => panic!("hiccup {h:?}"),
+                },
+                Started::Answered(a) => a,
+                Started::Hiccup(h) => panic!("hiccup {h:?}"),
+            };
+            assert_eq!(answer, Answer::Connected, "try {token}");
+        }
+    }
 }

@@ -108,3 +108,69 @@ pub fn icmp_reason<F: AsFd>(fd: &F, reason: Reason) -> Reason {
     }
     reason
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::libc;
+
+    fn answer(errno: i32) -> Option<Answer> {
+        match classify(errno) {
+            Classified::Answer(a) => Some(a),
+            Classified::Hiccup(_) => None,
+        }
+    }
+
+    fn hiccup(errno: i32) -> Option<Hiccup> {
+        match classify(errno) {
+            Classified::Hiccup(h) => Some(h),
+            Classified::Answer(_) => None,
+        }
+    }
+
+    #[test]
+    fn errnos_map_to_nmap_states() {
+        assert_eq!(answer(libc::ECONNREFUSED), Some(Answer::Refused));
+        assert_eq!(
+            answer(libc::ECONNRESET),
+            Some(Answer::Connected),
+            "a reset after the handshake is open"
+        );
+        assert_eq!(
+            answer(libc::EHOSTUNREACH),
+            Some(Answer::Unreachable(Reason::HostUnreach))
+        );
+        assert_eq!(
+            answer(libc::ENETUNREACH),
+            Some(Answer::Unreachable(Reason::NetUnreach))
+        );
+        assert_eq!(
+            answer(libc::EACCES),
+            Some(Answer::Unreachable(Reason::AdminProhibited))
+        );
+        assert_eq!(
+            answer(libc::EPERM),
+            Some(Answer::Unreachable(Reason::AdminProhibited))
+        );
+        assert_eq!(
+            answer(libc::EINVAL),
+            Some(Answer::Unreachable(Reason::LocalError))
+        );
+    }
+
+    #[test]
+    fn local_shortages_are_hiccups_not_answers() {
+        assert_eq!(hiccup(libc::EMFILE), Some(Hiccup::FileLimit));
+        assert_eq!(hiccup(libc::ENFILE), Some(Hiccup::FileLimit));
+        assert_eq!(hiccup(libc::ENOBUFS), Some(Hiccup::NoBuffers));
+        assert_eq!(hiccup(libc::EADDRNOTAVAIL), Some(Hiccup::NoLocalPort));
+    }
+
+    #[test]
+    fn file_limit_is_raised_to_the_hard_limit() {
+        let raised = raise_file_limit();
+        assert_eq!(raised, file_limit());
+        let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+        assert_eq!(raised, hard);
+    }
+}
