@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use portolan_engine::{PortResult, PortState, Reason, Summary};
+use portolan_engine::{Method, PortResult, PortState, Reason, Service, Summary};
 use portolan_target::services;
 
 use crate::text::clean;
@@ -31,8 +31,18 @@ pub enum Colour {
 #[derive(Debug, Default)]
 struct Group {
     count: u64,
-    listed: Vec<(u16, Option<Duration>)>,
+    /// Port, round-trip time and (for open ports after `-sV`) the service.
+    listed: Vec<(u16, Option<Duration>, Option<Box<Service>>)>,
 }
+
+/// One row of the table.
+type Row<'a> = (
+    u16,
+    PortState,
+    Reason,
+    Option<Duration>,
+    Option<&'a Service>,
+);
 
 #[derive(Debug, Default)]
 struct Host {
@@ -49,7 +59,12 @@ pub struct TableReport<W: Write> {
 
 impl<W: Write> TableReport<W> {
     pub fn new(out: W, colour: Colour, open_only: bool) -> Self {
-        TableReport { out, colour, open_only, hosts: BTreeMap::new() }
+        TableReport {
+            out,
+            colour,
+            open_only,
+            hosts: BTreeMap::new(),
+        }
     }
 
     pub fn into_inner(self) -> W {
@@ -77,11 +92,16 @@ impl<W: Write> TableReport<W> {
             None => writeln!(t, "portolan scan report for {addr}"),
         };
         let mut hidden = Vec::new();
-        let mut rows: Vec<(u16, PortState, Reason, Option<Duration>)> = Vec::new();
+        let mut rows: Vec<Row<'_>> = Vec::new();
         for (&(state, reason), g) in &host.groups {
-            let list = state == PortState::Open || (!self.open_only && g.listed.len() as u64 == g.count);
+            let list =
+                state == PortState::Open || (!self.open_only && g.listed.len() as u64 == g.count);
             if list {
-                rows.extend(g.listed.iter().map(|&(p, rtt)| (p, state, reason, rtt)));
+                rows.extend(
+                    g.listed
+                        .iter()
+                        .map(|(p, rtt, s)| (*p, state, reason, *rtt, s.as_deref())),
+                );
             } else {
                 hidden.push(format!("{} {state} ({reason})", g.count));
             }
@@ -95,21 +115,91 @@ impl<W: Write> TableReport<W> {
             return Some(t);
         }
         rows.sort_unstable_by_key(|r| r.0);
-        let _ = writeln!(t, "{:<11}{:<10}{:<16}{:<18}RTT", "PORT", "STATE", "SERVICE", "REASON");
-        for (port, state, reason, rtt) in rows {
+        let probed = rows.iter().any(|r| r.4.is_some());
+        let version = if probed { "RTT      VERSION" } else { "RTT" };
+        let _ = writeln!(
+            t,
+            "{:<11}{:<10}{:<16}{:<18}{version}",
+            "PORT", "STATE", "SERVICE", "REASON"
+        );
+        for (port, state, reason, rtt, service) in rows {
             let rtt = rtt.map_or_else(|| "-".to_owned(), format_rtt);
-            let service = services::name(port).unwrap_or("unknown");
-            let _ = writeln!(
-                t,
-                "{:<11}{} {:<16}{:<18}{rtt}",
+            let (name, version) = service_cells(port, service);
+            let line = format!(
+                "{:<11}{} {name:<16}{:<18}{rtt:<9}{version}",
                 format!("{port}/tcp"),
                 self.paint(state),
-                service,
                 reason.as_str()
             );
+            let _ = writeln!(t, "{}", line.trim_end());
+            for detail in service.map(details).unwrap_or_default() {
+                let _ = writeln!(t, "|  {detail}");
+            }
         }
         Some(t)
     }
+}
+
+/// The SERVICE and VERSION cells: the probed service (a port-number guess marked
+/// `name?`), else the port's registered name.
+fn service_cells(port: u16, service: Option<&Service>) -> (String, String) {
+    let Some(s) = service else {
+        return (
+            services::name(port).unwrap_or("unknown").to_owned(),
+            String::new(),
+        );
+    };
+    let guess = if s.method == Method::Port { "?" } else { "" };
+    let mut version: Vec<String> = [&s.product, &s.version]
+        .into_iter()
+        .flatten()
+        .map(|v| clean(v))
+        .collect();
+    if let Some(info) = &s.info {
+        version.push(format!("({})", clean(info)));
+    }
+    (format!("{}{guess}", clean(&s.name)), version.join(" "))
+}
+
+/// Lines under a probed port: what HTTP and TLS showed.
+fn details(s: &Service) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(h) = &s.http {
+        let mut parts: Vec<String> = h.status.map(|c| c.to_string()).into_iter().collect();
+        if let Some(l) = &h.location {
+            let status = parts.pop().unwrap_or_default();
+            parts.push(format!("{status} -> {}", clean(l)).trim_start().to_owned());
+        }
+        parts.extend(
+            h.title
+                .as_deref()
+                .map(|l| format!("title \"{}\"", clean(l))),
+        );
+        if !parts.is_empty() {
+            out.push(format!("http: {}", parts.join(", ")));
+        }
+    }
+    if let Some(tls) = &s.tls {
+        let mut parts: Vec<String> = tls.version.iter().map(|v| clean(v)).collect();
+        parts.extend(
+            tls.subject_cn
+                .as_deref()
+                .map(|c| format!("CN={}", clean(c))),
+        );
+        parts.extend(
+            tls.not_after
+                .as_deref()
+                .map(|c| format!("until {}", clean(c))),
+        );
+        out.push(format!("tls: {}", parts.join(", ")));
+    }
+    if s.product.is_none() {
+        if let Some(b) = s.banner.as_deref().filter(|b| !b.is_empty()) {
+            let text = clean(&portolan_text::escape_terminal(&b[..b.len().min(60)]));
+            out.push(format!("banner: {text}"));
+        }
+    }
+    out
 }
 
 fn format_rtt(d: Duration) -> String {
@@ -123,11 +213,16 @@ fn format_rtt(d: Duration) -> String {
 
 impl<W: Write> Report for TableReport<W> {
     fn result(&mut self, r: &PortResult) -> io::Result<()> {
-        let host = self.hosts.entry((r.endpoint.addr, r.endpoint.name.clone())).or_default();
+        let host = self
+            .hosts
+            .entry((r.endpoint.addr, r.endpoint.name.clone()))
+            .or_default();
         let group = host.groups.entry((r.state, r.reason)).or_default();
         group.count += 1;
         if r.state == PortState::Open || group.listed.len() < FEW + 1 {
-            group.listed.push((r.endpoint.port, r.rtt));
+            group
+                .listed
+                .push((r.endpoint.port, r.rtt, r.service.clone()));
         }
         if r.state != PortState::Open && group.count > FEW as u64 && !group.listed.is_empty() {
             group.listed = Vec::new();
@@ -174,13 +269,26 @@ impl<W: Write> Report for TableReport<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use portolan_engine::Endpoint;
+    use portolan_engine::{Endpoint, HttpInfo, TlsInfo};
 
-    fn feed(report: &mut TableReport<Vec<u8>>, addr: &str, name: Option<&str>, ports: impl Iterator<Item = (u16, Reason)>) -> Summary {
-        let mut summary = Summary { complete: true, elapsed: Duration::from_millis(780), ..Summary::default() };
+    fn feed(
+        report: &mut TableReport<Vec<u8>>,
+        addr: &str,
+        name: Option<&str>,
+        ports: impl Iterator<Item = (u16, Reason)>,
+    ) -> Summary {
+        let mut summary = Summary {
+            complete: true,
+            elapsed: Duration::from_millis(780),
+            ..Summary::default()
+        };
         for (port, reason) in ports {
             let r = PortResult {
-                endpoint: Endpoint { addr: addr.parse().unwrap(), port, name: name.map(Into::into) },
+                endpoint: Endpoint {
+                    addr: addr.parse().unwrap(),
+                    port,
+                    name: name.map(Into::into),
+                },
                 state: reason.state(),
                 reason,
                 rtt: (reason != Reason::NoResponse).then_some(Duration::from_micros(410)),
@@ -207,7 +315,12 @@ mod tests {
     #[test]
     fn summarises_many_and_lists_few() {
         let mut report = TableReport::new(Vec::new(), Colour::Never, false);
-        let summary = feed(&mut report, "198.18.0.1", Some("lab.test\u{1b}[2J"), lab_ports());
+        let summary = feed(
+            &mut report,
+            "198.18.0.1",
+            Some("lab.test\u{1b}[2J"),
+            lab_ports(),
+        );
         report.finish(&summary).unwrap();
         insta::assert_snapshot!(String::from_utf8(report.into_inner()).unwrap(), @r"
         portolan scan report for lab.test\x1b[2J (198.18.0.1)
@@ -223,11 +336,92 @@ mod tests {
         ");
     }
 
+    fn service(name: &str, method: Method) -> Service {
+        Service {
+            name: name.into(),
+            product: None,
+            version: None,
+            info: None,
+            cpe: Vec::new(),
+            method,
+            confidence: 10,
+            banner: None,
+            tls: None,
+            http: None,
+        }
+    }
+
+    #[test]
+    fn probed_services_fill_service_and_version() {
+        let mut report = TableReport::new(Vec::new(), Colour::Never, false);
+        let endpoint = |port| Endpoint {
+            addr: "127.0.0.1".parse().unwrap(),
+            port,
+            name: None,
+        };
+        let ssh = Service {
+            product: Some("OpenSSH".into()),
+            version: Some("9.2p1".into()),
+            info: Some("Debian-2+deb12u3; protocol 2.0".into()),
+            ..service("ssh", Method::Banner)
+        };
+        let https = Service {
+            product: Some("nginx".into()),
+            http: Some(HttpInfo {
+                status: Some(302),
+                location: Some("/login".into()),
+                title: Some("Lab\x1b[2J".into()),
+                server: None,
+            }),
+            tls: Some(TlsInfo {
+                version: Some("TLSv1.3".into()),
+                subject_cn: Some("lab.test".into()),
+                not_after: Some("Dec 1 2030".into()),
+                ..TlsInfo::default()
+            }),
+            ..service("https", Method::Probed)
+        };
+        let guess = Service {
+            banner: Some(b"\x1b]0;pwned\x07hi\r\n".to_vec()),
+            confidence: 1,
+            ..service("http", Method::Port)
+        };
+        let mut summary = Summary {
+            complete: true,
+            ..Summary::default()
+        };
+        for (port, s) in [
+            (22, ssh),
+            (443, https),
+            (8080, guess),
+            (9999, service("unknown", Method::Probed)),
+        ] {
+            let r = PortResult {
+                service: Some(Box::new(s)),
+                ..PortResult::new(
+                    endpoint(port),
+                    Reason::SynAck,
+                    Some(Duration::from_micros(80)),
+                    1,
+                )
+            };
+            *summary.counts.entry((r.state, r.reason)).or_default() += 1;
+            report.result(&r).unwrap();
+        }
+        report.finish(&summary).unwrap();
+        insta::assert_snapshot!(String::from_utf8(report.into_inner()).unwrap());
+    }
+
     #[test]
     fn open_only_hides_hosts_without_open_ports() {
         let mut report = TableReport::new(Vec::new(), Colour::Always, true);
         let mut s = feed(&mut report, "198.18.0.1", None, lab_ports());
-        let s2 = feed(&mut report, "198.18.0.2", None, (1..=10).map(|p| (p, Reason::ConnRefused)));
+        let s2 = feed(
+            &mut report,
+            "198.18.0.2",
+            None,
+            (1..=10).map(|p| (p, Reason::ConnRefused)),
+        );
         s.counts.extend(s2.counts);
         report.finish(&s).unwrap();
         let text = String::from_utf8(report.into_inner()).unwrap();

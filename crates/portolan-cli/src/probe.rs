@@ -1,0 +1,111 @@
+//! `scan -sV`: the service-probe stage between the engine and the reports.
+//!
+//! [`Stage`] is a [`Sink`] wrapped around the reports. Results that are not open pass
+//! straight through. Open ones are handed to a [`Prober`] (a tokio runtime on its own
+//! thread, a few hundred ports at a time) and come back with `service` filled in;
+//! they are passed on at the next result or progress call, and the rest are waited
+//! for when the scan ends ([`Stage::drain`]), before the reports finish. Every port
+//! reaches the reports exactly once.
+
+use std::sync::Arc;
+
+use portolan_engine::scheduler::SinkError;
+use portolan_engine::{EngineError, PortResult, PortState, Progress, Sink, Summary};
+use portolan_probe::{Database, Prober, Settings};
+
+use crate::args::ScanArgs;
+use crate::exit::usage;
+
+/// The most bytes `--banner-bytes` may ask for.
+const MAX_BANNER_BYTES: usize = 1 << 20;
+
+/// What `-sV` needs: the database and the settings.
+pub struct ProbeConfig {
+    pub db: Arc<Database>,
+    pub settings: Settings,
+}
+
+/// The probe stage's configuration, or `None` without `-sV`.
+pub fn config(args: &ScanArgs) -> anyhow::Result<Option<ProbeConfig>> {
+    if !args.probe {
+        return Ok(None);
+    }
+    let mut settings = Settings::default();
+    if let Some(n) = args.banner_bytes {
+        if n == 0 || n > MAX_BANNER_BYTES {
+            return Err(usage(format!(
+                "--banner-bytes must be 1 to {MAX_BANNER_BYTES}, not {n}"
+            )));
+        }
+        settings.banner_bytes = n;
+    }
+    if let Some(t) = &args.probe_timeout {
+        settings.probe_timeout = Some(crate::config::duration(t, "--probe-timeout")?);
+    }
+    let mut db = Database::builtin()?;
+    if let Some(dir) = &args.fingerprints {
+        db.prepend_dir(dir)
+            .map_err(|e| usage(format!("--fingerprints: {e}")))?;
+    }
+    Ok(Some(ProbeConfig {
+        db: Arc::new(db),
+        settings,
+    }))
+}
+
+/// Runs `scan` with the probe stage in front of `sink` when `cfg` asks for it.
+pub fn run<F>(cfg: Option<&ProbeConfig>, sink: &mut dyn Sink, scan: F) -> anyhow::Result<Summary>
+where
+    F: FnOnce(&mut dyn Sink) -> Result<Summary, EngineError>,
+{
+    let Some(cfg) = cfg else {
+        return Ok(scan(sink)?);
+    };
+    let prober = Prober::start(cfg.db.clone(), cfg.settings.clone())?;
+    let mut stage = Stage {
+        inner: sink,
+        prober,
+    };
+    let summary = scan(&mut stage)?;
+    stage.drain().map_err(|e| anyhow::anyhow!(e))?;
+    Ok(summary)
+}
+
+/// The sink that sends open ports through the prober.
+pub struct Stage<'a> {
+    inner: &'a mut dyn Sink,
+    prober: Prober,
+}
+
+impl Stage<'_> {
+    fn deliver(&mut self) -> Result<(), SinkError> {
+        for r in self.prober.ready() {
+            self.inner.result(&r)?;
+        }
+        Ok(())
+    }
+
+    /// Waits for every port still being probed and passes it on.
+    pub fn drain(mut self) -> Result<(), SinkError> {
+        while let Some(r) = self.prober.next_blocking() {
+            self.inner.result(&r)?;
+        }
+        Ok(())
+    }
+}
+
+impl Sink for Stage<'_> {
+    fn result(&mut self, r: &PortResult) -> Result<(), SinkError> {
+        if r.state == PortState::Open {
+            self.prober.submit(r.clone());
+        } else {
+            self.inner.result(r)?;
+        }
+        self.deliver()
+    }
+
+    fn progress(&mut self, p: &Progress) -> Result<(), SinkError> {
+        self.deliver()?;
+        self.inner.progress(p)
+    }
+}
