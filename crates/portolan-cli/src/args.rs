@@ -9,7 +9,12 @@ use clap::{Args, Parser, Subcommand};
 
 /// portolan: find what listens on a machine, see what it says, and talk to it.
 #[derive(Debug, Parser)]
-#[command(name = "portolan", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "portolan",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -18,7 +23,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Scan hosts for open, closed and filtered TCP ports.
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// Start a small practice target on 127.0.0.1 inside this process and scan it.
     Demo(DemoArgs),
     /// Talk to the program behind a port: stdin to the socket, the socket to stdout.
@@ -27,11 +32,19 @@ pub enum Command {
     Listen(crate::talk::ListenArgs),
     /// Send a minimal HTTP request and show the raw exchange.
     Http(crate::talk::HttpArgs),
+    /// List past scans from the history database.
+    History(crate::history::HistoryArgs),
+    /// Show a past scan again, in any output format.
+    Show(crate::history::ShowArgs),
+    /// What changed between two scans (exit 1 when something did).
+    Diff(crate::history::DiffArgs),
 }
 
 /// `portolan scan`.
-#[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  portolan scan 198.18.0.1 -p-\n  portolan scan 198.18.1.0/24 -p 22,80 --open\n  portolan scan lab.example -p 1-1024 -oD results.ndjson")]
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  portolan scan 198.18.0.1 -p-\n  portolan scan 198.18.1.0/24 -p 22,80 --open\n  portolan scan lab.example -p 1-1024 -oD results.ndjson"
+)]
 pub struct ScanArgs {
     /// Addresses, CIDR blocks (198.18.1.0/24), octet ranges (198.18.1.1-20) or host names.
     #[arg(value_name = "TARGET")]
@@ -113,6 +126,9 @@ pub struct ScanArgs {
     #[arg(long = "ndjson", value_name = "FILE")]
     pub ndjson: Option<PathBuf>,
 
+    #[command(flatten)]
+    pub output: crate::formats::OutputArgs,
+
     /// Show only open ports.
     #[arg(long)]
     pub open: bool,
@@ -120,6 +136,10 @@ pub struct ScanArgs {
     /// Never draw the progress bar.
     #[arg(long = "no-progress")]
     pub no_progress: bool,
+
+    /// Print the engine's state (window, in flight, timeout) every 100 ms on stderr.
+    #[arg(long = "debug-timeline", hide = true)]
+    pub debug_timeline: bool,
 
     /// Identify the service behind each open port (banner, probes, TLS); `-sV` also works.
     #[arg(long = "probe")]
@@ -162,6 +182,11 @@ pub struct DemoArgs {
 const NMAP_STYLE: &[(&str, &str)] = &[
     ("-iL", "--input-list"),
     ("-oD", "--ndjson"),
+    ("-oN", "--normal"),
+    ("-oX", "--xml"),
+    ("-oG", "--grepable"),
+    ("-oJ", "--json"),
+    ("-oA", "--all-formats"),
     ("-Pn", "--no-ping"),
     ("-sT", "--connect-scan"),
     ("-sV", "--probe"),
@@ -199,15 +224,31 @@ mod tests {
 
     fn parse(args: &[&str]) -> ScanArgs {
         let argv = args.iter().map(OsString::from).collect();
-        match Cli::try_parse_from(rewrite_nmap_style(argv)).unwrap().command {
-            Command::Scan(a) => a,
+        match Cli::try_parse_from(rewrite_nmap_style(argv))
+            .unwrap()
+            .command
+        {
+            Command::Scan(a) => *a,
             _ => panic!("expected scan"),
         }
     }
 
     #[test]
     fn nmap_habits_work() {
-        let a = parse(&["portolan", "scan", "-Pn", "-sT", "-n", "-T4", "-p-", "-iL", "hosts.txt", "-oD", "-", "x"]);
+        let a = parse(&[
+            "portolan",
+            "scan",
+            "-Pn",
+            "-sT",
+            "-n",
+            "-T4",
+            "-p-",
+            "-iL",
+            "hosts.txt",
+            "-oD",
+            "-",
+            "x",
+        ]);
         assert_eq!(a.ports.as_deref(), Some("-"));
         assert_eq!(a.template, Some(4));
         assert_eq!(a.input_list, [PathBuf::from("hosts.txt")]);

@@ -35,8 +35,11 @@ pub struct ScanConfig {
     pub order: OrderKind,
     pub engine: ScannerBuilder,
     pub ndjson: Option<PathBuf>,
+    pub output: crate::formats::OutputArgs,
     pub open_only: bool,
     pub progress: bool,
+    /// Print each progress snapshot on stderr (`--debug-timeline`).
+    pub timeline: bool,
     /// `-sV`: how to identify services, when asked for.
     pub probe: Option<crate::probe::ProbeConfig>,
     /// Notes for the user about adjustments made (printed on stderr).
@@ -48,14 +51,17 @@ pub fn build(args: &ScanArgs, file_limit: u64) -> anyhow::Result<ScanConfig> {
     let ports = Arc::new(ports(args)?);
     let targets = Arc::new(targets(args)?);
     let timing = timing(args)?;
-    let ceiling = usize::try_from(file_limit.saturating_sub(FD_RESERVE).max(1)).unwrap_or(usize::MAX);
+    let ceiling =
+        usize::try_from(file_limit.saturating_sub(FD_RESERVE).max(1)).unwrap_or(usize::MAX);
     let wanted = match args.concurrency {
         Some(0) => return Err(usage("--concurrency must be at least 1")),
         Some(n) => n,
         None => DEFAULT_MAX_IN_FLIGHT,
     };
     if wanted > ceiling && args.concurrency.is_some() {
-        notes.push(format!("--concurrency {wanted} lowered to {ceiling}: the open-file limit is {file_limit}"));
+        notes.push(format!(
+            "--concurrency {wanted} lowered to {ceiling}: the open-file limit is {file_limit}"
+        ));
     }
     let max_in_flight = NonZeroUsize::new(wanted.min(ceiling)).unwrap_or(NonZeroUsize::MIN);
     let host_cap = match args.max_host_concurrency {
@@ -64,7 +70,10 @@ pub fn build(args: &ScanArgs, file_limit: u64) -> anyhow::Result<ScanConfig> {
         None => None,
     };
     let rate = match args.max_rate {
-        Some(r) => Some(Rate::new(r).ok_or_else(|| usage(format!("--max-rate must be a positive number, not {r}")))?),
+        Some(r) => Some(
+            Rate::new(r)
+                .ok_or_else(|| usage(format!("--max-rate must be a positive number, not {r}")))?,
+        ),
         None => None,
     };
     let engine = Scanner::builder()
@@ -75,7 +84,9 @@ pub fn build(args: &ScanArgs, file_limit: u64) -> anyhow::Result<ScanConfig> {
     let order = if args.no_randomize {
         OrderKind::Sequential
     } else {
-        OrderKind::Random { seed: args.seed.unwrap_or_else(random_seed) }
+        OrderKind::Random {
+            seed: args.seed.unwrap_or_else(random_seed),
+        }
     };
     Ok(ScanConfig {
         targets,
@@ -83,8 +94,10 @@ pub fn build(args: &ScanArgs, file_limit: u64) -> anyhow::Result<ScanConfig> {
         order,
         engine,
         ndjson: args.ndjson.clone(),
+        output: args.output.clone(),
         open_only: args.open,
         progress: !args.no_progress,
+        timeline: args.debug_timeline,
         probe: crate::probe::config(args)?,
         notes,
     })
@@ -101,7 +114,8 @@ fn ports(args: &ScanArgs) -> anyhow::Result<PortList> {
 }
 
 fn read(path: &Path, what: &str) -> anyhow::Result<String> {
-    fs::read_to_string(path).map_err(|e| usage(format!("cannot read {what} {}: {e}", path.display())))
+    fs::read_to_string(path)
+        .map_err(|e| usage(format!("cannot read {what} {}: {e}", path.display())))
 }
 
 fn targets(args: &ScanArgs) -> anyhow::Result<TargetSet> {
@@ -112,11 +126,15 @@ fn targets(args: &ScanArgs) -> anyhow::Result<TargetSet> {
     for path in &args.input_list {
         let text = read(path, "target list")?;
         for w in words(&text) {
-            b = b.target(w).with_context(|| format!("in {}", path.display()))?;
+            b = b
+                .target(w)
+                .with_context(|| format!("in {}", path.display()))?;
         }
     }
     if args.targets.is_empty() && args.input_list.is_empty() {
-        return Err(usage("no targets given (try `portolan scan 127.0.0.1`, or `portolan demo`)"));
+        return Err(usage(
+            "no targets given (try `portolan scan 127.0.0.1`, or `portolan demo`)",
+        ));
     }
     for list in &args.exclude {
         for t in list.split(',').map(str::trim).filter(|t| !t.is_empty()) {
@@ -126,18 +144,25 @@ fn targets(args: &ScanArgs) -> anyhow::Result<TargetSet> {
     for path in &args.exclude_file {
         let text = read(path, "exclude file")?;
         for w in words(&text) {
-            b = b.exclude(w).with_context(|| format!("in {}", path.display()))?;
+            b = b
+                .exclude(w)
+                .with_context(|| format!("in {}", path.display()))?;
         }
     }
     if let Some(path) = &args.scope {
-        let scope = Scope::parse(&read(path, "scope file")?).with_context(|| format!("in scope file {}", path.display()))?;
+        let scope = Scope::parse(&read(path, "scope file")?)
+            .with_context(|| format!("in scope file {}", path.display()))?;
         b = b.scope(Some(scope));
     }
     Ok(b.build(&SystemResolver)?)
 }
 
 fn timing(args: &ScanArgs) -> anyhow::Result<Timing> {
-    let mut t = args.template.and_then(Template::from_level).unwrap_or(Template::Normal).timing();
+    let mut t = args
+        .template
+        .and_then(Template::from_level)
+        .unwrap_or(Template::Normal)
+        .timing();
     if let Some(n) = args.max_retries {
         t.max_retries = n;
     }
@@ -163,7 +188,9 @@ fn timing(args: &ScanArgs) -> anyhow::Result<Timing> {
 /// Parses `500ms`, `2s`, `1.5s`, `1m`; a unit is required.
 pub fn duration(text: &str, flag: &str) -> anyhow::Result<Duration> {
     let t = text.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let value: f64 = num
         .parse()
@@ -172,11 +199,21 @@ pub fn duration(text: &str, flag: &str) -> anyhow::Result<Duration> {
         "ms" => value / 1000.0,
         "s" => value,
         "m" => value * 60.0,
-        "" => return Err(usage(format!("{flag} {text:?}: give a unit, e.g. {text}ms or {text}s"))),
-        _ => return Err(usage(format!("{flag} {text:?}: unknown unit {unit:?} (use ms, s or m)"))),
+        "" => {
+            return Err(usage(format!(
+                "{flag} {text:?}: give a unit, e.g. {text}ms or {text}s"
+            )))
+        }
+        _ => {
+            return Err(usage(format!(
+                "{flag} {text:?}: unknown unit {unit:?} (use ms, s or m)"
+            )))
+        }
     };
     if !(secs.is_finite() && secs > 0.0 && secs < 86_400.0) {
-        return Err(usage(format!("{flag} {text:?}: must be above 0 and below a day")));
+        return Err(usage(format!(
+            "{flag} {text:?}: must be above 0 and below a day"
+        )));
     }
     Ok(Duration::from_secs_f64(secs))
 }

@@ -24,7 +24,10 @@ use crate::scan::{colour, writer, Reports};
 /// What each practice listener says when a client connects.
 const GREETINGS: [(&str, &[u8]); 3] = [
     ("ssh-like greeter", b"SSH-2.0-portolan_demo\r\n"),
-    ("web server", b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nhi\n"),
+    (
+        "web server",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nhi\n",
+    ),
     ("silent service", b""),
 ];
 
@@ -45,7 +48,11 @@ fn closed_ports(n: usize) -> anyhow::Result<Vec<u16>> {
         .map(|_| TcpListener::bind("127.0.0.1:0"))
         .collect::<Result<_, _>>()
         .context("cannot bind on 127.0.0.1")?;
-    Ok(held.iter().filter_map(|l| l.local_addr().ok()).map(|a| a.port()).collect())
+    Ok(held
+        .iter()
+        .filter_map(|l| l.local_addr().ok())
+        .map(|a| a.port())
+        .collect())
 }
 
 pub fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
@@ -63,25 +70,51 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
     for port in &closed {
         println!("  port {port:<5} closed (nothing listens)");
     }
-    println!("\n$ portolan scan 127.0.0.1 -p {}\n", PortList::from_ports([open.clone(), closed.clone()].concat()).map(|p| p.to_spec()).unwrap_or_default());
+    println!(
+        "\n$ portolan scan 127.0.0.1 -p {}\n",
+        PortList::from_ports([open.clone(), closed.clone()].concat())
+            .map(|p| p.to_spec())
+            .unwrap_or_default()
+    );
     let ports = PortList::from_ports([open, closed].concat()).context("no demo ports")?;
-    let targets = TargetSet::from_blocks(vec![HostBlock::Range { start: "127.0.0.1".parse()?, count: 1 }])?;
+    let targets = TargetSet::from_blocks(vec![HostBlock::Range {
+        start: "127.0.0.1".parse()?,
+        count: 1,
+    }])?;
     let mut order = ScanOrder::random(Arc::new(targets), Arc::new(ports.clone()), 1);
-    let mut reports: Vec<Box<dyn Report>> = vec![Box::new(TableReport::new(std::io::stdout(), colour(), false))];
+    let mut reports: Vec<Box<dyn Report>> = vec![Box::new(TableReport::new(
+        std::io::stdout(),
+        colour(),
+        false,
+    ))];
     if let Some(path) = &args.ndjson {
         reports.push(Box::new(NdjsonReport::new(writer(path)?, false)));
     }
-    let mut sink = Reports { reports, bar: None };
-    sink.start(&RunInfo { command_line: "portolan demo".into(), started: SystemTime::now(), ports: ports.to_spec(), hosts: 1 })?;
-    let summary = Scanner::builder().build().run(&mut order, &mut ConnectTransport::new()?, &mut sink)?;
+    let mut sink = Reports { reports, bar: None, timeline: false };
+    sink.start(&RunInfo {
+        command_line: "portolan demo".into(),
+        started: SystemTime::now(),
+        ports: ports.to_spec(),
+        hosts: 1,
+    })?;
+    let summary =
+        Scanner::builder()
+            .build()
+            .run(&mut order, &mut ConnectTransport::new()?, &mut sink)?;
     sink.finish(&summary)?;
     // Then the next step of the socket lesson: connect to the greeter and read.
     let greeter = greeter_port;
-    let mut conn = TcpStream::connect(("127.0.0.1", greeter)).context("cannot connect to the demo greeter")?;
+    let mut conn =
+        TcpStream::connect(("127.0.0.1", greeter)).context("cannot connect to the demo greeter")?;
     conn.set_read_timeout(Some(Duration::from_secs(2)))?;
     let mut buf = [0u8; 1024];
-    let n = conn.read(&mut buf).context("cannot read from the demo greeter")?;
+    let n = conn
+        .read(&mut buf)
+        .context("cannot read from the demo greeter")?;
     println!("\nWhat port {greeter} says on connect (recv(1024)):");
-    println!("  {}", portolan_output::text::clean(String::from_utf8_lossy(&buf[..n]).trim_end()));
+    println!(
+        "  {}",
+        portolan_output::text::clean(String::from_utf8_lossy(&buf[..n]).trim_end())
+    );
     Ok(Outcome::Done)
 }

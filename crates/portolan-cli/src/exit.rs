@@ -24,6 +24,8 @@ pub enum Outcome {
     Interrupted,
     /// An `--expect` of `portolan connect`/`listen` did not match (exit 3).
     ExpectationFailed,
+    /// `portolan diff` found changes (exit 1).
+    Changed,
 }
 
 pub fn usage(msg: impl Into<String>) -> anyhow::Error {
@@ -41,29 +43,49 @@ pub fn run(argv: Vec<OsString>) -> ExitCode {
         Command::Connect(args) => crate::talk::run_connect(&args),
         Command::Listen(args) => crate::talk::run_listen(&args),
         Command::Http(args) => crate::talk::run_http(&args),
+        Command::History(args) => crate::history::run_history(&args),
+        Command::Show(args) => crate::history::run_show(&args),
+        Command::Diff(args) => crate::history::run_diff(&args),
     };
     match result {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Interrupted) => ExitCode::from(130),
         Ok(Outcome::ExpectationFailed) => ExitCode::from(3),
+        Ok(Outcome::Changed) => ExitCode::from(1),
         Err(e) => report(&e),
     }
 }
 
 fn clap_error(e: &clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
-    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
         let _ = e.print();
-        return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        };
     }
     let rendered = e.render().to_string();
-    let first = rendered.lines().next().unwrap_or("error: bad usage").trim_start_matches("error: ");
+    let first = rendered
+        .lines()
+        .next()
+        .unwrap_or("error: bad usage")
+        .trim_start_matches("error: ");
     let _ = writeln!(io::stderr(), "portolan: {first} (see --help)");
     ExitCode::from(2)
 }
 
 fn report(e: &anyhow::Error) -> ExitCode {
-    if e.chain().any(|c| c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)) {
+    if e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    }) {
         return ExitCode::SUCCESS;
     }
     let usage = e.chain().any(|c| {

@@ -5,8 +5,11 @@ mod args;
 mod config;
 mod demo;
 mod exit;
+mod formats;
+mod history;
 mod probe;
 mod progress;
+mod resume;
 mod scan;
 mod talk;
 

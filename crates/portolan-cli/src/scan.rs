@@ -10,7 +10,7 @@ use std::time::SystemTime;
 use anyhow::Context;
 use portolan_engine::scheduler::SinkError;
 use portolan_engine::{ConnectTransport, PortResult, Progress, Sink, Summary};
-use portolan_output::{Colour, NdjsonReport, Report, RunInfo, TableReport};
+use portolan_output::{Colour, Report, RunInfo, TableReport};
 use portolan_target::ScanOrder;
 
 use crate::args::ScanArgs;
@@ -22,6 +22,8 @@ use crate::progress::Bar;
 pub struct Reports {
     pub reports: Vec<Box<dyn Report>>,
     pub bar: Option<Bar>,
+    /// Print each progress snapshot on stderr (`--debug-timeline`).
+    pub timeline: bool,
 }
 
 impl Sink for Reports {
@@ -35,6 +37,9 @@ impl Sink for Reports {
     fn progress(&mut self, p: &Progress) -> Result<(), SinkError> {
         if let Some(bar) = &self.bar {
             bar.update(p);
+        }
+        if self.timeline {
+            eprintln!("{p:?}");
         }
         for report in &mut self.reports {
             report.flush()?;
@@ -79,29 +84,35 @@ pub fn colour() -> Colour {
 /// format took stdout, plus each file format.
 pub fn reports(cfg: &ScanConfig, total: u128) -> anyhow::Result<Reports> {
     let mut reports: Vec<Box<dyn Report>> = Vec::new();
-    let ndjson_on_stdout = cfg.ndjson.as_deref() == Some(Path::new("-"));
-    if !ndjson_on_stdout {
-        reports.push(Box::new(TableReport::new(BufWriter::new(io::stdout()), colour(), cfg.open_only)));
+    let files = cfg.output.files(cfg.ndjson.as_deref());
+    if !crate::formats::takes_stdout(&files) {
+        reports.push(Box::new(TableReport::new(
+            BufWriter::new(io::stdout()),
+            colour(),
+            cfg.open_only,
+        )));
     }
-    if let Some(path) = &cfg.ndjson {
-        reports.push(Box::new(NdjsonReport::new(writer(path)?, cfg.open_only)));
-    }
+    crate::formats::push(&files, cfg.open_only, &mut reports)?;
     let bar = (cfg.progress && io::stderr().is_terminal()).then(|| Bar::new(total));
-    Ok(Reports { reports, bar })
+    Ok(Reports { reports, bar, timeline: cfg.timeline })
 }
 
 pub fn run(args: &ScanArgs) -> anyhow::Result<Outcome> {
     let file_limit = portolan_engine::sys::raise_file_limit();
-    let cfg = config::build(args, file_limit)?;
+    let mut session = crate::resume::Session::open(args)?;
+    let cfg = config::build(session.args(), file_limit)?;
     for note in &cfg.notes {
         eprintln!("portolan: note: {note}");
     }
     let cancel = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, cancel.clone()).context("cannot install signal handler")?;
+        signal_hook::flag::register(signal, cancel.clone())
+            .context("cannot install signal handler")?;
     }
-    let mut order = match cfg.order {
-        OrderKind::Random { seed } => ScanOrder::random(cfg.targets.clone(), cfg.ports.clone(), seed),
+    let order = match cfg.order {
+        OrderKind::Random { seed } => {
+            ScanOrder::random(cfg.targets.clone(), cfg.ports.clone(), seed)
+        }
         OrderKind::Sequential => ScanOrder::sequential(cfg.targets.clone(), cfg.ports.clone()),
     };
     let mut sink = reports(&cfg, order.total())?;
@@ -112,9 +123,19 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<Outcome> {
         hosts: cfg.targets.hosts(),
     };
     sink.start(&info)?;
+    let answered = session.attach(&cfg, &info, &mut sink)?;
+    let answered = answered.unwrap_or_else(|| portolan_store::Answered::new(cfg.ports.clone()));
+    let mut order = crate::resume::Skip::new(order, answered);
     let mut transport = ConnectTransport::new().context("cannot create the event poller")?;
     let scanner = cfg.engine.clone().cancel_flag(cancel).build();
-    let summary = crate::probe::run(cfg.probe.as_ref(), &mut sink, |sink| scanner.run(&mut order, &mut transport, sink))?;
+    let summary = crate::probe::run(cfg.probe.as_ref(), &mut sink, |sink| {
+        scanner.run(&mut order, &mut transport, sink)
+    })?;
+    let summary = session.merge(summary);
     sink.finish(&summary)?;
-    Ok(if summary.complete { Outcome::Done } else { Outcome::Interrupted })
+    Ok(if summary.complete {
+        Outcome::Done
+    } else {
+        Outcome::Interrupted
+    })
 }

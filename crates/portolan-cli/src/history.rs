@@ -1,0 +1,294 @@
+//! `portolan history`, `show` and `diff`: past scans from the history database.
+//!
+//! `diff` exits 0 when nothing changed and 1 when something did, for cron and CI.
+
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+
+use clap::Args;
+use portolan_engine::Summary;
+use portolan_output::clock::Utc;
+use portolan_output::text::clean;
+use portolan_output::{wire, RunInfo};
+use portolan_store::diff::{diff, Change, ServiceId, Snapshot};
+use portolan_store::{RunRow, Store};
+use portolan_target::PortList;
+use serde::Serialize;
+
+use crate::exit::{usage, Outcome};
+use crate::formats::{self, Format};
+use crate::resume::db_path;
+use crate::scan::writer;
+
+/// `portolan history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The history database (default: `$XDG_DATA_HOME/portolan/history.db`).
+    #[arg(long = "db", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+}
+
+/// `portolan show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The scan to show (default: the latest).
+    #[arg(value_name = "ID")]
+    pub id: Option<i64>,
+    /// The format to write.
+    #[arg(short = 'o', long = "format", value_enum, default_value = "normal")]
+    pub format: Format,
+    /// Show only open ports.
+    #[arg(long)]
+    pub open: bool,
+    #[arg(long = "db", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+}
+
+/// `portolan diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The older scan (default: the scan before NEW of the same targets).
+    #[arg(value_name = "OLD")]
+    pub old: Option<i64>,
+    /// The newer scan (default: the latest scan of OLD's targets, or the latest scan).
+    #[arg(value_name = "NEW")]
+    pub new: Option<i64>,
+    /// Write the changes as JSON to FILE (`-` for stdout); `-oJ` also works.
+    #[arg(long = "json", value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    #[arg(long = "db", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+}
+
+fn open(db: Option<&PathBuf>) -> anyhow::Result<Store> {
+    Ok(Store::open(&db_path(db)?)?)
+}
+
+fn status(run: &RunRow) -> &'static str {
+    match (run.complete, run.ended) {
+        (true, _) => "complete",
+        (false, Some(_)) => "interrupted",
+        (false, None) => "unfinished",
+    }
+}
+
+pub fn run_history(args: &HistoryArgs) -> anyhow::Result<Outcome> {
+    let store = open(args.db.as_ref())?;
+    let mut out = BufWriter::new(io::stdout().lock());
+    writeln!(
+        out,
+        "{:<5} {:<24} {:<12} {:>6} {:>9}  TARGETS",
+        "ID", "STARTED", "STATUS", "OPEN", "DURATION"
+    )?;
+    for run in store.runs()? {
+        let duration = if run.ended.is_some() {
+            format!("{:.2}s", run.elapsed.as_secs_f64())
+        } else {
+            "-".to_owned()
+        };
+        writeln!(
+            out,
+            "{:<5} {:<24} {:<12} {:>6} {:>9}  {}",
+            run.id,
+            Utc::from(run.started).human(),
+            status(&run),
+            run.open,
+            duration,
+            clean(&run.targets)
+        )?;
+    }
+    out.flush()?;
+    Ok(Outcome::Done)
+}
+
+pub fn run_show(args: &ShowArgs) -> anyhow::Result<Outcome> {
+    let store = open(args.db.as_ref())?;
+    let id = match args.id {
+        Some(id) => id,
+        None => store
+            .latest()?
+            .ok_or_else(|| usage("the history is empty"))?,
+    };
+    let run = store.run(id)?;
+    let info = RunInfo {
+        command_line: run.command_line.clone(),
+        started: run.started,
+        ports: run.ports.clone(),
+        hosts: u128::from(run.hosts),
+    };
+    let mut report = formats::report(args.format, writer(&PathBuf::from("-"))?, args.open);
+    report.start(&info)?;
+    let mut summary = Summary {
+        probes_sent: run.probes_sent,
+        retries: run.retries,
+        excluded: run.excluded,
+        elapsed: run.elapsed,
+        complete: run.complete,
+        ..Summary::default()
+    };
+    let missing = store.replay(&run, |r| -> anyhow::Result<()> {
+        *summary.counts.entry((r.state, r.reason)).or_default() += 1;
+        Ok(report.result(r)?)
+    })?;
+    report.finish(&summary)?;
+    if missing > 0 {
+        eprintln!("portolan: note: scan {id} kept {missing} closed ports only as counts; they are not listed");
+    }
+    Ok(Outcome::Done)
+}
+
+fn snapshot(store: &Store, run: &RunRow) -> anyhow::Result<Snapshot> {
+    let ports = PortList::parse(&run.ports)
+        .map_err(|e| anyhow::anyhow!("scan {}: stored port list: {e}", run.id))?;
+    let closed = store
+        .hosts(run.id)?
+        .into_iter()
+        .map(|((addr, _), n, _)| (addr, n));
+    Ok(Snapshot::new(ports, &store.results(run.id)?, closed))
+}
+
+fn pick(store: &Store, args: &DiffArgs) -> anyhow::Result<(RunRow, RunRow)> {
+    let (old, new) = match (args.old, args.new) {
+        (Some(old), Some(new)) => (old, new),
+        (Some(old), None) => {
+            let targets = store.run(old)?.targets;
+            let new = store.latest_of(&targets, None)?.filter(|&n| n != old);
+            (
+                old,
+                new.ok_or_else(|| usage(format!("no later scan of the targets of scan {old}")))?,
+            )
+        }
+        (None, _) => {
+            let new = store
+                .latest()?
+                .ok_or_else(|| usage("the history is empty"))?;
+            let targets = store.run(new)?.targets;
+            let old = store.latest_of(&targets, Some(new))?;
+            (
+                old.ok_or_else(|| usage(format!("no earlier scan of the targets of scan {new}")))?,
+                new,
+            )
+        }
+    };
+    Ok((store.run(old)?, store.run(new)?))
+}
+
+#[derive(Serialize)]
+struct DiffDoc<'a> {
+    format: &'static str,
+    version: u32,
+    old: RunRef,
+    new: RunRef,
+    changes: &'a [Change],
+}
+
+#[derive(Serialize)]
+struct RunRef {
+    id: i64,
+    started: String,
+    complete: bool,
+}
+
+impl RunRef {
+    fn of(run: &RunRow) -> Self {
+        RunRef {
+            id: run.id,
+            started: Utc::from(run.started).rfc3339(),
+            complete: run.complete,
+        }
+    }
+}
+
+fn service_text(s: Option<&ServiceId>) -> String {
+    s.map_or_else(
+        || "-".to_owned(),
+        |s| {
+            let parts: Vec<&str> = [
+                Some(s.name.as_str()),
+                s.product.as_deref(),
+                s.version.as_deref(),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            clean(&parts.join(" "))
+        },
+    )
+}
+
+fn line(c: &Change) -> String {
+    match c {
+        Change::Host { addr, was, now } => format!("{addr}: host {now} (was {was})"),
+        Change::Port {
+            addr,
+            port,
+            was,
+            now,
+        } => {
+            format!(
+                "{addr} {port}/tcp: {} -> {}",
+                was.unwrap_or("not scanned"),
+                now.unwrap_or("not scanned")
+            )
+        }
+        Change::Service {
+            addr,
+            port,
+            was,
+            now,
+        } => {
+            format!(
+                "{addr} {port}/tcp: service {} -> {}",
+                service_text(was.as_ref()),
+                service_text(now.as_ref())
+            )
+        }
+    }
+}
+
+pub fn run_diff(args: &DiffArgs) -> anyhow::Result<Outcome> {
+    let store = open(args.db.as_ref())?;
+    let (old, new) = pick(&store, args)?;
+    let changes = diff(&snapshot(&store, &old)?, &snapshot(&store, &new)?);
+    for run in [&old, &new].into_iter().filter(|r| !r.complete) {
+        eprintln!(
+            "portolan: note: scan {} is incomplete; ports it did not reach look unscanned",
+            run.id
+        );
+    }
+    if let Some(path) = &args.json {
+        let doc = DiffDoc {
+            format: "portolan-diff",
+            version: 1,
+            old: RunRef::of(&old),
+            new: RunRef::of(&new),
+            changes: &changes,
+        };
+        let mut out = writer(path)?;
+        wire::to_writer(&mut out, &doc)?;
+        out.write_all(b"\n")?;
+        out.flush()?;
+    } else {
+        let mut out = BufWriter::new(io::stdout().lock());
+        let when = |r: &RunRow| Utc::from(r.started).human();
+        writeln!(
+            out,
+            "scan {} ({}) -> scan {} ({}): {} change{}",
+            old.id,
+            when(&old),
+            new.id,
+            when(&new),
+            changes.len(),
+            if changes.len() == 1 { "" } else { "s" }
+        )?;
+        for c in &changes {
+            writeln!(out, "{}", line(c))?;
+        }
+        out.flush()?;
+    }
+    Ok(if changes.is_empty() {
+        Outcome::Done
+    } else {
+        Outcome::Changed
+    })
+}
