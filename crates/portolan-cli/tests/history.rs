@@ -1,0 +1,257 @@
+//! The history database from the real binary: `history`, `show` and `diff` over
+//! scans of listeners on 127.0.0.1, `scan --resume` after a SIGINT compared with an
+//! uninterrupted scan, and a `kill -9` in the middle of a scan.
+
+use std::collections::BTreeMap;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command as StdCommand, Stdio};
+use std::time::Duration;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn portolan() -> Command {
+    let mut cmd = Command::cargo_bin("portolan").expect("the portolan binary");
+    cmd.timeout(Duration::from_secs(120));
+    cmd
+}
+
+fn listener() -> (TcpListener, u16) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    (l, port)
+}
+
+/// Listeners on a few ports of 15000-15999 (skipping any already taken).
+fn listeners_in_range() -> Vec<TcpListener> {
+    (15_000..16_000)
+        .step_by(97)
+        .filter_map(|p| TcpListener::bind(("127.0.0.1", p)).ok())
+        .collect()
+}
+
+fn spawn(args: &[&str], db: &Path) -> Child {
+    StdCommand::new(assert_cmd::cargo::cargo_bin("portolan"))
+        .args(args)
+        .arg("--db")
+        .arg(db)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// (port, state) for every row of a CSV file.
+fn csv_states(path: &Path) -> BTreeMap<u16, String> {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines()
+        .skip(1)
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            (cells[2].parse().unwrap(), cells[4].to_owned())
+        })
+        .collect()
+}
+
+fn summary(path: &Path) -> Value {
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    doc["summary"].clone()
+}
+
+#[test]
+fn history_show_and_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.db");
+    let (_a, stays) = listener();
+    let later = listener().1;
+    let ports = format!("{stays},{later}");
+    let scan = || {
+        portolan()
+            .args(["scan", "127.0.0.1", "-p", &ports, "--no-progress", "--db"])
+            .arg(&db)
+            .assert()
+            .success()
+    };
+    scan();
+    scan();
+    let diff = portolan().args(["diff", "--db"]).arg(&db).assert().code(0);
+    assert!(String::from_utf8_lossy(&diff.get_output().stdout).contains("0 changes"));
+    let _b = TcpListener::bind(("127.0.0.1", later)).unwrap();
+    scan();
+    let diff = portolan().args(["diff", "--db"]).arg(&db).assert().code(1);
+    let text = String::from_utf8_lossy(&diff.get_output().stdout).into_owned();
+    assert!(
+        text.contains(&format!("127.0.0.1 {later}/tcp: closed -> open")),
+        "{text}"
+    );
+    let json = portolan()
+        .args(["diff", "1", "3", "-oJ", "-", "--db"])
+        .arg(&db)
+        .assert()
+        .code(1);
+    let doc: Value = serde_json::from_slice(&json.get_output().stdout).unwrap();
+    assert_eq!(doc["changes"][0]["kind"], "port");
+    assert_eq!(doc["changes"][0]["now"], "open");
+    let list = portolan()
+        .args(["history", "--db"])
+        .arg(&db)
+        .assert()
+        .success();
+    let list = String::from_utf8_lossy(&list.get_output().stdout).into_owned();
+    assert_eq!(
+        list.lines().filter(|l| l.contains("complete")).count(),
+        3,
+        "{list}"
+    );
+    let show = portolan()
+        .args(["show", "3", "-o", "csv", "--db"])
+        .arg(&db)
+        .assert()
+        .success();
+    let rows = String::from_utf8_lossy(&show.get_output().stdout).into_owned();
+    assert!(
+        rows.contains(&format!("127.0.0.1,,{later},tcp,open"))
+            && rows.contains(&format!("{stays},tcp,open")),
+        "{rows}"
+    );
+    portolan()
+        .args(["show", "1", "-o", "xml", "--db"])
+        .arg(&db)
+        .assert()
+        .success();
+}
+
+#[test]
+fn resume_after_sigint_equals_an_uninterrupted_scan() {
+    let _open = listeners_in_range();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.db");
+    let csv = dir.path().join("part.csv");
+    let json = dir.path().join("part.json");
+    let args = [
+        "scan",
+        "127.0.0.1",
+        "-p",
+        "10000-29999",
+        "--max-rate",
+        "5000",
+        "--seed",
+        "7",
+        "--no-progress",
+    ];
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("portolan"))
+        .args(args)
+        .arg("--csv")
+        .arg(&csv)
+        .arg("-oJ")
+        .arg(&json)
+        .arg("--db")
+        .arg(&db)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1200));
+    StdCommand::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    let first = csv_states(&csv);
+    let s1 = summary(&json);
+    assert_eq!(s1["complete"], false);
+    assert!(
+        !first.is_empty() && first.len() < 20_000,
+        "interrupted part way: {}",
+        first.len()
+    );
+    let list = portolan()
+        .args(["history", "--db"])
+        .arg(&db)
+        .assert()
+        .success();
+    assert!(String::from_utf8_lossy(&list.get_output().stdout).contains("interrupted"));
+
+    portolan()
+        .args(["scan", "--resume", "--no-progress", "--db"])
+        .arg(&db)
+        .assert()
+        .success();
+    let resumed = csv_states(&csv);
+    let s2 = summary(&json);
+    assert_eq!(s2["complete"], true);
+    let new_probes = s2["probes_sent"].as_u64().unwrap() - s2["retries"].as_u64().unwrap();
+    assert_eq!(
+        new_probes,
+        20_000 - first.len() as u64,
+        "only the unanswered pairs were probed"
+    );
+
+    let whole = dir.path().join("whole.csv");
+    portolan()
+        .args(args)
+        .arg("--no-history")
+        .arg("--csv")
+        .arg(&whole)
+        .assert()
+        .success();
+    assert_eq!(
+        resumed,
+        csv_states(&whole),
+        "same results as an uninterrupted scan"
+    );
+    assert!(first.iter().all(|(p, s)| resumed.get(p) == Some(s)));
+}
+
+#[test]
+fn kill_9_leaves_an_intact_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.db");
+    let mut child = spawn(
+        &[
+            "scan",
+            "127.0.0.1",
+            "-p",
+            "1-40000",
+            "--max-rate",
+            "8000",
+            "--no-progress",
+        ],
+        &db,
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    let (ended, complete): (Option<i64>, bool) = conn
+        .query_row("SELECT ended, complete FROM runs", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert!(
+        ended.is_none() && !complete,
+        "the killed scan shows as incomplete"
+    );
+    drop(conn);
+    let list = portolan()
+        .args(["history", "--db"])
+        .arg(&db)
+        .assert()
+        .success();
+    assert!(String::from_utf8_lossy(&list.get_output().stdout).contains("unfinished"));
+    portolan()
+        .args(["scan", "--resume", "--no-progress", "--db"])
+        .arg(&db)
+        .assert()
+        .success();
+    let list = portolan()
+        .args(["history", "--db"])
+        .arg(&db)
+        .assert()
+        .success();
+    assert!(String::from_utf8_lossy(&list.get_output().stdout).contains("complete"));
+}
