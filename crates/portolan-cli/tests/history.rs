@@ -13,7 +13,7 @@ use serde_json::Value;
 
 fn portolan() -> Command {
     let mut cmd = Command::cargo_bin("portolan").expect("the portolan binary");
-    cmd.timeout(Duration::from_secs(120));
+    cmd.timeout(Duration::from_mins(2));
     cmd
 }
 
