@@ -167,7 +167,11 @@ impl Verdict {
             if probe == "tls" {
                 return Next::Continue;
             }
-            self.failure = Some(End::NoConnection);
+            // A connect that fails after others worked (a lost SYN on a lossy path)
+            // ends the probing but does not undo what was seen.
+            if self.first_bytes.is_none() && self.quiet + self.closed_silently == 0 {
+                self.failure = Some(End::NoConnection);
+            }
             return Next::Stop;
         }
         if reply.received.is_empty() {
@@ -465,5 +469,10 @@ mod tests {
             v.service(1).info.as_deref(),
             Some("could not connect again")
         );
+        let mut v = Verdict::default();
+        v.record(&db, BANNER, b"", reply(b"", End::Quiet));
+        let lost = v.record(&db, "http-get", b"", reply(b"", End::NoConnection));
+        assert_eq!(lost, Next::Stop);
+        assert_eq!(v.service(1).info.as_deref(), Some("silent"));
     }
 }

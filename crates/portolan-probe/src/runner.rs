@@ -80,7 +80,7 @@ impl Target {
 
     async fn exchange(&self, probe: Option<&Probe>, sent: &[u8]) -> Reply {
         let Ok(Ok(mut tcp)) = timeout(
-            self.waits.reply.max(Duration::from_millis(500)),
+            self.waits.reply.max(Duration::from_secs(1)),
             TcpStream::connect(self.addr),
         )
         .await
