@@ -19,6 +19,11 @@
 //! epoch is compared with the smallest ever seen: above `1.25·min + QUEUE_SLACK` the
 //! path is queueing and the window shrinks gently instead of growing (the idea of
 //! TCP Vegas).
+//!
+//! A shrink is not forever: every clean window (no drop signal, no queueing) lets
+//! slow start resume (the threshold rises to at least twice the window), so a window cut by a passing burst of load
+//! on the scanning machine climbs back within a few round trips instead of creeping
+//! up by one probe per round trip.
 
 /// Share of answers that needed a retry above which the window shrinks.
 pub const DROP_SHARE: f64 = 0.10;
@@ -109,14 +114,16 @@ impl Congestion {
         } else {
             0.0
         };
+        let queueing = self.epoch_rtt_count > 0 && mean_rtt > 1.25 * self.base_rtt + QUEUE_SLACK;
         if share > DROP_SHARE {
             self.back_off();
-        } else if self.epoch_rtt_count > 0
-            && mean_rtt > 1.25 * self.base_rtt + QUEUE_SLACK
-            && self.window > DELAY_FLOOR
-        {
-            self.window = (self.window * 0.85).max(DELAY_FLOOR);
-            self.threshold = self.window;
+        } else if queueing {
+            if self.window > DELAY_FLOOR {
+                self.window = (self.window * 0.85).max(DELAY_FLOOR);
+                self.threshold = self.window;
+            }
+        } else {
+            self.threshold = (self.threshold * 1.25).max(self.window * 2.0).min(self.max);
         }
         self.epoch_answers = 0;
         self.epoch_retried = 0;
@@ -218,6 +225,20 @@ mod tests {
             4000,
             "a long but steady path keeps its window"
         );
+    }
+
+    #[test]
+    fn recovers_after_a_passing_burst() {
+        let mut c = Congestion::new(4000, 4000);
+        for i in 0..20_000 {
+            c.on_answer(i % 3 == 0, None);
+        }
+        let low = c.window();
+        assert!(low < 2000, "burst shrank the window: {low}");
+        for _ in 0..20_000 {
+            c.on_answer(false, None);
+        }
+        assert_eq!(c.window(), 4000, "clean windows bring it back");
     }
 
     #[test]

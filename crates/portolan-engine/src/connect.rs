@@ -126,11 +126,26 @@ impl Transport for ConnectTransport {
     }
 
     fn wait(&mut self, timeout: Duration, out: &mut Vec<Event>) -> io::Result<()> {
-        match self.poll.poll(&mut self.events, Some(timeout)) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(()),
-            Err(e) => return Err(e),
+        let mut timeout = Some(timeout);
+        loop {
+            match self.poll.poll(&mut self.events, timeout) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(()),
+                Err(e) => return Err(e),
+            }
+            let full = self.events.iter().count() >= self.events.capacity();
+            self.collect(out);
+            // A full batch may have left ready sockets behind: drain them too.
+            if !full {
+                return Ok(());
+            }
+            timeout = Some(Duration::ZERO);
         }
+    }
+}
+
+impl ConnectTransport {
+    fn collect(&mut self, out: &mut Vec<Event>) {
         for ev in &self.events {
             let token = ev.token().0;
             let Some(stream) = self.sockets.get(token).and_then(Option::as_ref) else {
@@ -145,7 +160,6 @@ impl Transport for ConnectTransport {
                 Err(hiccup) => Event::Hiccup(token, hiccup),
             });
         }
-        Ok(())
     }
 }
 

@@ -291,7 +291,6 @@ impl<'s> Run<'s> {
                 return Ok(self.finish(order, false));
             }
             let now = transport.now();
-            self.expire(now, transport, sink)?;
             self.age(now);
             self.launch(now, order, transport, sink)?;
             if self.is_done() {
@@ -302,17 +301,23 @@ impl<'s> Run<'s> {
                 self.report_progress(order, sink)?;
                 next_progress = now + PROGRESS_EVERY;
             }
+            // Answers are read before timeouts are judged, and a probe only times out
+            // if its deadline passed before this wait began: every answer that had
+            // arrived by then is in this batch. A scanner that was itself stalled
+            // (descheduled on a busy machine) does not call its answers lost.
             let wait = self.wait_time(now, next_progress);
+            let polled_at = transport.now();
             let mut events = std::mem::take(&mut self.events);
             transport
                 .wait(wait, &mut events)
                 .map_err(EngineError::Poll)?;
-            let now = transport.now();
+            let after = transport.now();
             for event in events.drain(..) {
-                self.handle(event, now, sink)?;
+                self.handle(event, after, sink)?;
             }
             self.events = events;
             self.retime();
+            self.expire(polled_at.max(now), transport, sink)?;
         }
     }
 

@@ -79,6 +79,8 @@ pub trait Transport {
     /// Forgets a probe in flight (it timed out, or the scan stops).
     fn cancel(&mut self, token: Token);
 
-    /// Waits at most `timeout` for events and appends them to `events`.
+    /// Waits at most `timeout` for events and appends them to `events`: every event
+    /// that was ready when the call began must be in the batch (the scheduler judges
+    /// timeouts against that moment).
     fn wait(&mut self, timeout: Duration, events: &mut Vec<Event>) -> io::Result<()>;
 }
