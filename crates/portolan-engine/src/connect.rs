@@ -195,7 +195,7 @@ mod tests {
         for (token, addr, want) in [(0, open, Answer::Connected), (1, closed, Answer::Refused)] {
             match t.start(token, addr) {
                 Started::InFlight => {
-                    assert_eq!(wait_for(&mut t, token), Event::Answered(token, want))
+                    assert_eq!(wait_for(&mut t, token), Event::Answered(token, want));
                 }
                 Started::Answered(a) => assert_eq!(a, want),
                 Started::Hiccup(h) => panic!("hiccup {h:?}"),
