@@ -21,8 +21,10 @@ impl Bar {
     }
 
     pub fn update(&self, p: &Progress) {
-        self.0.set_position(u64::try_from(p.done).unwrap_or(u64::MAX));
-        self.0.set_message(format!("{} open, {} in flight", p.open, p.in_flight));
+        self.0
+            .set_position(u64::try_from(p.done).unwrap_or(u64::MAX));
+        self.0
+            .set_message(format!("{} open, {} in flight", p.open, p.in_flight));
     }
 
     pub fn finish(&self) {

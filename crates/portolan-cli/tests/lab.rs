@@ -22,7 +22,12 @@ impl Namespace {
             return None;
         }
         let name = format!("portolan-test-{}", std::process::id());
-        let ok = |args: &[&str]| StdCommand::new(args[0]).args(&args[1..]).status().is_ok_and(|s| s.success());
+        let ok = |args: &[&str]| {
+            StdCommand::new(args[0])
+                .args(&args[1..])
+                .status()
+                .is_ok_and(|s| s.success())
+        };
         if !ok(&["ip", "netns", "add", &name]) {
             eprintln!("skipped: `ip netns add` failed (no iproute2 or no namespaces)");
             return None;
@@ -34,7 +39,19 @@ impl Namespace {
             ok(&all)
         };
         if !exec(&["ip", "link", "set", "lo", "up"])
-            || !exec(&["iptables", "-A", "INPUT", "-i", "lo", "-p", "tcp", "--dport", "3000:3099", "-j", "DROP"])
+            || !exec(&[
+                "iptables",
+                "-A",
+                "INPUT",
+                "-i",
+                "lo",
+                "-p",
+                "tcp",
+                "--dport",
+                "3000:3099",
+                "-j",
+                "DROP",
+            ])
         {
             eprintln!("skipped: could not set up the namespace (is iptables installed?)");
             return None;
@@ -59,13 +76,17 @@ impl Namespace {
 
 impl Drop for Namespace {
     fn drop(&mut self) {
-        let _ = StdCommand::new("ip").args(["netns", "del", &self.0]).status();
+        let _ = StdCommand::new("ip")
+            .args(["netns", "del", &self.0])
+            .status();
     }
 }
 
 #[test]
 fn full_range_in_a_namespace_is_exact_every_run() {
-    let Some(ns) = Namespace::create() else { return };
+    let Some(ns) = Namespace::create() else {
+        return;
+    };
     let _listener = ns.listen(4242);
     let bin = assert_cmd::cargo::cargo_bin("portolan");
     for run in 0..3 {
@@ -81,7 +102,10 @@ fn full_range_in_a_namespace_is_exact_every_run() {
             let v: Value = serde_json::from_str(line).unwrap();
             let prev = states.insert(
                 v["port"].as_u64().unwrap(),
-                (v["state"].as_str().unwrap().into(), v["reason"].as_str().unwrap().into()),
+                (
+                    v["state"].as_str().unwrap().into(),
+                    v["reason"].as_str().unwrap().into(),
+                ),
             );
             assert!(prev.is_none(), "run {run}: port reported twice");
         }
@@ -92,7 +116,11 @@ fn full_range_in_a_namespace_is_exact_every_run() {
                 3000..=3099 => ("filtered", "no-response"),
                 _ => ("closed", "conn-refused"),
             };
-            assert_eq!((state.as_str(), reason.as_str()), want, "run {run}: port {port}");
+            assert_eq!(
+                (state.as_str(), reason.as_str()),
+                want,
+                "run {run}: port {port}"
+            );
         }
     }
 }

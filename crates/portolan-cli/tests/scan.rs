@@ -20,7 +20,11 @@ fn portolan() -> Command {
 fn open_and_closed() -> (TcpListener, u16, u16) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let open = listener.local_addr().unwrap().port();
-    let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     (listener, open, closed)
 }
 
@@ -32,14 +36,29 @@ fn ndjson(out: &[u8]) -> Vec<Value> {
 }
 
 fn states(lines: &[Value]) -> HashMap<u64, String> {
-    lines.iter().map(|v| (v["port"].as_u64().unwrap(), v["state"].as_str().unwrap().to_owned())).collect()
+    lines
+        .iter()
+        .map(|v| {
+            (
+                v["port"].as_u64().unwrap(),
+                v["state"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
 }
 
 #[test]
 fn reports_open_and_closed_with_reasons() {
     let (_l, open, closed) = open_and_closed();
     let out = portolan()
-        .args(["scan", "127.0.0.1", "-p", &format!("{open},{closed}"), "-oD", "-"])
+        .args([
+            "scan",
+            "127.0.0.1",
+            "-p",
+            &format!("{open},{closed}"),
+            "-oD",
+            "-",
+        ])
         .assert()
         .success()
         .get_output()
@@ -52,9 +71,15 @@ fn reports_open_and_closed_with_reasons() {
         assert_eq!(v["proto"], "tcp");
         assert!(v["rtt_ms"].is_number());
         if v["port"] == open {
-            assert_eq!((v["state"].as_str(), v["reason"].as_str()), (Some("open"), Some("syn-ack")));
+            assert_eq!(
+                (v["state"].as_str(), v["reason"].as_str()),
+                (Some("open"), Some("syn-ack"))
+            );
         } else {
-            assert_eq!((v["state"].as_str(), v["reason"].as_str()), (Some("closed"), Some("conn-refused")));
+            assert_eq!(
+                (v["state"].as_str(), v["reason"].as_str()),
+                (Some("closed"), Some("conn-refused"))
+            );
         }
     }
 }
@@ -70,7 +95,13 @@ fn table_is_the_default_and_open_filters() {
         .stdout(predicate::str::contains("conn-refused"))
         .stdout(predicate::str::contains("Scanned 1 host"));
     portolan()
-        .args(["scan", "127.0.0.1", "-p", &format!("{open},{closed}"), "--open"])
+        .args([
+            "scan",
+            "127.0.0.1",
+            "-p",
+            &format!("{open},{closed}"),
+            "--open",
+        ])
         .assert()
         .success()
         .stdout(predicate::str::contains(format!("{open}/tcp")))
@@ -80,9 +111,14 @@ fn table_is_the_default_and_open_filters() {
 #[test]
 fn host_names_are_kept() {
     let (_l, open, _) = open_and_closed();
-    let out = portolan().args(["scan", "localhost", "-p", &open.to_string(), "-oD", "-"]).assert().success();
+    let out = portolan()
+        .args(["scan", "localhost", "-p", &open.to_string(), "-oD", "-"])
+        .assert()
+        .success();
     let lines = ndjson(&out.get_output().stdout);
-    assert!(lines.iter().any(|v| v["hostname"] == "localhost" && v["addr"] == "127.0.0.1" && v["state"] == "open"));
+    assert!(lines
+        .iter()
+        .any(|v| v["hostname"] == "localhost" && v["addr"] == "127.0.0.1" && v["state"] == "open"));
 }
 
 #[test]
@@ -91,10 +127,23 @@ fn target_files_and_exclusions() {
     let mut list = tempfile::NamedTempFile::new().unwrap();
     writeln!(list, "# lab hosts\n127.0.0.1 127.0.0.2  # two\n\n127.0.0.3").unwrap();
     let out = portolan()
-        .args(["scan", "-iL", list.path().to_str().unwrap(), "--exclude", "127.0.0.2", "-p", &open.to_string(), "-oD", "-"])
+        .args([
+            "scan",
+            "-iL",
+            list.path().to_str().unwrap(),
+            "--exclude",
+            "127.0.0.2",
+            "-p",
+            &open.to_string(),
+            "-oD",
+            "-",
+        ])
         .assert()
         .success();
-    let mut addrs: Vec<String> = ndjson(&out.get_output().stdout).iter().map(|v| v["addr"].as_str().unwrap().to_owned()).collect();
+    let mut addrs: Vec<String> = ndjson(&out.get_output().stdout)
+        .iter()
+        .map(|v| v["addr"].as_str().unwrap().to_owned())
+        .collect();
     addrs.sort();
     assert_eq!(addrs, ["127.0.0.1", "127.0.0.3"]);
 }
@@ -103,14 +152,24 @@ fn target_files_and_exclusions() {
 fn a_low_file_limit_still_gives_exact_results() {
     let (_l, open, _) = open_and_closed();
     let bin = assert_cmd::cargo::cargo_bin("portolan");
-    let script = format!("ulimit -n 256 && exec {} scan 127.0.0.1 -p- -oD - --no-progress", bin.display());
-    let out = Command::new("sh").args(["-c", &script]).timeout(Duration::from_mins(2)).assert().success();
+    let script = format!(
+        "ulimit -n 256 && exec {} scan 127.0.0.1 -p- -oD - --no-progress",
+        bin.display()
+    );
+    let out = Command::new("sh")
+        .args(["-c", &script])
+        .timeout(Duration::from_mins(2))
+        .assert()
+        .success();
     let lines = ndjson(&out.get_output().stdout);
     assert_eq!(lines.len(), 65535, "every port reported exactly once");
     let s = states(&lines);
     assert_eq!(s.len(), 65535);
     assert_eq!(s[&u64::from(open)], "open");
-    assert!(s.values().all(|st| st != "filtered"), "loopback answers every port");
+    assert!(
+        s.values().all(|st| st != "filtered"),
+        "loopback answers every port"
+    );
 }
 
 #[test]
@@ -118,10 +177,24 @@ fn same_seed_same_order() {
     let (_l, open, _) = open_and_closed();
     let run = || {
         let out = portolan()
-            .args(["scan", "127.0.0.1", "-p", &format!("1-200,{open}"), "--seed", "7", "--max-host-concurrency", "1", "-oD", "-"])
+            .args([
+                "scan",
+                "127.0.0.1",
+                "-p",
+                &format!("1-200,{open}"),
+                "--seed",
+                "7",
+                "--max-host-concurrency",
+                "1",
+                "-oD",
+                "-",
+            ])
             .assert()
             .success();
-        ndjson(&out.get_output().stdout).iter().map(|v| v["port"].as_u64().unwrap()).collect::<Vec<_>>()
+        ndjson(&out.get_output().stdout)
+            .iter()
+            .map(|v| v["port"].as_u64().unwrap())
+            .collect::<Vec<_>>()
     };
     let (a, b) = (run(), run());
     assert_eq!(a, b);
@@ -140,7 +213,14 @@ fn bad_usage_is_one_line_and_exit_2() {
         &["scan", "2001:db8::/64"],
         &["scan", "127.0.0.1", "--top-ports", "0"],
         &["scan", "127.0.0.1", "-iL", "/nonexistent/targets"],
-        &["scan", "127.0.0.1", "--min-rtt-timeout", "2s", "--max-rtt-timeout", "1s"],
+        &[
+            "scan",
+            "127.0.0.1",
+            "--min-rtt-timeout",
+            "2s",
+            "--max-rtt-timeout",
+            "1s",
+        ],
         &["scan", "127.0.0.1", "--max-rtt-timeout", "100"],
         &["scan", "127.0.0.1", "--max-rate", "0"],
         &["scan", "127.0.0.1", "--concurrency", "0"],
@@ -153,9 +233,16 @@ fn bad_usage_is_one_line_and_exit_2() {
     for args in cases {
         let out = portolan().args(*args).assert().code(2).get_output().clone();
         let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(err.trim_end().lines().count(), 1, "{args:?} printed {err:?}");
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "{args:?} printed {err:?}"
+        );
         assert!(err.starts_with("portolan: "), "{args:?} printed {err:?}");
-        assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"), "{args:?}: {err}");
+        assert!(
+            !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+            "{args:?}: {err}"
+        );
         assert!(out.stdout.is_empty(), "{args:?} wrote to stdout");
     }
 }
@@ -190,12 +277,25 @@ fn demo_shows_open_and_closed() {
 #[test]
 fn closed_stdout_is_not_an_error() {
     let bin = assert_cmd::cargo::cargo_bin("portolan");
-    let script = format!("{} scan 127.0.0.1 -p 1-3000 -oD - | head -n 1", bin.display());
-    Command::new("sh").args(["-c", &script]).timeout(Duration::from_mins(1)).assert().success();
+    let script = format!(
+        "{} scan 127.0.0.1 -p 1-3000 -oD - | head -n 1",
+        bin.display()
+    );
+    Command::new("sh")
+        .args(["-c", &script])
+        .timeout(Duration::from_mins(1))
+        .assert()
+        .success();
 }
 
 #[test]
 fn help_lists_every_scan_option() {
-    let out = portolan().args(["scan", "--help"]).assert().success().get_output().stdout.clone();
+    let out = portolan()
+        .args(["scan", "--help"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     insta::assert_snapshot!(String::from_utf8_lossy(&out));
 }
