@@ -90,7 +90,11 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
     if let Some(path) = &args.ndjson {
         reports.push(Box::new(NdjsonReport::new(writer(path)?, false)));
     }
-    let mut sink = Reports { reports, bar: None, timeline: false };
+    let mut sink = Reports {
+        reports,
+        bar: None,
+        timeline: false,
+    };
     sink.start(&RunInfo {
         command_line: "portolan demo".into(),
         started: SystemTime::now(),

@@ -94,7 +94,11 @@ pub fn reports(cfg: &ScanConfig, total: u128) -> anyhow::Result<Reports> {
     }
     crate::formats::push(&files, cfg.open_only, &mut reports)?;
     let bar = (cfg.progress && io::stderr().is_terminal()).then(|| Bar::new(total));
-    Ok(Reports { reports, bar, timeline: cfg.timeline })
+    Ok(Reports {
+        reports,
+        bar,
+        timeline: cfg.timeline,
+    })
 }
 
 pub fn run(args: &ScanArgs) -> anyhow::Result<Outcome> {
