@@ -52,6 +52,18 @@ for i in $(seq 10); do
 done
 for i in $(seq 3); do timed rustscan-wan "$RUSTSCAN" -a 198.18.0.1 -g; done
 "$NL" up >/dev/null </dev/null
+
+# Acceptance 5: 127.0.0.1 -p- inside a namespace with one listener, 10 runs.
+NS=portolan-bench-$$
+ip netns add "$NS"; ip netns exec "$NS" ip link set lo up
+ip netns exec "$NS" python3 -c 'import socket,time; s=socket.socket(); s.bind(("127.0.0.1",4242)); s.listen(); time.sleep(600)' &
+LPID=$!
+sleep 0.5
+for i in $(seq 10); do
+  /usr/bin/time -f "portolan-ns %e %M" -a -o "$OUT/times" ip netns exec "$NS" "$P" scan 127.0.0.1 -p- -oD "$OUT/ns.ndjson" --no-progress >/dev/null
+  echo "namespace run $i: $(python3 -c "import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; print(len(r),'results, open:',[x['port'] for x in r if x['state']=='open'], 'filtered:', sum(x['state']=='filtered' for x in r))" "$OUT/ns.ndjson")"
+done
+kill "$LPID"; ip netns del "$NS"
 echo '```'
 echo
 python3 - "$OUT/times" <<'PY'
