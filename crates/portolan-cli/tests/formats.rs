@@ -18,7 +18,7 @@ const NMAP_XSL: &str = "/usr/share/nmap/nmap.xsl";
 
 fn portolan() -> Command {
     let mut cmd = Command::cargo_bin("portolan").expect("the portolan binary");
-    cmd.timeout(Duration::from_secs(60));
+    cmd.timeout(Duration::from_mins(1));
     cmd
 }
 
@@ -216,7 +216,7 @@ fn interrupted_scan_still_closes_every_document() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1000));
+    std::thread::sleep(Duration::from_secs(1));
     StdCommand::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
