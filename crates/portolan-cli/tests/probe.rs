@@ -1,0 +1,152 @@
+//! `portolan scan -sV` end to end, against listeners this test starts on 127.0.0.1.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::thread;
+
+use assert_cmd::Command;
+
+/// A listener that greets every connection with `banner` and then reads until EOF.
+fn speaker(banner: &'static [u8]) -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    thread::spawn(move || {
+        for mut s in l.incoming().flatten() {
+            thread::spawn(move || {
+                let _ = s.write_all(banner);
+                let mut buf = [0; 512];
+                while matches!(s.read(&mut buf), Ok(1..)) {}
+            });
+        }
+    });
+    port
+}
+
+/// A port that nothing listens on.
+fn closed_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+fn ndjson(args: &[&str]) -> Vec<serde_json::Value> {
+    let out = Command::cargo_bin("portolan")
+        .unwrap()
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|v: &serde_json::Value| v.get("port").is_some())
+        .collect()
+}
+
+#[test]
+fn sv_names_the_service_in_ndjson() {
+    let ssh = speaker(b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n");
+    let evil = speaker(b"\x1b[2J\x1b]0;pwned\x07\xe2\x80\xae hi\r\n");
+    let closed = closed_port();
+    let ports = format!("{ssh},{evil},{closed}");
+    let lines = ndjson(&[
+        "scan",
+        "127.0.0.1",
+        "-p",
+        &ports,
+        "-sV",
+        "--probe-timeout",
+        "300ms",
+        "-oD",
+        "-",
+        "--no-progress",
+    ]);
+    assert_eq!(lines.len(), 3, "every port exactly once: {lines:?}");
+    let by_port = |p: u16| lines.iter().find(|v| v["port"] == p).unwrap();
+    let s = &by_port(ssh)["service"];
+    assert_eq!(
+        (
+            s["name"].as_str(),
+            s["product"].as_str(),
+            s["version"].as_str()
+        ),
+        (Some("ssh"), Some("OpenSSH"), Some("9.2p1"))
+    );
+    assert_eq!(s["method"], "banner");
+    assert_eq!(s["cpe"][0], "cpe:/a:openbsd:openssh:9.2p1");
+    let banner = by_port(evil)["service"]["banner"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(banner.starts_with("\\x1b[2J"), "{banner}");
+    assert!(
+        !banner.contains('\u{1b}') && !banner.contains('\u{202e}'),
+        "{banner:?}"
+    );
+    assert!(by_port(closed).get("service").is_none());
+}
+
+#[test]
+fn sv_table_has_version_column() {
+    let ftp = speaker(b"220 (vsFTPd 3.0.3)\r\n");
+    let out = Command::cargo_bin("portolan")
+        .unwrap()
+        .args([
+            "scan",
+            "127.0.0.1",
+            "-p",
+            &ftp.to_string(),
+            "-sV",
+            "--no-progress",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("VERSION"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.contains("open") && l.contains("ftp") && l.ends_with("vsftpd 3.0.3")),
+        "{text}"
+    );
+}
+
+#[test]
+fn probe_options_need_sv_and_sane_values() {
+    let run = |args: &[&str]| {
+        Command::cargo_bin("portolan")
+            .unwrap()
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    assert_eq!(
+        run(&["scan", "127.0.0.1", "-p", "1", "--banner-bytes", "10"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        run(&["scan", "127.0.0.1", "-p", "1", "-sV", "--banner-bytes", "0"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        run(&[
+            "scan",
+            "127.0.0.1",
+            "-p",
+            "1",
+            "-sV",
+            "--fingerprints",
+            "/nonexistent"
+        ])
+        .status
+        .code(),
+        Some(2)
+    );
+}
