@@ -53,18 +53,13 @@ mod tests {
     use std::time::Duration;
 
     fn result(port: u16, reason: Reason, name: Option<&str>) -> PortResult {
-        PortResult {
-            endpoint: Endpoint {
-                addr: "198.18.0.1".parse().unwrap(),
-                port,
-                name: name.map(Into::into),
-            },
-            state: reason.state(),
-            reason,
-            rtt: (reason != Reason::NoResponse).then_some(Duration::from_micros(410)),
-            tries: 1,
-            service: None,
-        }
+        let endpoint = Endpoint {
+            addr: "198.18.0.1".parse().unwrap(),
+            port,
+            name: name.map(Into::into),
+        };
+        let rtt = (reason != Reason::NoResponse).then_some(Duration::from_micros(410));
+        PortResult::new(endpoint, reason, rtt, 1)
     }
 
     #[test]

@@ -283,18 +283,13 @@ mod tests {
             ..Summary::default()
         };
         for (port, reason) in ports {
-            let r = PortResult {
-                endpoint: Endpoint {
-                    addr: addr.parse().unwrap(),
-                    port,
-                    name: name.map(Into::into),
-                },
-                state: reason.state(),
-                reason,
-                rtt: (reason != Reason::NoResponse).then_some(Duration::from_micros(410)),
-                tries: 1,
-                service: None,
+            let endpoint = Endpoint {
+                addr: addr.parse().unwrap(),
+                port,
+                name: name.map(Into::into),
             };
+            let rtt = (reason != Reason::NoResponse).then_some(Duration::from_micros(410));
+            let r = PortResult::new(endpoint, reason, rtt, 1);
             *summary.counts.entry((r.state, reason)).or_default() += 1;
             summary.probes_sent += 1;
             report.result(&r).unwrap();
