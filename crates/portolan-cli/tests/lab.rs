@@ -93,7 +93,15 @@ fn full_range_in_a_namespace_is_exact_every_run() {
         let out = Command::new("ip")
             .args(["netns", "exec", &ns.0])
             .arg(&bin)
-            .args(["scan", "127.0.0.1", "-p-", "-oD", "-", "--no-progress"])
+            .args([
+                "scan",
+                "127.0.0.1",
+                "-p-",
+                "-oD",
+                "-",
+                "--no-progress",
+                "--no-history",
+            ])
             .timeout(Duration::from_mins(2))
             .assert()
             .success();

@@ -31,6 +31,10 @@ fn closed_port() -> u16 {
 fn ndjson(args: &[&str]) -> Vec<serde_json::Value> {
     let out = Command::cargo_bin("portolan")
         .unwrap()
+        .env(
+            "XDG_DATA_HOME",
+            std::env::temp_dir().join("portolan-test-data"),
+        )
         .args(args)
         .output()
         .unwrap();
@@ -119,6 +123,10 @@ fn probe_options_need_sv_and_sane_values() {
     let run = |args: &[&str]| {
         Command::cargo_bin("portolan")
             .unwrap()
+            .env(
+                "XDG_DATA_HOME",
+                std::env::temp_dir().join("portolan-test-data"),
+            )
             .args(args)
             .output()
             .unwrap()

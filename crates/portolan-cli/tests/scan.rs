@@ -10,10 +10,19 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
+/// The binary, with its history kept in a directory of this test run.
 fn portolan() -> Command {
     let mut cmd = Command::cargo_bin("portolan").expect("the portolan binary");
     cmd.timeout(Duration::from_mins(1));
+    cmd.env("XDG_DATA_HOME", data_home());
     cmd
+}
+
+/// A data directory for the binary under test, so no test writes into `$HOME`.
+fn data_home() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("portolan-test-data-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("test data directory");
+    dir
 }
 
 /// A listening port and a port that was just closed.
@@ -157,6 +166,7 @@ fn a_low_file_limit_still_gives_exact_results() {
         bin.display()
     );
     let out = Command::new("sh")
+        .env("XDG_DATA_HOME", data_home())
         .args(["-c", &script])
         .timeout(Duration::from_mins(2))
         .assert()
@@ -282,6 +292,7 @@ fn closed_stdout_is_not_an_error() {
         bin.display()
     );
     Command::new("sh")
+        .env("XDG_DATA_HOME", data_home())
         .args(["-c", &script])
         .timeout(Duration::from_mins(1))
         .assert()
