@@ -91,7 +91,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
         reports.push(Box::new(NdjsonReport::new(writer(path)?, false)));
     }
     let mut sink = Reports {
-        reports,
+        outputs: reports,
         bar: None,
         timeline: false,
     };

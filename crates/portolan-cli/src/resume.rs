@@ -176,13 +176,13 @@ impl Session {
             };
             let id = store.begin_run(&new)?;
             let run = store.run(id)?;
-            sink.reports.push(Box::new(Recorder::new(store, &run)?));
+            sink.outputs.push(Box::new(Recorder::new(store, &run)?));
             return Ok(None);
         };
         let replayed = &mut self.replayed;
         store.replay(&run, |r: &PortResult| -> anyhow::Result<()> {
             *replayed.counts.entry((r.state, r.reason)).or_default() += 1;
-            sink.reports.iter_mut().try_for_each(|rep| rep.result(r))?;
+            sink.outputs.iter_mut().try_for_each(|rep| rep.result(r))?;
             Ok(())
         })?;
         let answered = store.answered(&run)?;
@@ -193,7 +193,7 @@ impl Session {
             answered.count(),
             cfg_total(cfg).saturating_sub(u128::from(answered.count()))
         );
-        sink.reports.push(Box::new(Recorder::new(store, &run)?));
+        sink.outputs.push(Box::new(Recorder::new(store, &run)?));
         Ok(Some(answered))
     }
 

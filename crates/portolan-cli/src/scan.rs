@@ -20,7 +20,7 @@ use crate::progress::Bar;
 
 /// Feeds every report, and the progress bar, from the engine.
 pub struct Reports {
-    pub reports: Vec<Box<dyn Report>>,
+    pub outputs: Vec<Box<dyn Report>>,
     pub bar: Option<Bar>,
     /// Print each progress snapshot on stderr (`--debug-timeline`).
     pub timeline: bool,
@@ -28,7 +28,7 @@ pub struct Reports {
 
 impl Sink for Reports {
     fn result(&mut self, r: &PortResult) -> Result<(), SinkError> {
-        for report in &mut self.reports {
+        for report in &mut self.outputs {
             report.result(r)?;
         }
         Ok(())
@@ -41,7 +41,7 @@ impl Sink for Reports {
         if self.timeline {
             eprintln!("{p:?}");
         }
-        for report in &mut self.reports {
+        for report in &mut self.outputs {
             report.flush()?;
         }
         Ok(())
@@ -50,14 +50,14 @@ impl Sink for Reports {
 
 impl Reports {
     pub fn start(&mut self, info: &RunInfo) -> io::Result<()> {
-        self.reports.iter_mut().try_for_each(|r| r.start(info))
+        self.outputs.iter_mut().try_for_each(|r| r.start(info))
     }
 
     pub fn finish(&mut self, summary: &Summary) -> io::Result<()> {
         if let Some(bar) = &self.bar {
             bar.finish();
         }
-        self.reports.iter_mut().try_for_each(|r| r.finish(summary))
+        self.outputs.iter_mut().try_for_each(|r| r.finish(summary))
     }
 }
 
@@ -95,7 +95,7 @@ pub fn reports(cfg: &ScanConfig, total: u128) -> anyhow::Result<Reports> {
     crate::formats::push(&files, cfg.open_only, &mut reports)?;
     let bar = (cfg.progress && io::stderr().is_terminal()).then(|| Bar::new(total));
     Ok(Reports {
-        reports,
+        outputs: reports,
         bar,
         timeline: cfg.timeline,
     })
