@@ -24,7 +24,7 @@ use portolan_store::{Answered, Recorder, RunRow, Store};
 use crate::args::{rewrite_nmap_style, Cli, Command, ScanArgs};
 use crate::config::{OrderKind, ScanConfig};
 use crate::exit::usage;
-use crate::scan::Reports;
+use crate::scan::{BestEffort, Reports};
 
 /// A walk that leaves out the pairs already answered.
 pub struct Skip<O> {
@@ -91,8 +91,18 @@ impl Session {
         let Some(which) = &out.resume else {
             let store = if out.no_history {
                 None
-            } else {
+            } else if out.db.is_some() {
+                // The user named the database: failing to open it is an error.
                 Some(Store::open(&db_path(out.db.as_ref())?)?)
+            } else {
+                // The default history is a convenience: without it the scan goes on.
+                match db_path(None).and_then(|p| Ok(Store::open(&p)?)) {
+                    Ok(store) => Some(store),
+                    Err(e) => {
+                        eprintln!("portolan: warning: scanning without history: {e:#}");
+                        None
+                    }
+                }
             };
             return Ok(Session {
                 store,
@@ -106,6 +116,7 @@ impl Session {
                 "--resume needs the history; it cannot go with --no-history",
             ));
         }
+        only_resume_options()?;
         if !args.targets.is_empty() || !args.input_list.is_empty() {
             return Err(usage(
                 "--resume takes the targets of the scan it continues; give none",
@@ -159,7 +170,10 @@ impl Session {
             return Ok(None);
         };
         let Some(run) = self.resumed.take() else {
-            let argv: Vec<String> = std::env::args().skip(2).collect();
+            let argv: Vec<String> = std::env::args_os()
+                .skip(2)
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
             let seed = match cfg.order {
                 OrderKind::Random { seed } => Some(seed),
                 OrderKind::Sequential => None,
@@ -176,7 +190,10 @@ impl Session {
             };
             let id = store.begin_run(&new)?;
             let run = store.run(id)?;
-            sink.outputs.push(Box::new(Recorder::new(store, &run)?));
+            sink.outputs.push(Box::new(BestEffort::new(
+                Box::new(Recorder::new(store, &run)?),
+                "history recording",
+            )));
             return Ok(None);
         };
         let replayed = &mut self.replayed;
@@ -193,7 +210,10 @@ impl Session {
             answered.count(),
             cfg_total(cfg).saturating_sub(u128::from(answered.count()))
         );
-        sink.outputs.push(Box::new(Recorder::new(store, &run)?));
+        sink.outputs.push(Box::new(BestEffort::new(
+            Box::new(Recorder::new(store, &run)?),
+            "history recording",
+        )));
         Ok(Some(answered))
     }
 
@@ -204,6 +224,32 @@ impl Session {
         }
         summary
     }
+}
+
+/// `--resume` continues a scan with the options it was started with; refuses any
+/// other option rather than drop it silently (only `--db` and `--no-progress` may
+/// be given again).
+fn only_resume_options() -> anyhow::Result<()> {
+    let argv: Vec<String> = std::env::args_os()
+        .skip(2)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let mut words = argv.iter();
+    while let Some(word) = words.next() {
+        match word.as_str() {
+            "--resume" | "--no-progress" => {}
+            "--db" => {
+                words.next();
+            }
+            w if w.starts_with("--db=") || w.starts_with("--resume=") || !w.starts_with('-') => {}
+            other => {
+                return Err(usage(format!(
+                    "--resume continues a scan with its own options; {other} cannot be given with it (only --db and --no-progress)"
+                )))
+            }
+        }
+    }
+    Ok(())
 }
 
 fn cfg_total(cfg: &ScanConfig) -> u128 {

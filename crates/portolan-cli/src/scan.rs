@@ -53,12 +53,72 @@ impl Reports {
         self.outputs.iter_mut().try_for_each(|r| r.start(info))
     }
 
+    /// Finishes every report, even when one of them fails (a closed stdout must
+    /// not leave an XML file without its end), and returns the first error.
     pub fn finish(&mut self, summary: &Summary) -> io::Result<()> {
         if let Some(bar) = &self.bar {
             bar.finish();
         }
-        self.outputs.iter_mut().try_for_each(|r| r.finish(summary))
+        let mut first = Ok(());
+        for report in &mut self.outputs {
+            if let Err(e) = report.finish(summary) {
+                if first.is_ok() {
+                    first = Err(e);
+                }
+            }
+        }
+        first
     }
+}
+
+/// Wraps a report whose failure must not stop the scan (the history): the first
+/// error is said once on stderr, and the report is dropped from then on.
+pub struct BestEffort {
+    inner: Option<Box<dyn Report>>,
+    what: &'static str,
+}
+
+impl BestEffort {
+    pub fn new(inner: Box<dyn Report>, what: &'static str) -> Self {
+        BestEffort {
+            inner: Some(inner),
+            what,
+        }
+    }
+
+    fn call(&mut self, f: impl FnOnce(&mut dyn Report) -> io::Result<()>) -> io::Result<()> {
+        if let Some(inner) = self.inner.as_deref_mut() {
+            if let Err(e) = f(inner) {
+                eprintln!("portolan: warning: {} stopped: {e}", self.what);
+                self.inner = None;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Report for BestEffort {
+    fn start(&mut self, info: &RunInfo) -> io::Result<()> {
+        self.call(|r| r.start(info))
+    }
+    fn result(&mut self, result: &PortResult) -> io::Result<()> {
+        self.call(|r| r.result(result))
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.call(|r| r.flush())
+    }
+    fn finish(&mut self, summary: &Summary) -> io::Result<()> {
+        self.call(|r| r.finish(summary))
+    }
+}
+
+/// The command line as typed, for reports and the history (lossy for arguments
+/// that are not UTF-8).
+pub fn command_line() -> String {
+    std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Opens `path` for writing, `-` meaning stdout.
@@ -121,7 +181,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<Outcome> {
     };
     let mut sink = reports(&cfg, order.total())?;
     let info = RunInfo {
-        command_line: std::env::args().collect::<Vec<_>>().join(" "),
+        command_line: command_line(),
         started: SystemTime::now(),
         ports: cfg.ports.to_spec(),
         hosts: cfg.targets.hosts(),
@@ -131,12 +191,20 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<Outcome> {
     let answered = answered.unwrap_or_else(|| portolan_store::Answered::new(cfg.ports.clone()));
     let mut order = crate::resume::Skip::new(order, answered);
     let mut transport = ConnectTransport::new().context("cannot create the event poller")?;
-    let scanner = cfg.engine.clone().cancel_flag(cancel).build();
-    let summary = crate::probe::run(cfg.probe.as_ref(), &mut sink, |sink| {
+    let scanner = cfg.engine.clone().cancel_flag(cancel.clone()).build();
+    let scanned = crate::probe::run(cfg.probe.as_ref(), &mut sink, &cancel, |sink| {
         scanner.run(&mut order, &mut transport, sink)
-    })?;
-    let summary = session.merge(summary);
-    sink.finish(&summary)?;
+    });
+    // Whatever happened, every report is closed properly before the error is told.
+    let (summary, failure) = match scanned {
+        Ok(summary) => (session.merge(summary), None),
+        Err(e) => (session.merge(Summary::default()), Some(e)),
+    };
+    let finished = sink.finish(&summary);
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    finished?;
     Ok(if summary.complete {
         Outcome::Done
     } else {

@@ -310,3 +310,49 @@ fn help_lists_every_scan_option() {
         .clone();
     insta::assert_snapshot!(String::from_utf8_lossy(&out));
 }
+
+#[test]
+fn a_closed_stdout_still_closes_the_other_documents() {
+    let (_l, open, _) = open_and_closed();
+    let dir = tempfile::tempdir().unwrap();
+    let xml = dir.path().join("r.xml");
+    let bin = assert_cmd::cargo::cargo_bin("portolan");
+    let script = format!(
+        "{} scan 127.0.0.1 -p 1-3000,{open} -oX {} | head -c 1 >/dev/null",
+        bin.display(),
+        xml.display()
+    );
+    Command::new("sh")
+        .env("XDG_DATA_HOME", data_home())
+        .args(["-c", &script])
+        .timeout(Duration::from_mins(1))
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&xml).unwrap();
+    assert!(
+        text.trim_end().ends_with("</nmaprun>"),
+        "XML left open: {}",
+        &text[text.len().saturating_sub(200)..]
+    );
+}
+
+#[test]
+fn resume_refuses_options_it_would_ignore() {
+    portolan()
+        .args(["scan", "--resume", "-oX", "x.xml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot be given with it"));
+}
+
+#[test]
+fn an_unusable_default_history_is_a_warning() {
+    let (_l, open, _) = open_and_closed();
+    portolan()
+        .env("XDG_DATA_HOME", "/proc/portolan-no-such-dir")
+        .args(["scan", "127.0.0.1", "-p", &open.to_string(), "-oD", "-"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("without history"))
+        .stdout(predicate::str::contains("\"open\""));
+}
