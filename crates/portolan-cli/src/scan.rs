@@ -86,29 +86,32 @@ impl BestEffort {
         }
     }
 
-    fn call(&mut self, f: impl FnOnce(&mut dyn Report) -> io::Result<()>) -> io::Result<()> {
+    fn call(&mut self, f: impl FnOnce(&mut dyn Report) -> io::Result<()>) {
         if let Some(inner) = self.inner.as_deref_mut() {
             if let Err(e) = f(inner) {
                 eprintln!("portolan: warning: {} stopped: {e}", self.what);
                 self.inner = None;
             }
         }
-        Ok(())
     }
 }
 
 impl Report for BestEffort {
     fn start(&mut self, info: &RunInfo) -> io::Result<()> {
-        self.call(|r| r.start(info))
+        self.call(|r| r.start(info));
+        Ok(())
     }
     fn result(&mut self, result: &PortResult) -> io::Result<()> {
-        self.call(|r| r.result(result))
+        self.call(|r| r.result(result));
+        Ok(())
     }
     fn flush(&mut self) -> io::Result<()> {
-        self.call(|r| r.flush())
+        self.call(|r| r.flush());
+        Ok(())
     }
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
-        self.call(|r| r.finish(summary))
+        self.call(|r| r.finish(summary));
+        Ok(())
     }
 }
 
