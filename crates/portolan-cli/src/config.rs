@@ -16,7 +16,8 @@ use portolan_target::{PortList, Scope, TargetSet};
 use crate::args::ScanArgs;
 use crate::exit::usage;
 
-/// Sockets kept back from the open-file limit for output files and the like.
+/// Sockets kept back from the open-file limit for output files and the like (the
+/// `-sV` prober's connections are kept back on top of these).
 const FD_RESERVE: u64 = 64;
 /// The default ceiling of the congestion window.
 const DEFAULT_MAX_IN_FLIGHT: usize = 5000;
@@ -51,8 +52,11 @@ pub fn build(args: &ScanArgs, file_limit: u64) -> anyhow::Result<ScanConfig> {
     let ports = Arc::new(ports(args)?);
     let targets = Arc::new(targets(args)?);
     let timing = timing(args)?;
-    let ceiling =
-        usize::try_from(file_limit.saturating_sub(FD_RESERVE).max(1)).unwrap_or(usize::MAX);
+    let probe = crate::probe::config(args)?;
+    // `-sV` probes hold one connection each, on top of the engine's.
+    let prober = probe.as_ref().map_or(0, |p| p.settings.concurrency.max(1));
+    let reserve = FD_RESERVE.saturating_add(u64::try_from(prober).unwrap_or(u64::MAX));
+    let ceiling = usize::try_from(file_limit.saturating_sub(reserve).max(1)).unwrap_or(usize::MAX);
     let wanted = match args.concurrency {
         Some(0) => return Err(usage("--concurrency must be at least 1")),
         Some(n) => n,
@@ -98,7 +102,7 @@ pub fn build(args: &ScanArgs, file_limit: u64) -> anyhow::Result<ScanConfig> {
         open_only: args.open,
         progress: !args.no_progress,
         timeline: args.debug_timeline,
-        probe: crate::probe::config(args)?,
+        probe,
         notes,
     })
 }

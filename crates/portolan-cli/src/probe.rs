@@ -5,8 +5,10 @@
 //! thread, a few hundred ports at a time) and come back with `service` filled in;
 //! they are passed on at the next result or progress call, and the rest are waited
 //! for when the scan ends ([`Stage::drain`]), before the reports finish. Every port
-//! reaches the reports exactly once.
+//! reaches the reports exactly once: after Ctrl-C (the scan's cancel flag) the ports
+//! still queued or being probed reach them without a `service`, at once.
 
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use portolan_engine::scheduler::SinkError;
@@ -53,21 +55,28 @@ pub fn config(args: &ScanArgs) -> anyhow::Result<Option<ProbeConfig>> {
     }))
 }
 
-/// Runs `scan` with the probe stage in front of `sink` when `cfg` asks for it.
-pub fn run<F>(cfg: Option<&ProbeConfig>, sink: &mut dyn Sink, scan: F) -> anyhow::Result<Summary>
+/// Runs `scan` with the probe stage in front of `sink` when `cfg` asks for it;
+/// `cancel` is the scan's cancel flag, which also ends the probing.
+pub fn run<F>(
+    cfg: Option<&ProbeConfig>,
+    sink: &mut dyn Sink,
+    cancel: &Arc<AtomicBool>,
+    scan: F,
+) -> anyhow::Result<Summary>
 where
     F: FnOnce(&mut dyn Sink) -> Result<Summary, EngineError>,
 {
     let Some(cfg) = cfg else {
         return Ok(scan(sink)?);
     };
-    let prober = Prober::start(cfg.db.clone(), cfg.settings.clone())?;
+    let prober = Prober::start(cfg.db.clone(), cfg.settings.clone(), cancel.clone())?;
     let mut stage = Stage {
         inner: sink,
         prober,
     };
     let summary = scan(&mut stage)?;
-    stage.drain().map_err(|e| anyhow::anyhow!(e))?;
+    // As the engine does, so that a closed stdout stays findable in the chain.
+    stage.drain().map_err(EngineError::Sink)?;
     Ok(summary)
 }
 

@@ -1,8 +1,10 @@
 //! `portolan scan -sV` end to end, against listeners this test starts on 127.0.0.1.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
+use std::process::Stdio;
 use std::thread;
+use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 
@@ -157,4 +159,125 @@ fn probe_options_need_sv_and_sane_values() {
         .code(),
         Some(2)
     );
+}
+
+/// Listeners whose handshakes complete but that never say a word (nothing accepts).
+fn silent(n: usize) -> (Vec<TcpListener>, String) {
+    let ls: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let ports: Vec<String> = ls
+        .iter()
+        .map(|l| l.local_addr().unwrap().port().to_string())
+        .collect();
+    (ls, ports.join(","))
+}
+
+fn spawn_scan(args: &[&str]) -> std::process::Child {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("portolan"))
+        .env(
+            "XDG_DATA_HOME",
+            std::env::temp_dir().join("portolan-test-data"),
+        )
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Regression: a stdout closed while the probe stage was draining gave exit 1.
+#[test]
+fn sv_closed_stdout_is_success() {
+    // Quick answers reach the pipe while the engine runs; the silent ports are only
+    // written when the stage drains, after the reader has gone. CSV, because it
+    // writes straight to the buffered stdout.
+    let ssh: Vec<String> = (0..20)
+        .map(|_| speaker(b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n").to_string())
+        .collect();
+    let (_ls, quiet) = silent(150);
+    let ports = format!("{},{quiet}", ssh.join(","));
+    let mut child = spawn_scan(&[
+        "scan",
+        "127.0.0.1",
+        "-p",
+        &ports,
+        "-sV",
+        "--probe-timeout",
+        "1s",
+        "--csv",
+        "-",
+        "--no-progress",
+        "--no-history",
+    ]);
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    assert!(first.contains("port"), "{first}");
+    thread::sleep(Duration::from_millis(300));
+    drop(out);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn sv_ctrl_c_ends_the_probing_promptly() {
+    let (_ls, ports) = silent(40);
+    let mut child = spawn_scan(&[
+        "scan",
+        "127.0.0.1",
+        "-p",
+        &ports,
+        "-sV",
+        "--probe-timeout",
+        "10s",
+        "-oD",
+        "-",
+        "--no-progress",
+        "--no-history",
+    ]);
+    let mut out = child.stdout.take().unwrap();
+    thread::sleep(Duration::from_secs(1));
+    let sent = Instant::now();
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let mut text = String::new();
+    out.read_to_string(&mut text).unwrap();
+    let status = child.wait().unwrap();
+    assert!(
+        sent.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        sent.elapsed()
+    );
+    assert!(matches!(status.code(), Some(0 | 130)), "{status}");
+    let mut reported: Vec<u64> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["port"].as_u64())
+        .collect();
+    reported.sort_unstable();
+    let mut wanted: Vec<u64> = ports.split(',').map(|p| p.parse().unwrap()).collect();
+    wanted.sort_unstable();
+    assert_eq!(reported, wanted, "every port exactly once");
+}
+
+#[test]
+fn sv_keeps_sockets_back_for_the_prober() {
+    let closed = closed_port().to_string();
+    let bin = assert_cmd::cargo::cargo_bin("portolan");
+    let script = format!(
+        "ulimit -n 1024 && exec {} scan 127.0.0.1 -p {closed} -sV --concurrency 5000 \
+         --no-progress --no-history",
+        bin.display()
+    );
+    let out = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    // 1024 - 64 for files and the like - 256 for the prober's connections.
+    assert!(err.contains("lowered to 704"), "{err}");
 }
