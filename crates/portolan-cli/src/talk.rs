@@ -21,12 +21,21 @@ use portolan_talk::{
 
 use crate::exit::{usage, Outcome};
 
+/// The longest time any SECS option accepts: one day. Longer ones are typos, and an
+/// unbounded one would overflow the clock.
+const MAX_SECS: f64 = 86_400.0;
+
 fn parse_secs(text: &str) -> Result<Duration, String> {
     let secs: f64 = text
         .parse()
         .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !(0.0..=MAX_SECS).contains(&secs) {
+        return Err(format!(
+            "{text:?} is not a number of seconds from 0 to {MAX_SECS}"
+        ));
+    }
     Duration::try_from_secs_f64(secs)
-        .map_err(|_| format!("{text:?} is not a number of seconds from 0 up"))
+        .map_err(|_| format!("{text:?} is not a number of seconds from 0 to {MAX_SECS}"))
 }
 
 fn parse_port(text: &str) -> Result<u16, String> {

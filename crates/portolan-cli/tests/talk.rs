@@ -523,3 +523,93 @@ fn usage_errors_exit_2_with_one_line() {
         assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn huge_durations_are_usage_errors_not_panics() {
+    for args in [
+        vec!["connect", "-i", "1e19", "127.0.0.1", "1"],
+        vec!["connect", "-q", "86401", "127.0.0.1", "1"],
+        vec!["connect", "-w", "1e300", "127.0.0.1", "1"],
+        vec!["connect", "--expect-timeout", "inf", "127.0.0.1", "1"],
+        vec!["listen", "-i", "NaN", "0"],
+        vec!["http", "--max-time", "1e19", "http://127.0.0.1:1/"],
+    ] {
+        let assert = portolan().args(&args).assert().code(2);
+        let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
+
+/// A server that accepts and then says nothing until the client goes away.
+fn silent_server() -> u16 {
+    serve_once(|mut s| {
+        let mut buf = [0; 4096];
+        while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
+    })
+}
+
+#[test]
+fn connect_tls_to_a_silent_peer_times_out() {
+    let port = silent_server();
+    let started = Instant::now();
+    let assert = portolan()
+        .args([
+            "connect",
+            "--tls",
+            "-w",
+            "1",
+            "127.0.0.1",
+            &port.to_string(),
+        ])
+        .write_stdin("")
+        .assert()
+        .code(1);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("TLS handshake with 127.0.0.1: timed out"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn listen_tls_once_gives_up_on_a_silent_client() {
+    let (child, port) = spawn_listener(&["--tls", "-i", "1"]);
+    let started = Instant::now();
+    let _silent = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn listen_keep_open_tls_is_not_blocked_by_a_silent_client() {
+    let (mut child, port) = spawn_listener(&["-k", "--tls", "-i", "1"]);
+    let _silent = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"from server\n")
+        .unwrap();
+    portolan()
+        .args([
+            "connect",
+            "--tls",
+            "--insecure",
+            "-w",
+            "5",
+            "-q",
+            "3",
+            "127.0.0.1",
+            &port.to_string(),
+        ])
+        .write_stdin("")
+        .assert()
+        .success()
+        .stdout("from server\n");
+    let _ = child.kill();
+    let _ = child.wait();
+}

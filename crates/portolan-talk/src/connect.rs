@@ -21,14 +21,21 @@ pub struct ConnectPlan {
 }
 
 /// Connects and runs the session. A refused or timed-out connect is an error naming
-/// the address (`connect 198.18.0.1:81: refused`).
+/// the address (`connect 198.18.0.1:81: refused`). The TLS handshake gets the connect
+/// timeout (or [`tls::DEFAULT_HANDSHAKE_TIMEOUT`]) on top of the connect itself.
 pub async fn connect(plan: &ConnectPlan, io: SessionIo<'_>) -> Result<SessionEnd, TalkError> {
     let tcp = net::connect(&plan.target, plan.options).await?;
     match &plan.tls {
         None => session::run(tcp, &plan.session, io).await,
         Some(settings) => {
             let mut notes = String::new();
-            let handshake = tls::connect(tcp, &plan.target.host, settings, &mut notes).await;
+            let limit = plan
+                .options
+                .timeout
+                .unwrap_or(tls::DEFAULT_HANDSHAKE_TIMEOUT);
+            let host = &plan.target.host;
+            let handshake =
+                tls::within(limit, host, tls::connect(tcp, host, settings, &mut notes)).await;
             io.diag
                 .write_all(notes.as_bytes())
                 .await

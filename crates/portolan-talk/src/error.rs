@@ -130,6 +130,14 @@ pub enum TalkError {
         /// The error, with rustls' reason inside.
         cause: io::Error,
     },
+    /// The TLS handshake did not finish in time (a peer that never speaks TLS).
+    #[error("TLS handshake with {peer}: timed out after {limit:?}")]
+    HandshakeTimeout {
+        /// The server name or the client's address.
+        peer: String,
+        /// The time allowed.
+        limit: Duration,
+    },
     /// The TLS configuration could not be built.
     #[error("TLS setup: {0}")]
     TlsSetup(String),

@@ -3,6 +3,9 @@
 //!
 //! The listening address and, for TLS, the certificate's fingerprint are written to
 //! the diagnostic stream first, so a test or a learner binding port 0 learns the port.
+//! A TLS handshake must finish within the idle timeout, or
+//! [`tls::DEFAULT_HANDSHAKE_TIMEOUT`] without one, so a client that never speaks TLS
+//! cannot hold up `listen -k`.
 
 use std::net::SocketAddr;
 
@@ -57,6 +60,10 @@ pub async fn listen(plan: &ListenPlan, io: SessionIo<'_>) -> Result<SessionEnd, 
         })?;
     let local = listener.local_addr().map_err(TalkError::io("listen"))?;
     let acceptor = plan.tls.as_ref().map(tls::acceptor).transpose()?;
+    let handshake_limit = plan
+        .session
+        .idle_timeout
+        .unwrap_or(tls::DEFAULT_HANDSHAKE_TIMEOUT);
     note(io.diag, &format!("listening on {local}\n")).await?;
     if let Some((_, summary)) = &acceptor {
         note(io.diag, &summary.lines()).await?;
@@ -71,13 +78,21 @@ pub async fn listen(plan: &ListenPlan, io: SessionIo<'_>) -> Result<SessionEnd, 
         };
         let result = match &acceptor {
             None => session::run(tcp, &plan.session, each).await,
-            Some((acceptor, _)) => match acceptor.accept(tcp).await {
-                Ok(stream) => session::run(stream, &plan.session, each).await,
-                Err(cause) => Err(TalkError::Handshake {
-                    server: peer.to_string(),
-                    cause,
-                }),
-            },
+            Some((acceptor, _)) => {
+                let handshake = async {
+                    acceptor
+                        .accept(tcp)
+                        .await
+                        .map_err(|cause| TalkError::Handshake {
+                            server: peer.to_string(),
+                            cause,
+                        })
+                };
+                match tls::within(handshake_limit, &peer.to_string(), handshake).await {
+                    Ok(stream) => session::run(stream, &plan.session, each).await,
+                    Err(error) => Err(error),
+                }
+            }
         };
         if plan.accepting == Accepting::Once {
             return result;

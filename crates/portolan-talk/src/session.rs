@@ -195,7 +195,8 @@ pub struct SessionIo<'a> {
 const TELNET_NOTE: &[u8] =
     b"note: the server opened with Telnet option negotiation (IAC bytes); --telnet would answer it and hide it\n";
 
-/// Timers of the running session.
+/// Timers of the running session. A deadline too far off for an `Instant` is `None`:
+/// it never comes (rather than a panic on overflow).
 struct Clock {
     idle: Option<Duration>,
     last_activity: Instant,
@@ -242,7 +243,9 @@ where
         idle: options.idle_timeout,
         last_activity: now,
         quit_at: None,
-        expect_at: expecter.waiting_for().map(|_| now + script.timeout),
+        expect_at: expecter
+            .waiting_for()
+            .and_then(|_| now.checked_add(script.timeout)),
     };
     let mut input_open = script.reads_input();
     if !input_open {
@@ -256,7 +259,7 @@ where
     let mut net_buf = vec![0u8; 16 * 1024];
     let mut in_buf = vec![0u8; 16 * 1024];
     loop {
-        let idle_at = clock.idle.map(|d| clock.last_activity + d);
+        let idle_at = clock.idle.and_then(|d| clock.last_activity.checked_add(d));
         tokio::select! {
             read = reader.read(&mut net_buf) => {
                 let n = match read {
@@ -285,7 +288,7 @@ where
                     if expecter.waiting_for().is_none() {
                         return Ok(SessionEnd::ExpectationsMet);
                     }
-                    clock.expect_at = Some(Instant::now() + script.timeout);
+                    clock.expect_at = Instant::now().checked_add(script.timeout);
                 }
             }
             read = io.input.read(&mut in_buf), if input_open => {
@@ -347,7 +350,9 @@ async fn end_of_input<W: AsyncWrite + Unpin>(
             .await
             .map_err(TalkError::io("half-close"))?;
     }
-    clock.quit_at = options.quit_after_input.map(|d| Instant::now() + d);
+    clock.quit_at = options
+        .quit_after_input
+        .and_then(|d| Instant::now().checked_add(d));
     Ok(())
 }
 

@@ -5,10 +5,17 @@
 //! validity, SHA-256 fingerprint) is described on the diagnostic stream, so an
 //! insecure connection is still an informed one. A server uses a certificate from PEM
 //! files or a freshly generated self-signed one.
+//!
+//! Certificate text comes from the peer, so every field of a [`CertSummary`] is
+//! escaped for the terminal (tab, CR and LF included: a subject cannot start a line
+//! of its own). A handshake is bounded by [`within`]: a peer that accepts TCP and
+//! never speaks TLS is a timed-out handshake, not a hang.
 
 use std::fmt::Write as _;
+use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{
@@ -21,6 +28,26 @@ use tokio::net::TcpStream;
 use tokio_rustls::{client, TlsAcceptor, TlsConnector};
 
 use crate::error::{TalkError, UsageError};
+
+/// How long a handshake may take when no other bound is given.
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs `handshake` with `peer`, failing with [`TalkError::HandshakeTimeout`] when it
+/// has not finished after `limit`.
+pub async fn within<T>(
+    limit: Duration,
+    peer: &str,
+    handshake: impl Future<Output = Result<T, TalkError>>,
+) -> Result<T, TalkError> {
+    tokio::time::timeout(limit, handshake)
+        .await
+        .unwrap_or_else(|_| {
+            Err(TalkError::HandshakeTimeout {
+                peer: peer.to_string(),
+                limit,
+            })
+        })
+}
 
 /// Whether the server's certificate must chain to a trusted root.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -58,7 +85,8 @@ pub enum ServerCert {
     },
 }
 
-/// The facts about a certificate that a person checks.
+/// The facts about a certificate that a person checks, each escaped so that it is
+/// safe on one line of a terminal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertSummary {
     /// The subject distinguished name.
@@ -93,10 +121,10 @@ impl CertSummary {
             };
         };
         Self {
-            subject: cert.subject().to_string(),
-            issuer: cert.issuer().to_string(),
-            not_before: cert.validity().not_before.to_string(),
-            not_after: cert.validity().not_after.to_string(),
+            subject: escape_field(&cert.subject().to_string()),
+            issuer: escape_field(&cert.issuer().to_string()),
+            not_before: escape_field(&cert.validity().not_before.to_string()),
+            not_after: escape_field(&cert.validity().not_after.to_string()),
             sha256,
         }
     }
@@ -108,6 +136,22 @@ impl CertSummary {
             self.subject, self.issuer, self.not_before, self.not_after, self.sha256
         )
     }
+}
+
+/// Renders certificate text for one line of a terminal: what
+/// [`portolan_text::escape_terminal`] escapes, and tab, CR and LF as `\t`, `\r`, `\n`.
+fn escape_field(text: &str) -> String {
+    let escaped = portolan_text::escape_terminal(text.as_bytes());
+    let mut out = String::with_capacity(escaped.len());
+    for c in escaped.chars() {
+        match c {
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn provider() -> Arc<CryptoProvider> {
@@ -302,6 +346,35 @@ mod tests {
         assert_eq!(summary.sha256.len(), 32 * 3 - 1);
         assert!(summary.lines().contains("tls: sha256  "));
         assert!(summary.not_after.len() > 4);
+    }
+
+    #[test]
+    fn certificate_fields_are_escaped_for_the_terminal() {
+        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        params.distinguished_name.push(
+            rcgen::DnType::CommonName,
+            "evil\x1b[2J\ntls: subject fake\tx\r",
+        );
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let summary = CertSummary::of(cert.der());
+        let lines = summary.lines();
+        assert!(!lines.contains('\x1b'), "{lines:?}");
+        assert!(!lines.contains('\t') && !lines.contains('\r'), "{lines:?}");
+        assert_eq!(lines.lines().count(), 4, "{lines:?}");
+        assert!(
+            summary
+                .subject
+                .contains("evil\\x1b[2J\\ntls: subject fake\\tx\\r"),
+            "{summary:?}"
+        );
+        assert_eq!(summary.issuer, summary.subject);
+    }
+
+    #[test]
+    fn escape_field_keeps_printable_text() {
+        assert_eq!(escape_field("CN=caf\u{e9}, O=Lab"), "CN=caf\u{e9}, O=Lab");
+        assert_eq!(escape_field("a\u{202e}b\u{9b}"), "a\\u{202e}b\\u{9b}");
     }
 
     #[test]
