@@ -148,7 +148,7 @@ impl<'a> HttpLine<'a> {
 /// Writes `value` as compact JSON with the extra escapes described above.
 pub fn to_writer<W: Write, T: Serialize + ?Sized>(out: W, value: &T) -> io::Result<()> {
     let mut ser = serde_json::Serializer::with_formatter(out, SafeFormatter);
-    value.serialize(&mut ser).map_err(io::Error::other)
+    value.serialize(&mut ser).map_err(io::Error::from)
 }
 
 /// Like [`to_writer`], into a `String`.
