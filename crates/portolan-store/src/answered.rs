@@ -4,9 +4,11 @@
 //! Open and filtered results are rows of their own, but closed ones are only
 //! counted, so the run also keeps, per host, a bitmap indexed by the position of
 //! the port in the run's sorted port list: `ceil(ports / 8)` bytes per host that
-//! answered anything (125 bytes for `--top-ports 1000`, 8 KiB for `-p-`). The whole
-//! record is one bit per pair of the scan; runs above [`MAX_PAIRS`] pairs (128 MiB
-//! of bitmaps) are recorded without it and cannot be resumed.
+//! answered anything (125 bytes for `--top-ports 1000`, 8 KiB for `-p-`), plus the
+//! map entry of each host. Runs whose record would exceed [`MAX_BYTES`] (see
+//! [`fits`]: a /16 with the top 1000 ports fits, a /16 with `-p-` or a /8 does not)
+//! are recorded without it and cannot be resumed, so the history never costs the
+//! scan more than that much memory.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -14,8 +16,18 @@ use std::sync::Arc;
 
 use portolan_target::{Endpoint, PortList};
 
-/// The largest scan (hosts × ports) whose answers are recorded for resuming.
-pub const MAX_PAIRS: u128 = 1 << 30;
+/// The most memory the answered record of one run may take (it is held while the
+/// scan runs, and again while a resumed scan skips what was answered).
+pub const MAX_BYTES: u128 = 32 << 20;
+
+/// Bytes one host costs in the record besides its bitmap (map entry, key, vector).
+const HOST_OVERHEAD: u128 = 128;
+
+/// Whether a run of `hosts` hosts and `ports` ports is small enough to record for resuming.
+pub fn fits(hosts: u128, ports: usize) -> bool {
+    let per_host = (ports as u128).div_ceil(8) + HOST_OVERHEAD;
+    hosts.saturating_mul(per_host) <= MAX_BYTES
+}
 
 /// A host as the history keys it: the address and the name typed (`""` if none).
 pub type HostKey = (IpAddr, String);
@@ -111,6 +123,14 @@ fn ones(bits: &[u8]) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_scans_with_a_bounded_record_are_resumable() {
+        assert!(super::fits(1, 65535));
+        assert!(super::fits(1 << 16, 1000));
+        assert!(!super::fits(1 << 16, 65535));
+        assert!(!super::fits(1 << 24, 1));
+    }
+
     use super::*;
 
     fn ep(port: u16) -> Endpoint {

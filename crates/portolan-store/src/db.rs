@@ -160,8 +160,7 @@ impl Store {
     /// Records the start of a run and returns its id.
     pub fn begin_run(&self, run: &NewRun<'_>) -> Result<i64, StoreError> {
         let argv = serde_json::to_string(run.argv).unwrap_or_else(|_| "[]".into());
-        let resumable =
-            run.hosts.saturating_mul(run.ports.len() as u128) <= crate::answered::MAX_PAIRS;
+        let resumable = crate::answered::fits(run.hosts, run.ports.len());
         self.conn.execute(
             "INSERT INTO runs (started, command_line, argv, targets, ports, hosts, seed, resumable)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
