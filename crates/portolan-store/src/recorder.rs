@@ -37,6 +37,7 @@ pub struct Recorder {
     store: Store,
     run: i64,
     answered: Option<Answered>,
+    /// Closed results per host since the last commit.
     closed: HashMap<HostKey, u64>,
     dirty: HashSet<HostKey>,
     pending: Vec<PortResult>,
@@ -48,10 +49,9 @@ pub struct Recorder {
 impl Recorder {
     /// Records into `run`; a resumed run starts from what is already stored.
     pub fn new(store: Store, run: &RunRow) -> Result<Self, StoreError> {
-        let mut closed = HashMap::new();
-        for (host, count, _) in store.hosts(run.id)? {
-            closed.insert(host, count);
-        }
+        // Closed counts are kept as deltas since the last commit and added to the
+        // stored ones, so memory does not grow with the number of hosts scanned.
+        let closed = HashMap::new();
         let answered = if run.resumable {
             Some(store.answered(run)?)
         } else {
@@ -107,7 +107,8 @@ impl Recorder {
             }
             let mut host = tx.prepare_cached(
                 "INSERT INTO hosts (run, addr, hostname, closed, answered) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (run, addr, hostname) DO UPDATE SET closed = excluded.closed, answered = excluded.answered",
+                 ON CONFLICT (run, addr, hostname) DO UPDATE SET closed = hosts.closed + excluded.closed,
+                 answered = COALESCE(excluded.answered, hosts.answered)",
             )?;
             for k in self.dirty.drain() {
                 let closed =
@@ -115,6 +116,7 @@ impl Recorder {
                 let bits = self.answered.as_ref().and_then(|a| a.bits(&k));
                 host.execute(params![self.run, k.0.to_string(), k.1, closed, bits])?;
             }
+            self.closed.clear();
             tx.execute(
                 "UPDATE runs SET open = ?2 WHERE id = ?1",
                 params![self.run, i64::try_from(self.open).unwrap_or(i64::MAX)],
@@ -341,8 +343,12 @@ mod tests {
                 )
             })
             .collect();
-        for r in &results {
+        for (i, r) in results.iter().enumerate() {
             rec.result(r).unwrap();
+            if i == 5 {
+                // Closed counts are deltas between commits; they must add up.
+                rec.commit().unwrap();
+            }
         }
         rec.finish(&Summary {
             complete: true,
@@ -362,6 +368,9 @@ mod tests {
         assert_eq!(missing.unwrap(), 0);
         assert_eq!(back, results.iter().map(key_of).collect());
         assert_eq!(store.answered(&run).unwrap().count(), 11);
+        let hosts = store.hosts(id).unwrap();
+        assert_eq!(hosts.len(), 1);
+        assert_eq!(hosts[0].1, 9, "closed ports counted across commits");
         let stored = store.results(id).unwrap();
         let ssh = stored.iter().find(|r| r.endpoint.port == 22).unwrap();
         assert_eq!(ssh.endpoint.name.as_deref(), Some("h\u{1b}"));
