@@ -38,10 +38,14 @@ pub fn key(e: &Endpoint) -> HostKey {
 }
 
 /// Answered pairs of one run.
+///
+/// Hosts without a name (the common case) are kept by address alone, so marking
+/// and looking up a pair costs no allocation on the scan's hot path.
 #[derive(Debug, Clone)]
 pub struct Answered {
     ports: Arc<PortList>,
-    hosts: HashMap<HostKey, Vec<u8>>,
+    unnamed: HashMap<IpAddr, Vec<u8>>,
+    named: HashMap<HostKey, Vec<u8>>,
     count: u64,
 }
 
@@ -49,7 +53,8 @@ impl Answered {
     pub fn new(ports: Arc<PortList>) -> Self {
         Answered {
             ports,
-            hosts: HashMap::new(),
+            unnamed: HashMap::new(),
+            named: HashMap::new(),
             count: 0,
         }
     }
@@ -68,7 +73,10 @@ impl Answered {
             return false;
         };
         let width = self.width();
-        let bits = self.hosts.entry(key(e)).or_insert_with(|| vec![0; width]);
+        let bits = match e.name.as_deref() {
+            None | Some("") => self.unnamed.entry(e.addr).or_insert_with(|| vec![0; width]),
+            Some(_) => self.named.entry(key(e)).or_insert_with(|| vec![0; width]),
+        };
         let (byte, bit) = (i / 8, 1u8 << (i % 8));
         let fresh = bits[byte] & bit == 0;
         bits[byte] |= bit;
@@ -77,12 +85,25 @@ impl Answered {
     }
 
     pub fn contains(&self, e: &Endpoint) -> bool {
+        if self.count == 0 {
+            return false;
+        }
         let Some(i) = self.index(e.port) else {
             return false;
         };
-        self.hosts
-            .get(&key(e))
-            .is_some_and(|bits| bits.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0))
+        let bits = match e.name.as_deref() {
+            None | Some("") => self.unnamed.get(&e.addr),
+            Some(_) => self.named.get(&key(e)),
+        };
+        bits.is_some_and(|bits| bits.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0))
+    }
+
+    fn host(&self, host: &HostKey) -> Option<&Vec<u8>> {
+        if host.1.is_empty() {
+            self.unnamed.get(&host.0)
+        } else {
+            self.named.get(host)
+        }
     }
 
     /// Loads a host's bitmap as stored; a blob of the wrong size is refused.
@@ -90,19 +111,23 @@ impl Answered {
         if bits.len() != self.width() {
             return false;
         }
-        let before = self.hosts.get(&host).map_or(0, |b| ones(b));
+        let before = self.host(&host).map_or(0, |b| ones(b));
         self.count = self.count - before + ones(&bits);
-        self.hosts.insert(host, bits);
+        if host.1.is_empty() {
+            self.unnamed.insert(host.0, bits);
+        } else {
+            self.named.insert(host, bits);
+        }
         true
     }
 
     pub fn bits(&self, host: &HostKey) -> Option<&[u8]> {
-        self.hosts.get(host).map(Vec::as_slice)
+        self.host(host).map(Vec::as_slice)
     }
 
     /// The ports of `host` that were answered, ascending.
     pub fn ports_of<'a>(&'a self, host: &HostKey) -> impl Iterator<Item = u16> + 'a {
-        let bits = self.hosts.get(host).map(Vec::as_slice).unwrap_or_default();
+        let bits = self.host(host).map(Vec::as_slice).unwrap_or_default();
         self.ports
             .as_slice()
             .iter()

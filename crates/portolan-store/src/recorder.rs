@@ -9,6 +9,8 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io;
+use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use portolan_engine::{Method, PortResult, PortState, Reason, Service, Summary};
@@ -17,7 +19,7 @@ use portolan_output::Report;
 use rusqlite::params;
 use serde::Deserialize;
 
-use crate::answered::{key, Answered, HostKey};
+use crate::answered::{Answered, HostKey};
 use crate::db::{ms, RunRow, Store};
 use crate::StoreError;
 
@@ -32,14 +34,22 @@ struct Carried {
     retries: u64,
 }
 
+/// A host while the scan runs: the name shared with the engine's results, so
+/// keeping count costs no allocation per result; turned into a [`HostKey`] at commit.
+type LiveKey = (IpAddr, Option<Arc<str>>);
+
+fn host_key((addr, name): &LiveKey) -> HostKey {
+    (*addr, name.as_deref().unwrap_or_default().to_owned())
+}
+
 /// Writes one run into the history.
 pub struct Recorder {
     store: Store,
     run: i64,
     answered: Option<Answered>,
     /// Closed results per host since the last commit.
-    closed: HashMap<HostKey, u64>,
-    dirty: HashSet<HostKey>,
+    closed: HashMap<LiveKey, u64>,
+    dirty: HashSet<LiveKey>,
     pending: Vec<PortResult>,
     open: u64,
     carried: Carried,
@@ -110,9 +120,10 @@ impl Recorder {
                  ON CONFLICT (run, addr, hostname) DO UPDATE SET closed = hosts.closed + excluded.closed,
                  answered = COALESCE(excluded.answered, hosts.answered)",
             )?;
-            for k in self.dirty.drain() {
+            for live in self.dirty.drain() {
                 let closed =
-                    i64::try_from(self.closed.get(&k).copied().unwrap_or(0)).unwrap_or(i64::MAX);
+                    i64::try_from(self.closed.get(&live).copied().unwrap_or(0)).unwrap_or(i64::MAX);
+                let k = host_key(&live);
                 let bits = self.answered.as_ref().and_then(|a| a.bits(&k));
                 host.execute(params![self.run, k.0.to_string(), k.1, closed, bits])?;
             }
@@ -149,7 +160,7 @@ impl Recorder {
 
 impl Report for Recorder {
     fn result(&mut self, r: &PortResult) -> io::Result<()> {
-        let k = key(&r.endpoint);
+        let k: LiveKey = (r.endpoint.addr, r.endpoint.name.clone());
         if let Some(a) = &mut self.answered {
             a.mark(&r.endpoint);
         }
