@@ -219,12 +219,12 @@ impl<W: Write> Report for TableReport<W> {
             .or_default();
         let group = host.groups.entry((r.state, r.reason)).or_default();
         group.count += 1;
-        if r.state == PortState::Open || group.listed.len() < FEW + 1 {
+        if r.state == PortState::Open || group.count <= FEW as u64 {
             group
                 .listed
                 .push((r.endpoint.port, r.rtt, r.service.clone()));
-        }
-        if r.state != PortState::Open && group.count > FEW as u64 && !group.listed.is_empty() {
+        } else if !group.listed.is_empty() {
+            // Too many to list: only the count is shown; free the list once.
             group.listed = Vec::new();
         }
         Ok(())
