@@ -131,6 +131,20 @@ impl Congestion {
         self.epoch_rtt_count = 0;
     }
 
+    /// A first try went unanswered. Silence alone is no sign of congestion (a
+    /// filtered port is silent too), so it lets the window grow like an answer does,
+    /// without counting in the loss statistics: a host that drops everything is
+    /// then probed at the speed of the window, not of the initial one. Real
+    /// congestion still shows as retried probes that get answered.
+    pub fn on_silence(&mut self) {
+        if self.window < self.threshold {
+            self.window += 1.0;
+        } else {
+            self.window += 1.0 / self.window;
+        }
+        self.window = self.window.min(self.max);
+    }
+
     /// Shrinks the window by a third (a drop burst, or the kernel ran short of buffers).
     pub fn back_off(&mut self) {
         self.window = (self.window * 2.0 / 3.0).max(self.min);
@@ -239,6 +253,16 @@ mod tests {
             c.on_answer(false, None);
         }
         assert_eq!(c.window(), 4000, "clean windows bring it back");
+    }
+
+    #[test]
+    fn silence_grows_the_window_without_counting_as_loss() {
+        let mut c = Congestion::new(256, 5000);
+        for _ in 0..10_000 {
+            c.on_silence();
+        }
+        assert_eq!(c.window(), 5000);
+        assert!(c.loss_estimate() < 0.02, "silence is not loss");
     }
 
     #[test]

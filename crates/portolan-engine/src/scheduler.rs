@@ -384,6 +384,9 @@ impl<'s> Run<'s> {
             }
             transport.cancel(token);
             let probe = self.release(token);
+            if probe.tries == 1 {
+                self.cc.on_silence();
+            }
             let allowed = self
                 .cc
                 .tries_needed(self.total, self.cfg.timing.max_retries.saturating_add(1));

@@ -262,3 +262,26 @@ fn cancel_stops_and_reports_each_answer_once() {
     assert_eq!(sink.duplicates, 0);
     assert_eq!(summary.results() as usize, sink.results.len());
 }
+
+#[test]
+fn a_host_that_drops_everything_is_not_scanned_at_the_initial_pace() {
+    let mut net = SimNet::new(Duration::from_millis(1), |_| Behavior::Dropped);
+    let start = net.now();
+    let (sink, summary) = scan(
+        &mut net,
+        &mut order(1, "1-20000", 3),
+        &Scanner::builder().build(),
+    );
+    assert_eq!(sink.results.len(), 20_000);
+    assert!(sink
+        .results
+        .values()
+        .all(|r| r.state == PortState::Filtered && r.tries >= 2));
+    assert_eq!(summary.count(PortState::Filtered), 20_000);
+    let took = net.elapsed(start);
+    // At the initial window (256) and timeout (1 s) this would take about 4 minutes.
+    assert!(
+        took < Duration::from_secs(40),
+        "took {took:?} of virtual time"
+    );
+}
