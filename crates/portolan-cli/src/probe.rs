@@ -74,9 +74,14 @@ where
         inner: sink,
         prober,
     };
-    let summary = scan(&mut stage)?;
+    let mut summary = scan(&mut stage)?;
     // As the engine does, so that a closed stdout stays findable in the chain.
     stage.drain().map_err(EngineError::Sink)?;
+    // Interrupted while the last ports were being probed: every port is reported,
+    // but some without the service they asked for.
+    if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+        summary.complete = false;
+    }
     Ok(summary)
 }
 
