@@ -74,9 +74,12 @@ where
         inner: sink,
         prober,
     };
+    let started = std::time::Instant::now();
     let mut summary = scan(&mut stage)?;
     // As the engine does, so that a closed stdout stays findable in the chain.
     stage.drain().map_err(EngineError::Sink)?;
+    // The run took as long as its last probe, not only its port scan.
+    summary.elapsed = summary.elapsed.max(started.elapsed());
     // Interrupted while the last ports were being probed: every port is reported,
     // but some without the service they asked for.
     if cancel.load(std::sync::atomic::Ordering::Relaxed) {
