@@ -30,16 +30,18 @@ fn closed_port() -> u16 {
     l.local_addr().unwrap().port()
 }
 
+/// The binary, with its history kept out of `$HOME`.
+fn portolan() -> Command {
+    let mut cmd = Command::cargo_bin("portolan").expect("the portolan binary");
+    cmd.env(
+        "XDG_DATA_HOME",
+        std::env::temp_dir().join("portolan-test-data"),
+    );
+    cmd
+}
+
 fn ndjson(args: &[&str]) -> Vec<serde_json::Value> {
-    let out = Command::cargo_bin("portolan")
-        .unwrap()
-        .env(
-            "XDG_DATA_HOME",
-            std::env::temp_dir().join("portolan-test-data"),
-        )
-        .args(args)
-        .output()
-        .unwrap();
+    let out = portolan().args(args).output().unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -99,8 +101,7 @@ fn sv_names_the_service_in_ndjson() {
 #[test]
 fn sv_table_has_version_column() {
     let ftp = speaker(b"220 (vsFTPd 3.0.3)\r\n");
-    let out = Command::cargo_bin("portolan")
-        .unwrap()
+    let out = portolan()
         .args([
             "scan",
             "127.0.0.1",
@@ -122,17 +123,7 @@ fn sv_table_has_version_column() {
 
 #[test]
 fn probe_options_need_sv_and_sane_values() {
-    let run = |args: &[&str]| {
-        Command::cargo_bin("portolan")
-            .unwrap()
-            .env(
-                "XDG_DATA_HOME",
-                std::env::temp_dir().join("portolan-test-data"),
-            )
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| portolan().args(args).output().unwrap();
     assert_eq!(
         run(&["scan", "127.0.0.1", "-p", "1", "--banner-bytes", "10"])
             .status
