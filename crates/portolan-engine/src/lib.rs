@@ -4,7 +4,8 @@
 //! The engine never prints, exits or reads arguments. It is split so each part can be
 //! tested on its own:
 //!
-//! - [`result`]: the typed results (state, reason, round-trip time, tries).
+//! - [`result`]: the typed results (state, reason, round-trip time, tries), from
+//!   `portolan-model` and re-exported here, and the run's [`Summary`].
 //! - [`timing`]: round-trip estimation and timeouts in the style of RFC 6298, and the
 //!   `-T0`..`-T5` templates. Pure arithmetic on [`std::time::Duration`]s.
 //! - [`congestion`]: how many probes may be in flight; grows while answers come back
@@ -27,8 +28,9 @@ pub mod timing;
 pub mod transport;
 
 pub use connect::ConnectTransport;
-pub use portolan_target::Endpoint;
-pub use result::{HttpInfo, Method, PortResult, PortState, Reason, Service, Summary, TlsInfo};
+pub use result::{
+    Endpoint, HttpInfo, Method, PortResult, PortState, Protocol, Reason, Service, Summary, TlsInfo,
+};
 pub use scheduler::{
     Concurrency, EngineError, Progress, Rate, Scanner, ScannerBuilder, Sink, TargetOrder,
 };

@@ -11,7 +11,6 @@ use std::io::{self, Write};
 use portolan_engine::{PortResult, PortState, Summary};
 
 use crate::text::clean;
-use crate::wire::PortLine;
 use crate::Report;
 
 const HEADER: &str =
@@ -60,25 +59,28 @@ pub fn cell(text: &str) -> String {
 }
 
 fn row(r: &PortResult) -> String {
-    let line = PortLine::new(r);
-    let svc = line.service.as_ref();
+    let svc = r.service.as_deref();
     let text = |v: Option<&str>| v.map(cell).unwrap_or_default();
+    let banner = svc
+        .and_then(|s| s.banner.as_deref())
+        .map(portolan_text::escape_terminal);
     let cells = [
-        line.addr.clone(),
-        text(line.hostname),
-        line.port.to_string(),
-        line.proto.to_owned(),
-        line.state.to_owned(),
-        line.reason.to_owned(),
-        line.rtt_ms.map(|v| v.to_string()).unwrap_or_default(),
-        line.tries.to_string(),
-        text(svc.map(|s| s.name)),
-        text(svc.and_then(|s| s.product)),
-        text(svc.and_then(|s| s.version)),
-        text(svc.and_then(|s| s.info)),
-        svc.map(|s| s.method.to_owned()).unwrap_or_default(),
+        r.endpoint.addr.to_string(),
+        text(r.endpoint.name.as_deref()),
+        r.endpoint.port.to_string(),
+        r.endpoint.proto.as_str().to_owned(),
+        r.state.as_str().to_owned(),
+        r.reason.as_str().to_owned(),
+        r.rtt_ms().map(|v| v.to_string()).unwrap_or_default(),
+        r.tries.to_string(),
+        text(svc.map(|s| s.name.as_str())),
+        text(svc.and_then(|s| s.product.as_deref())),
+        text(svc.and_then(|s| s.version.as_deref())),
+        text(svc.and_then(|s| s.info.as_deref())),
+        svc.map(|s| s.method.as_str().to_owned())
+            .unwrap_or_default(),
         svc.map(|s| s.confidence.to_string()).unwrap_or_default(),
-        text(svc.and_then(|s| s.banner.as_deref())),
+        text(banner.as_deref()),
     ];
     let mut out = cells.join(",");
     out.push('\n');

@@ -3,7 +3,9 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use portolan_engine::{Endpoint, HttpInfo, Method, PortResult, Reason, Service, Summary, TlsInfo};
+use portolan_engine::{
+    Endpoint, HttpInfo, Method, PortResult, Protocol, Reason, Service, Summary, TlsInfo,
+};
 
 use crate::RunInfo;
 
@@ -26,6 +28,7 @@ fn at(addr: &str, name: Option<&str>, port: u16, reason: Reason) -> PortResult {
         addr: addr.parse().unwrap_or([0, 0, 0, 0].into()),
         port,
         name: name.map(Into::into),
+        proto: Protocol::Tcp,
     };
     let rtt = (reason != Reason::NoResponse).then_some(Duration::from_micros(410));
     PortResult::new(endpoint, reason, rtt, 1)

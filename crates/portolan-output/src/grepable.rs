@@ -67,7 +67,10 @@ fn port(r: &PortResult) -> String {
             String::new(),
         ),
     };
-    format!("{}/{}/tcp//{name}//{version}/", r.endpoint.port, r.state)
+    format!(
+        "{}/{}/{}//{name}//{version}/",
+        r.endpoint.port, r.state, r.endpoint.proto
+    )
 }
 
 fn host(h: &HostView<'_>) -> String {

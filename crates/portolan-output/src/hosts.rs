@@ -11,11 +11,11 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use portolan_engine::{PortResult, PortState, Reason};
+use portolan_engine::{PortResult, PortState, Protocol, Reason};
 
 pub use crate::table::FEW;
 
-/// One (state, reason) group of a host.
+/// One (protocol, state, reason) group of a host.
 #[derive(Debug, Default)]
 struct Group {
     count: u64,
@@ -25,12 +25,13 @@ struct Group {
 /// One host's groups.
 #[derive(Debug, Default)]
 struct Host {
-    groups: BTreeMap<(PortState, Reason), Group>,
+    groups: BTreeMap<(Protocol, PortState, Reason), Group>,
 }
 
-/// A summarised group: `count` ports in `state` for `reason`.
+/// A summarised group: `count` `proto` ports in `state` for `reason`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Hidden {
+    pub proto: Protocol,
     pub state: PortState,
     pub reason: Reason,
     pub count: u64,
@@ -41,7 +42,7 @@ pub struct Hidden {
 pub struct HostView<'a> {
     pub addr: IpAddr,
     pub name: Option<&'a str>,
-    /// Listed ports, by port number.
+    /// Listed ports, by port number (and protocol).
     pub ports: Vec<&'a PortResult>,
     /// Groups too large to list (or not open, under `--open`).
     pub hidden: Vec<Hidden>,
@@ -77,7 +78,7 @@ impl Hosts {
             .entry(key)
             .or_default()
             .groups
-            .entry((r.state, r.reason))
+            .entry((r.endpoint.proto, r.state, r.reason))
             .or_default();
         group.count += 1;
         let keep = r.state == PortState::Open || (!self.open_only && group.count <= FEW as u64);
@@ -102,22 +103,23 @@ impl Hosts {
         self.hosts.iter().filter_map(|((addr, name), host)| {
             let mut ports = Vec::new();
             let mut hidden = Vec::new();
-            for (&(state, reason), g) in &host.groups {
+            for (&(proto, state, reason), g) in &host.groups {
                 if g.kept.len() as u64 == g.count && (state == PortState::Open || !self.open_only) {
                     ports.extend(g.kept.iter());
                 } else {
                     hidden.push(Hidden {
+                        proto,
                         state,
                         reason,
                         count: g.count,
                     });
                 }
             }
-            let has_open = host.groups.keys().any(|(s, _)| *s == PortState::Open);
+            let has_open = host.groups.keys().any(|(_, s, _)| *s == PortState::Open);
             if self.open_only && !has_open {
                 return None;
             }
-            ports.sort_unstable_by_key(|r| r.endpoint.port);
+            ports.sort_unstable_by_key(|r| (r.endpoint.port, r.endpoint.proto));
             Some(HostView {
                 addr: *addr,
                 name: name.as_deref(),
@@ -139,6 +141,7 @@ mod tests {
                 addr: "127.0.0.1".parse().unwrap(),
                 port,
                 name: None,
+                proto: Protocol::Tcp,
             },
             reason,
             None,
@@ -169,6 +172,7 @@ mod tests {
         assert_eq!(
             v[0].hidden,
             [Hidden {
+                proto: Protocol::Tcp,
                 state: PortState::Closed,
                 reason: Reason::ConnRefused,
                 count: 99

@@ -3,8 +3,9 @@
 //! (JSON Schema 2020-12), versioned by the `version` field: fields may be added
 //! within a version, never renamed or removed.
 //!
-//! Port objects are [`crate::wire::PortLine`]s, the same as NDJSON lines, and the
-//! writer is [`crate::wire::to_writer`], which escapes C0, C1 and bidi characters.
+//! Port objects are results in the model's serde form (`portolan_model::PortResult`),
+//! the same as NDJSON lines, and the writer is [`crate::wire::to_writer`], which
+//! escapes C0, C1 and bidi characters.
 //! The head is written when the scan starts and the hosts when it ends; a cancelled
 //! scan still gets a complete, valid document, with `"complete": false`.
 
@@ -15,7 +16,7 @@ use serde::Serialize;
 
 use crate::clock::Utc;
 use crate::hosts::{HostView, Hosts};
-use crate::wire::{self, PortLine};
+use crate::wire;
 use crate::{Report, RunInfo};
 
 /// The `format` field's value.
@@ -45,7 +46,7 @@ struct HostLine<'a> {
     addr: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     hostname: Option<&'a str>,
-    ports: Vec<PortLine<'a>>,
+    ports: &'a [&'a PortResult],
     not_shown: Vec<Count>,
 }
 
@@ -112,11 +113,11 @@ impl<W: Write> JsonReport<W> {
     }
 }
 
-fn host_line<'a>(h: &HostView<'a>) -> HostLine<'a> {
+fn host_line<'a>(h: &'a HostView<'a>) -> HostLine<'a> {
     HostLine {
         addr: h.addr.to_string(),
         hostname: h.name,
-        ports: h.ports.iter().map(|r| PortLine::new(r)).collect(),
+        ports: &h.ports,
         not_shown: h
             .hidden
             .iter()

@@ -1,13 +1,14 @@
 //! NDJSON: one JSON object per port result, one per line, written as results arrive.
 //!
-//! Field names come from [`crate::wire`], shared with the other JSON formats:
+//! Each line is the result model's serde form (`portolan_model::PortResult`), written
+//! by [`crate::wire`] like every JSON format:
 //! `{"addr":"198.18.0.1","port":22,"proto":"tcp","state":"open","reason":"syn-ack","rtt_ms":0.41,"tries":1}`
 //! plus `"hostname"` when the target was a name. JSON string escaping covers every
 //! control character, and C1 and bidi characters are escaped too (see `wire`).
 
 use std::io::{self, Write};
 
-use crate::wire::{self, PortLine};
+use crate::wire;
 use crate::Report;
 use portolan_engine::{PortResult, PortState, Summary};
 
@@ -33,7 +34,7 @@ impl<W: Write> Report for NdjsonReport<W> {
         if self.open_only && r.state != PortState::Open {
             return Ok(());
         }
-        wire::to_writer(&mut self.out, &PortLine::new(r))?;
+        wire::to_writer(&mut self.out, r)?;
         self.out.write_all(b"\n")
     }
 
@@ -49,7 +50,7 @@ impl<W: Write> Report for NdjsonReport<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use portolan_engine::{Endpoint, Reason};
+    use portolan_engine::{Endpoint, Protocol, Reason};
     use std::time::Duration;
 
     fn result(port: u16, reason: Reason, name: Option<&str>) -> PortResult {
@@ -57,6 +58,7 @@ mod tests {
             addr: "198.18.0.1".parse().unwrap(),
             port,
             name: name.map(Into::into),
+            proto: Protocol::Tcp,
         };
         let rtt = (reason != Reason::NoResponse).then_some(Duration::from_micros(410));
         PortResult::new(endpoint, reason, rtt, 1)

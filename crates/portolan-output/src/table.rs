@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use portolan_engine::{Method, PortResult, PortState, Reason, Service, Summary};
+use portolan_engine::{Method, PortResult, PortState, Protocol, Reason, Service, Summary};
 use portolan_target::services;
 
 use crate::text::clean;
@@ -32,12 +32,15 @@ pub enum Colour {
 struct Group {
     count: u64,
     /// Port, round-trip time and (for open ports after `-sV`) the service.
-    listed: Vec<(u16, Option<Duration>, Option<Box<Service>>)>,
+    listed: Vec<(Port, Option<Duration>, Option<Box<Service>>)>,
 }
+
+/// A port number with its protocol, ordered by number first.
+type Port = (u16, Protocol);
 
 /// One row of the table.
 type Row<'a> = (
-    u16,
+    Port,
     PortState,
     Reason,
     Option<Duration>,
@@ -77,7 +80,9 @@ impl<W: Write> TableReport<W> {
             (Colour::Never, _) => format!("{text:<9}"),
             (Colour::Always, PortState::Open) => format!("\x1b[32m{text:<9}\x1b[0m"),
             (Colour::Always, PortState::Closed) => format!("\x1b[31m{text:<9}\x1b[0m"),
-            (Colour::Always, PortState::Filtered) => format!("\x1b[33m{text:<9}\x1b[0m"),
+            (Colour::Always, PortState::Filtered | PortState::OpenFiltered) => {
+                format!("\x1b[33m{text:<9}\x1b[0m")
+            }
         }
     }
 
@@ -122,12 +127,12 @@ impl<W: Write> TableReport<W> {
             "{:<11}{:<10}{:<16}{:<18}{version}",
             "PORT", "STATE", "SERVICE", "REASON"
         );
-        for (port, state, reason, rtt, service) in rows {
+        for ((port, proto), state, reason, rtt, service) in rows {
             let rtt = rtt.map_or_else(|| "-".to_owned(), format_rtt);
             let (name, version) = service_cells(port, service);
             let line = format!(
                 "{:<11}{} {name:<16}{:<18}{rtt:<9}{version}",
-                format!("{port}/tcp"),
+                format!("{port}/{proto}"),
                 self.paint(state),
                 reason.as_str()
             );
@@ -220,9 +225,11 @@ impl<W: Write> Report for TableReport<W> {
         let group = host.groups.entry((r.state, r.reason)).or_default();
         group.count += 1;
         if r.state == PortState::Open || group.count <= FEW as u64 {
-            group
-                .listed
-                .push((r.endpoint.port, r.rtt, r.service.clone()));
+            group.listed.push((
+                (r.endpoint.port, r.endpoint.proto),
+                r.rtt,
+                r.service.clone(),
+            ));
         } else if !group.listed.is_empty() {
             // Too many to list: only the count is shown; free the list once.
             group.listed = Vec::new();
@@ -249,9 +256,14 @@ impl<W: Write> Report for TableReport<W> {
             self.out.write_all(b"\n")?;
         }
         let hosts = self.hosts.len();
+        // Only UDP leaves ports open|filtered; a TCP scan's line stays as it was.
+        let open_filtered = match summary.count(PortState::OpenFiltered) {
+            0 => String::new(),
+            n => format!(", {n} open|filtered"),
+        };
         writeln!(
             self.out,
-            "{} {hosts} host{}, {} port results in {:.2} s: {} open, {} closed, {} filtered ({} probes, {} retries)",
+            "{} {hosts} host{}, {} port results in {:.2} s: {} open, {} closed, {} filtered{open_filtered} ({} probes, {} retries)",
             if summary.complete { "Scanned" } else { "Interrupted after" },
             if hosts == 1 { "" } else { "s" },
             summary.results(),
@@ -287,6 +299,7 @@ mod tests {
                 addr: addr.parse().unwrap(),
                 port,
                 name: name.map(Into::into),
+                proto: Protocol::Tcp,
             };
             let rtt = (reason != Reason::NoResponse).then_some(Duration::from_micros(410));
             let r = PortResult::new(endpoint, reason, rtt, 1);
@@ -353,6 +366,7 @@ mod tests {
             addr: "127.0.0.1".parse().unwrap(),
             port,
             name: None,
+            proto: Protocol::Tcp,
         };
         let ssh = Service {
             product: Some("OpenSSH".into()),

@@ -112,20 +112,20 @@ fn host(h: &HostView<'_>, time: u64) -> String {
         None => t.push_str("<hostnames>\n</hostnames>\n"),
     }
     t.push_str("<ports>");
-    let mut extra: BTreeMap<PortState, Vec<(&str, u64)>> = BTreeMap::new();
+    let mut extra: BTreeMap<PortState, Vec<(&str, u64, &str)>> = BTreeMap::new();
     for g in &h.hidden {
         extra
             .entry(g.state)
             .or_default()
-            .push((g.reason.as_str(), g.count));
+            .push((g.reason.as_str(), g.count, g.proto.as_str()));
     }
     for (state, reasons) in extra {
         let total: u64 = reasons.iter().map(|r| r.1).sum();
         let _ = writeln!(t, "<extraports state=\"{state}\" count=\"{total}\">");
-        for (reason, count) in reasons {
+        for (reason, count, proto) in reasons {
             let _ = writeln!(
                 t,
-                "<extrareasons reason=\"{reason}\" count=\"{count}\" proto=\"tcp\"/>"
+                "<extrareasons reason=\"{reason}\" count=\"{count}\" proto=\"{proto}\"/>"
             );
         }
         t.push_str("</extraports>\n");
@@ -140,8 +140,8 @@ fn host(h: &HostView<'_>, time: u64) -> String {
 fn port(t: &mut String, r: &PortResult) {
     let _ = write!(
         t,
-        "<port protocol=\"tcp\" portid=\"{}\"><state state=\"{}\" reason=\"{}\" reason_ttl=\"0\"/>",
-        r.endpoint.port, r.state, r.reason
+        "<port protocol=\"{}\" portid=\"{}\"><state state=\"{}\" reason=\"{}\" reason_ttl=\"0\"/>",
+        r.endpoint.proto, r.endpoint.port, r.state, r.reason
     );
     match r.service.as_deref() {
         Some(s) => {

@@ -279,7 +279,7 @@ mod tests {
     use std::sync::atomic::AtomicUsize;
     use std::time::Instant;
 
-    use portolan_engine::{Endpoint, Method, Reason};
+    use portolan_engine::{Endpoint, Method, Protocol, Reason};
 
     use super::*;
 
@@ -288,6 +288,7 @@ mod tests {
             addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port,
             name: None,
+            proto: Protocol::Tcp,
         };
         PortResult::new(endpoint, Reason::SynAck, None, 1)
     }

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use portolan_engine::{Endpoint, Method, Service};
+use portolan_engine::{Endpoint, Method, Protocol, Service};
 use portolan_probe::{identify, Database, Settings};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -29,6 +29,7 @@ async fn probe(port: u16, settings: &Settings) -> (Service, Duration) {
         addr: "127.0.0.1".parse().unwrap(),
         port,
         name: None,
+        proto: Protocol::Tcp,
     };
     let start = Instant::now();
     let s = identify(&db, &endpoint, Some(Duration::from_micros(100)), settings).await;

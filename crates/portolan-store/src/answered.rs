@@ -157,12 +157,14 @@ mod tests {
     }
 
     use super::*;
+    use portolan_target::Protocol;
 
     fn ep(port: u16) -> Endpoint {
         Endpoint {
             addr: "127.0.0.1".parse().unwrap(),
             port,
             name: None,
+            proto: Protocol::Tcp,
         }
     }
 

@@ -4,25 +4,35 @@
 //! runs     one row per scan: command line, arguments (JSON), targets, ports, seed,
 //!          start and end (unix ms; no end = killed or still running), complete,
 //!          totals (open, probes, retries, excluded, elapsed)
-//! results  (run, addr, hostname, port): every result that is not closed, with its
-//!          service as the JSON of portolan_output::wire::ServiceLine
+//! results  (run, addr, hostname, port, proto): every result that is not closed, with
+//!          its service as JSON (the model's serde form, written by portolan_output::wire)
 //! hosts    (run, addr, hostname): closed ports as a count, and the answered bitmap
 //!          (see crate::answered) when the run is resumable
 //! ```
 //! A host name of `""` means none. Times are milliseconds since the Unix epoch.
+//!
+//! # Versions
+//! The schema's version is kept in `PRAGMA user_version`. Opening a database brings
+//! an older one forward in one transaction, so a history written by an earlier
+//! portolan keeps working: version 0 (the first, results without a protocol) gets a
+//! `proto` column, part of the key, with every stored result read as `tcp`. A
+//! database from a newer portolan is refused rather than misread.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use portolan_engine::{PortResult, Reason};
+use portolan_engine::{PortResult, Protocol, Reason, Service};
 use portolan_target::{Endpoint, PortList};
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 
 use crate::answered::{Answered, HostKey};
 use crate::StoreError;
 
-const SCHEMA: &str = "
+/// The schema version this code reads and writes.
+pub const SCHEMA_VERSION: i64 = 1;
+
+const RUNS_AND_HOSTS: &str = "
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY,
     started INTEGER NOT NULL,
@@ -41,18 +51,6 @@ CREATE TABLE IF NOT EXISTS runs (
     retries INTEGER NOT NULL DEFAULT 0,
     excluded INTEGER NOT NULL DEFAULT 0
 );
-CREATE TABLE IF NOT EXISTS results (
-    run INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    addr TEXT NOT NULL,
-    hostname TEXT NOT NULL,
-    port INTEGER NOT NULL,
-    state TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    rtt_us INTEGER,
-    tries INTEGER NOT NULL,
-    service TEXT,
-    PRIMARY KEY (run, addr, hostname, port)
-) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS hosts (
     run INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
     addr TEXT NOT NULL,
@@ -62,6 +60,59 @@ CREATE TABLE IF NOT EXISTS hosts (
     PRIMARY KEY (run, addr, hostname)
 ) WITHOUT ROWID;
 ";
+
+const RESULTS: &str = "
+CREATE TABLE IF NOT EXISTS results (
+    run INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    addr TEXT NOT NULL,
+    hostname TEXT NOT NULL,
+    port INTEGER NOT NULL,
+    proto TEXT NOT NULL DEFAULT 'tcp',
+    state TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    rtt_us INTEGER,
+    tries INTEGER NOT NULL,
+    service TEXT,
+    PRIMARY KEY (run, addr, hostname, port, proto)
+) WITHOUT ROWID;
+";
+
+/// Brings the schema to [`SCHEMA_VERSION`], inside `tx`.
+fn migrate(tx: &Transaction<'_>) -> Result<(), MigrateError> {
+    let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(MigrateError::Newer(version));
+    }
+    let has_results: bool = tx.query_row(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'results'",
+        [],
+        |r| r.get(0),
+    )?;
+    if version < 1 && has_results {
+        // Version 0 → 1: the key gains the protocol, which needs a new table; every
+        // result stored so far came from a TCP scan.
+        tx.execute_batch("ALTER TABLE results RENAME TO results_v0")?;
+        tx.execute_batch(RESULTS)?;
+        tx.execute_batch(
+            "INSERT INTO results (run, addr, hostname, port, proto, state, reason, rtt_us, tries, service)
+                 SELECT run, addr, hostname, port, 'tcp', state, reason, rtt_us, tries, service FROM results_v0;
+             DROP TABLE results_v0;",
+        )?;
+    }
+    tx.execute_batch(RUNS_AND_HOSTS)?;
+    tx.execute_batch(RESULTS)?;
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    Ok(())
+}
+
+/// Why a database could not be brought to the current schema.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    #[error("{0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("it was written by a newer portolan (schema version {0}, this one reads up to {SCHEMA_VERSION})")]
+    Newer(i64),
+}
 
 /// A host row: its key, closed count and answered bitmap.
 pub type HostRow = (HostKey, u64, Option<Vec<u8>>);
@@ -145,7 +196,7 @@ impl Store {
             path: path.to_owned(),
             source,
         };
-        let conn = Connection::open(path).map_err(open)?;
+        let mut conn = Connection::open(path).map_err(open)?;
         conn.busy_timeout(Duration::from_secs(10)).map_err(open)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(open)?;
@@ -153,7 +204,16 @@ impl Store {
             .map_err(open)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(open)?;
-        conn.execute_batch(SCHEMA).map_err(open)?;
+        let migrate_err = |source| StoreError::Schema {
+            path: path.to_owned(),
+            source,
+        };
+        // Immediate: two processes opening an old database migrate it one at a time.
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(open)?;
+        migrate(&tx).map_err(migrate_err)?;
+        tx.commit().map_err(open)?;
         Ok(Store { conn })
     }
 
@@ -255,8 +315,8 @@ impl Store {
     /// The results of a run that are not closed, by host and port.
     pub fn results(&self, run: i64) -> Result<Vec<PortResult>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT addr, hostname, port, reason, rtt_us, tries, service FROM results
-             WHERE run = ?1 ORDER BY addr, hostname, port",
+            "SELECT addr, hostname, port, proto, reason, rtt_us, tries, service FROM results
+             WHERE run = ?1 ORDER BY addr, hostname, port, proto",
         )?;
         let rows = stmt.query_map([run], |r| {
             Ok((
@@ -264,26 +324,30 @@ impl Store {
                 r.get::<_, String>(1)?,
                 r.get::<_, u16>(2)?,
                 r.get::<_, String>(3)?,
-                r.get::<_, Option<i64>>(4)?,
-                r.get::<_, u8>(5)?,
-                r.get::<_, Option<String>>(6)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, Option<i64>>(5)?,
+                r.get::<_, u8>(6)?,
+                r.get::<_, Option<String>>(7)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (addr, name, port, reason, rtt, tries, service) = row?;
+            let (addr, name, port, proto, reason, rtt, tries, service) = row?;
             let corrupt = |what| StoreError::Corrupt { run, what };
             let addr = addr.parse().map_err(|_| corrupt("address"))?;
-            let reason = crate::recorder::reason(&reason).ok_or_else(|| corrupt("reason"))?;
+            let proto: Protocol = proto.parse().map_err(|_| corrupt("protocol"))?;
+            let reason: Reason = reason.parse().map_err(|_| corrupt("reason"))?;
             let endpoint = Endpoint {
                 addr,
-                port,
                 name: (!name.is_empty()).then(|| Arc::from(name)),
+                port,
+                proto,
             };
             let rtt = rtt.map(|us| Duration::from_micros(u(us)));
             let mut result = PortResult::new(endpoint, reason, rtt, tries);
             result.service = service
-                .and_then(|s| crate::recorder::service(&s))
+                .map(|s| serde_json::from_str::<Service>(&s).map_err(|_| corrupt("service")))
+                .transpose()?
                 .map(Box::new);
             out.push(result);
         }
@@ -347,11 +411,15 @@ impl Store {
         let mut listed: std::collections::HashMap<HostKey, std::collections::HashSet<u16>> =
             std::collections::HashMap::new();
         for r in &stored {
+            f(r)?;
+            // The answered bitmaps and closed counts are of TCP pairs.
+            if r.endpoint.proto != Protocol::Tcp {
+                continue;
+            }
             listed
                 .entry(crate::answered::key(&r.endpoint))
                 .or_default()
                 .insert(r.endpoint.port);
-            f(r)?;
         }
         for (key, closed, bits) in self.hosts(run.id)? {
             if bits.is_none() {
@@ -363,8 +431,9 @@ impl Store {
             for port in answered.ports_of(&key).filter(|p| !done.contains(p)) {
                 let endpoint = Endpoint {
                     addr: key.0,
-                    port,
                     name: name.clone(),
+                    port,
+                    proto: Protocol::Tcp,
                 };
                 f(&PortResult::new(endpoint, Reason::ConnRefused, None, 1))?;
             }

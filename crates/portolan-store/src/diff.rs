@@ -188,7 +188,7 @@ fn port_change(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use portolan_engine::{Endpoint, Method, Reason, Service};
+    use portolan_engine::{Endpoint, Method, Protocol, Reason, Service};
 
     fn r(addr: &str, port: u16, reason: Reason, product: Option<&str>) -> PortResult {
         let mut r = PortResult::new(
@@ -196,6 +196,7 @@ mod tests {
                 addr: addr.parse().unwrap(),
                 port,
                 name: None,
+                proto: Protocol::Tcp,
             },
             reason,
             None,

@@ -39,6 +39,11 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot use the history database {path}: {source}")]
+    Schema {
+        path: PathBuf,
+        source: db::MigrateError,
+    },
     #[error("history database: {0}")]
     Sql(#[from] rusqlite::Error),
     #[error("no scan {0} in the history")]

@@ -13,11 +13,10 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use portolan_engine::{Method, PortResult, PortState, Reason, Service, Summary};
-use portolan_output::wire::{self, ServiceLine};
+use portolan_engine::{PortResult, PortState, Summary};
+use portolan_output::wire;
 use portolan_output::Report;
 use rusqlite::params;
-use serde::Deserialize;
 
 use crate::answered::{Answered, HostKey};
 use crate::db::{ms, RunRow, Store};
@@ -90,14 +89,12 @@ impl Recorder {
         let tx = self.store.conn.transaction()?;
         {
             let mut insert = tx.prepare_cached(
-                "INSERT OR REPLACE INTO results (run, addr, hostname, port, state, reason, rtt_us, tries, service)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT OR REPLACE INTO results (run, addr, hostname, port, proto, state, reason, rtt_us, tries, service)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?;
             for r in self.pending.drain(..) {
-                let service = r
-                    .service
-                    .as_deref()
-                    .map(|s| wire::to_string(&ServiceLine::new(s)));
+                // The service in the model's serde form, the same object as in NDJSON.
+                let service = r.service.as_deref().map(wire::to_string);
                 let rtt = r
                     .rtt
                     .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
@@ -108,6 +105,7 @@ impl Recorder {
                     addr,
                     name,
                     r.endpoint.port,
+                    r.endpoint.proto.as_str(),
                     r.state.as_str(),
                     r.reason.as_str(),
                     rtt,
@@ -170,7 +168,7 @@ impl Report for Recorder {
                 self.open += 1;
                 self.pending.push(r.clone());
             }
-            PortState::Filtered => self.pending.push(r.clone()),
+            PortState::Filtered | PortState::OpenFiltered => self.pending.push(r.clone()),
         }
         self.dirty.insert(k);
         Ok(())
@@ -188,101 +186,11 @@ impl Report for Recorder {
     }
 }
 
-/// The reason named `text` on the wire.
-pub fn reason(text: &str) -> Option<Reason> {
-    [
-        Reason::SynAck,
-        Reason::ConnRefused,
-        Reason::NoResponse,
-        Reason::HostUnreach,
-        Reason::NetUnreach,
-        Reason::AdminProhibited,
-        Reason::LocalError,
-    ]
-    .into_iter()
-    .find(|r| r.as_str() == text)
-}
-
-/// A stored service: the fields of [`ServiceLine`], read back.
-#[derive(Deserialize)]
-struct StoredService {
-    name: String,
-    product: Option<String>,
-    version: Option<String>,
-    info: Option<String>,
-    #[serde(default)]
-    cpe: Vec<String>,
-    method: String,
-    confidence: u8,
-    banner: Option<String>,
-    tls: Option<StoredTls>,
-    http: Option<StoredHttp>,
-}
-
-#[derive(Deserialize)]
-struct StoredHttp {
-    status: Option<u16>,
-    server: Option<String>,
-    location: Option<String>,
-    title: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct StoredTls {
-    version: Option<String>,
-    alpn: Option<String>,
-    subject_cn: Option<String>,
-    #[serde(default)]
-    sans: Vec<String>,
-    issuer: Option<String>,
-    not_before: Option<String>,
-    not_after: Option<String>,
-    sha256: Option<String>,
-}
-
-/// A service from its stored JSON. The banner comes back as its escaped text,
-/// which every printer shows unchanged (escaping is idempotent).
-pub fn service(json: &str) -> Option<Service> {
-    let s: StoredService = serde_json::from_str(json).ok()?;
-    let method = match s.method.as_str() {
-        "probed" => Method::Probed,
-        "banner" => Method::Banner,
-        _ => Method::Port,
-    };
-    let tls = s.tls.map(|t| portolan_engine::TlsInfo {
-        version: t.version,
-        alpn: t.alpn,
-        subject_cn: t.subject_cn,
-        sans: t.sans,
-        issuer: t.issuer,
-        not_before: t.not_before,
-        not_after: t.not_after,
-        sha256: t.sha256,
-    });
-    Some(Service {
-        name: s.name,
-        product: s.product,
-        version: s.version,
-        info: s.info,
-        cpe: s.cpe,
-        method,
-        confidence: s.confidence,
-        banner: s.banner.map(String::into_bytes),
-        tls,
-        http: s.http.map(|h| portolan_engine::HttpInfo {
-            status: h.status,
-            server: h.server,
-            location: h.location,
-            title: h.title,
-        }),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::db::NewRun;
-    use portolan_engine::Endpoint;
+    use portolan_engine::{Endpoint, Method, Protocol, Reason, Service};
     use portolan_target::PortList;
     use std::collections::BTreeSet;
 
@@ -292,6 +200,7 @@ mod tests {
                 addr: "127.0.0.1".parse().unwrap(),
                 port,
                 name: Some("h\u{1b}".into()),
+                proto: Protocol::Tcp,
             },
             reason,
             Some(Duration::from_micros(300)),

@@ -18,6 +18,9 @@ pub mod ports;
 pub mod services;
 pub mod spec;
 
-pub use order::{Endpoint, ScanOrder};
+pub use order::ScanOrder;
+/// An endpoint is part of the result model; re-exported so the scan order's items
+/// need no second import.
+pub use portolan_model::{Endpoint, Protocol};
 pub use ports::{PortList, PortSpecError};
 pub use spec::{HostBlock, Scope, SpecError, TargetSet};

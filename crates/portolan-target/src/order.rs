@@ -8,20 +8,12 @@
 //! same order on every machine. The walk can be cut into shards (`k` of `n`), the
 //! seam for splitting one scan across machines.
 
-use std::net::IpAddr;
 use std::sync::Arc;
+
+use portolan_model::{Endpoint, Protocol};
 
 use crate::ports::PortList;
 use crate::spec::TargetSet;
-
-/// One (host, port) pair to probe.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Endpoint {
-    pub addr: IpAddr,
-    pub port: u16,
-    /// The host name the user typed, when the address came from one.
-    pub name: Option<Arc<str>>,
-}
 
 /// A bijection on `0..n`, keyed by a seed.
 #[derive(Debug, Clone)]
@@ -168,6 +160,7 @@ impl Iterator for ScanOrder {
                     addr,
                     port,
                     name: name.cloned(),
+                    proto: Protocol::Tcp,
                 });
             }
         }
