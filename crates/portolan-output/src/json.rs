@@ -235,6 +235,44 @@ mod tests {
     }
 
     #[test]
+    fn schema_accepts_a_udp_port() {
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../../docs/schema/scan-v1.json")).unwrap();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let mut doc: serde_json::Value = serde_json::from_str(&render(false)).unwrap();
+        let port = &mut doc["hosts"][0]["ports"][0];
+        port["proto"] = "udp".into();
+        port["state"] = "open|filtered".into();
+        port["reason"] = "no-response".into();
+        assert!(validator.is_valid(&doc));
+        doc["hosts"][0]["ports"][0]["proto"] = "sctp".into();
+        assert!(!validator.is_valid(&doc));
+    }
+
+    #[test]
+    fn schema_names_every_variant_of_the_model() {
+        use portolan_engine::{Method, PortState, Protocol, Reason};
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../../docs/schema/scan-v1.json")).unwrap();
+        let names = |pointer: &str| -> Vec<String> {
+            let list = schema.pointer(pointer).and_then(|v| v.as_array());
+            let list = list.unwrap_or_else(|| panic!("no list at {pointer}"));
+            list.iter()
+                .map(|v| v.as_str().unwrap_or_default().to_owned())
+                .collect()
+        };
+        let of = |all: &[&str]| all.iter().map(|&s| s.to_owned()).collect::<Vec<_>>();
+        let protos: Vec<&str> = Protocol::ALL.iter().map(|p| p.as_str()).collect();
+        let states: Vec<&str> = PortState::ALL.iter().map(|p| p.as_str()).collect();
+        let reasons: Vec<&str> = Reason::ALL.iter().map(|p| p.as_str()).collect();
+        let methods: Vec<&str> = Method::ALL.iter().map(|p| p.as_str()).collect();
+        assert_eq!(names("/$defs/proto/enum"), of(&protos));
+        assert_eq!(names("/$defs/state/enum"), of(&states));
+        assert_eq!(names("/$defs/reason/enum"), of(&reasons));
+        assert_eq!(names("/$defs/service/properties/method/enum"), of(&methods));
+    }
+
+    #[test]
     fn hostile_text_is_escaped() {
         let text = render(false);
         assert!(!text.chars().any(|c| c.is_control() && c != '\n'));

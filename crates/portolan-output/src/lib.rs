@@ -57,3 +57,85 @@ pub trait Report {
     fn flush(&mut self) -> io::Result<()>;
     fn finish(&mut self, summary: &Summary) -> io::Result<()>;
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use portolan_engine::{Endpoint, PortResult, Protocol, Reason};
+
+    use super::*;
+
+    /// A UDP port as the coming UDP scan will report it, and a TCP one beside it.
+    fn udp_and_tcp() -> Vec<PortResult> {
+        let at = |port, proto, reason| {
+            let endpoint = Endpoint {
+                addr: "198.18.0.1".parse().unwrap(),
+                name: None,
+                port,
+                proto,
+            };
+            PortResult::new(endpoint, reason, Some(Duration::from_micros(410)), 1)
+        };
+        vec![
+            at(53, Protocol::Udp, Reason::UdpResponse),
+            at(53, Protocol::Tcp, Reason::SynAck),
+            at(161, Protocol::Udp, Reason::NoResponse),
+        ]
+    }
+
+    fn render<R: Report>(mut report: R, take: impl FnOnce(R) -> Vec<u8>) -> String {
+        let results = udp_and_tcp();
+        report.start(&fixture::info()).unwrap();
+        for r in &results {
+            report.result(r).unwrap();
+        }
+        report.finish(&fixture::summary(&results)).unwrap();
+        String::from_utf8(take(report)).unwrap()
+    }
+
+    #[test]
+    fn every_format_takes_the_protocol_from_the_endpoint() {
+        let ndjson = render(
+            NdjsonReport::new(Vec::new(), false),
+            NdjsonReport::into_inner,
+        );
+        assert!(
+            ndjson.contains(r#""port":53,"proto":"udp","state":"open","reason":"udp-response""#)
+        );
+        assert!(ndjson.contains(r#""port":161,"proto":"udp","state":"open|filtered""#));
+        let json = render(JsonReport::new(Vec::new(), false), JsonReport::into_inner);
+        assert!(json.contains(r#""port":53,"proto":"tcp""#));
+        assert!(json.contains(r#""port":53,"proto":"udp""#));
+        let xml = render(XmlReport::new(Vec::new(), false), XmlReport::into_inner);
+        assert!(xml.contains(
+            r#"<port protocol="udp" portid="53"><state state="open" reason="udp-response""#
+        ));
+        assert!(xml.contains(r#"<port protocol="tcp" portid="53">"#));
+        assert!(xml.contains(r#"<port protocol="udp" portid="161"><state state="open|filtered""#));
+        let grep = render(
+            GrepableReport::new(Vec::new(), false),
+            GrepableReport::into_inner,
+        );
+        assert!(grep.contains("53/open/udp//"), "{grep}");
+        assert!(grep.contains("53/open/tcp//"), "{grep}");
+        assert!(grep.contains("161/open|filtered/udp//"), "{grep}");
+        let csv = render(CsvReport::new(Vec::new(), false), CsvReport::into_inner);
+        assert!(
+            csv.contains("198.18.0.1,,53,udp,open,udp-response,"),
+            "{csv}"
+        );
+        assert!(
+            csv.contains("198.18.0.1,,161,udp,open|filtered,no-response,"),
+            "{csv}"
+        );
+        let table = render(
+            TableReport::new(Vec::new(), Colour::Never, false),
+            TableReport::into_inner,
+        );
+        assert!(table.contains("53/udp     open"), "{table}");
+        assert!(table.contains("53/tcp     open"), "{table}");
+        assert!(table.contains("161/udp    open|filtered"), "{table}");
+        assert!(table.contains(", 1 open|filtered ("), "{table}");
+    }
+}
