@@ -3,9 +3,9 @@
 //!
 //! The engine answers pairs in a random order, so a host is only complete at the
 //! end of the run. Memory stays bounded the same way as the table's: every open
-//! port is kept, and other (state, reason) groups keep their ports only while they
-//! have at most [`FEW`] members; beyond that only a count is kept and the group is
-//! summarised (nmap's `extraports`, our `not_shown`).
+//! port is kept, and other (protocol, state, reason) groups keep their ports only
+//! while they have at most [`FEW`] members; beyond that only a count is kept and the
+//! group is summarised (nmap's `extraports`, our `not_shown`).
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;

@@ -208,7 +208,16 @@ impl Store {
             path: path.to_owned(),
             source,
         };
-        // Immediate: two processes opening an old database migrate it one at a time.
+        let current = conn
+            .pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))
+            .map_err(open)?;
+        if current == SCHEMA_VERSION {
+            // The common case takes no write lock, so `history` or `show` never waits
+            // for a scan that is recording.
+            return Ok(Store { conn });
+        }
+        // Immediate: two processes opening an old database migrate it one at a time;
+        // `migrate` reads the version again under the lock.
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(open)?;
