@@ -27,6 +27,24 @@
 //! [`Service::banner`]). Reading a result back checks that its state follows from its
 //! reason. Escaping C1 and bidi characters in JSON strings is the JSON writer's job
 //! (`portolan_output::wire`), not the model's.
+//!
+//! ```
+//! use portolan_model::{Endpoint, PortResult, PortState, Protocol, Reason};
+//!
+//! let endpoint = Endpoint {
+//!     addr: "198.18.0.1".parse().unwrap(),
+//!     name: None,
+//!     port: 161,
+//!     proto: Protocol::Udp,
+//! };
+//! let r = PortResult::new(endpoint, Reason::NoResponse, None, 2);
+//! assert_eq!(r.state, PortState::OpenFiltered);
+//! assert_eq!(
+//!     serde_json::to_string(&r).unwrap(),
+//!     r#"{"addr":"198.18.0.1","port":161,"proto":"udp","state":"open|filtered","reason":"no-response","tries":2}"#
+//! );
+//! assert_eq!("port-unreach".parse::<Reason>(), Ok(Reason::PortUnreach));
+//! ```
 
 #![warn(missing_docs)]
 
