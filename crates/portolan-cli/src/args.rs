@@ -1,11 +1,23 @@
-//! What the user typed, checked for syntax only (clap). Meaning is given in
-//! [`crate::config`]. nmap users' habits (`-iL`, `-oD`, `-Pn`, `-sT`) are rewritten
-//! to long options before clap sees them, so the short forms work as expected.
+//! Every clap struct of the command, together: what the user typed, checked for
+//! syntax only. Meaning is given elsewhere ([`crate::request`] for `scan`, the
+//! command modules for the others). This module imports only the leaves
+//! [`crate::duration`] and [`crate::exit`].
+//!
+//! nmap and netcat habits are handled before clap sees the arguments
+//! ([`rewrite_habits`]): the multi-letter short options (`-iL`, `-oX`, `-Pn`,
+//! `-sV`) become their long forms, `-sX` scan types go to the one place that knows
+//! them ([`crate::scantype`]), and habits portolan has no use for are refused with a
+//! line that says what to use instead.
 
 use std::ffi::OsString;
+use std::net::IpAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::duration;
+use crate::exit::UsageError;
 
 /// portolan: find what listens on a machine, see what it says, and talk to it.
 #[derive(Debug, Parser)]
@@ -27,31 +39,35 @@ pub enum Command {
     /// Start a small practice target on 127.0.0.1 inside this process and scan it.
     Demo(DemoArgs),
     /// Talk to the program behind a port: stdin to the socket, the socket to stdout.
-    Connect(crate::talk::ConnectArgs),
+    Connect(ConnectArgs),
     /// Wait for a connection on a port (127.0.0.1 unless --bind) and talk to it.
-    Listen(crate::talk::ListenArgs),
+    Listen(ListenArgs),
     /// Send a minimal HTTP request and show the raw exchange.
-    Http(crate::talk::HttpArgs),
+    Http(HttpArgs),
     /// List past scans from the history database.
-    History(crate::history::HistoryArgs),
+    History(HistoryArgs),
     /// Show a past scan again, in any output format.
-    Show(crate::history::ShowArgs),
-    /// What changed between two scans (exit 1 when something did).
-    Diff(crate::history::DiffArgs),
+    Show(ShowArgs),
+    /// What changed between two scans (exit 0: none, 1: changed, 2: error).
+    Diff(DiffArgs),
 }
 
 /// `portolan scan`.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Examples:\n  portolan scan 198.18.0.1 -p-\n  portolan scan 198.18.1.0/24 -p 22,80 --open\n  portolan scan lab.example -p 1-1024 -oD results.ndjson"
+    after_help = "Times: 2 (seconds), 2s, 1.5s, 500ms or 1m.\n\nExamples:\n  portolan scan 198.18.0.1 -p-\n  portolan scan 198.18.1.0/24 -p 22,80 --open\n  portolan scan lab.example -p 1-1024 -oD results.ndjson"
+)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "clap flags; the request turns them into enums"
 )]
 pub struct ScanArgs {
     /// Addresses, CIDR blocks (198.18.1.0/24), octet ranges (198.18.1.1-20) or host names.
     #[arg(value_name = "TARGET")]
     pub targets: Vec<String>,
 
-    /// Ports: 22,80,8000-8100; `-p-` for all 65535.
-    #[arg(short = 'p', long = "ports", value_name = "SPEC", conflicts_with_all = ["top_ports", "fast"])]
+    /// Ports: 22,80,8000-8100; `-p-` for all 65535, `-p -1024` for 1 to 1024.
+    #[arg(short = 'p', long = "ports", value_name = "SPEC", allow_hyphen_values = true, conflicts_with_all = ["top_ports", "fast"])]
     pub ports: Option<String>,
 
     /// The N most common ports of portolan's own ranking (default: 1000).
@@ -62,7 +78,7 @@ pub struct ScanArgs {
     #[arg(short = 'F', long = "fast", conflicts_with = "top_ports")]
     pub fast: bool,
 
-    /// Read targets from FILE (one or more per line, `#` comments); `-iL` also works.
+    /// Read targets from FILE (`-` for stdin; one or more per line, `#` comments); `-iL` also works.
     #[arg(long = "input-list", value_name = "FILE")]
     pub input_list: Vec<PathBuf>,
 
@@ -86,7 +102,7 @@ pub struct ScanArgs {
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
 
-    /// Scan hosts and ports in order instead of a random order.
+    /// Scan hosts and ports in order instead of a random order; `-r` also works.
     #[arg(long = "no-randomize")]
     pub no_randomize: bool,
 
@@ -111,23 +127,26 @@ pub struct ScanArgs {
     pub max_retries: Option<u8>,
 
     /// Timeout before any round trip is measured (e.g. 500ms, 2s).
-    #[arg(long = "initial-rtt-timeout", value_name = "TIME")]
-    pub initial_rtt_timeout: Option<String>,
+    #[arg(long = "initial-rtt-timeout", value_name = "TIME", value_parser = duration::positive)]
+    pub initial_rtt_timeout: Option<Duration>,
 
     /// Never wait less than this for an answer.
-    #[arg(long = "min-rtt-timeout", value_name = "TIME")]
-    pub min_rtt_timeout: Option<String>,
+    #[arg(long = "min-rtt-timeout", value_name = "TIME", value_parser = duration::positive)]
+    pub min_rtt_timeout: Option<Duration>,
 
     /// Never wait more than this for an answer.
-    #[arg(long = "max-rtt-timeout", value_name = "TIME")]
-    pub max_rtt_timeout: Option<String>,
+    #[arg(long = "max-rtt-timeout", value_name = "TIME", value_parser = duration::positive)]
+    pub max_rtt_timeout: Option<Duration>,
 
     /// Write NDJSON (one object per port) to FILE, `-` for stdout; `-oD` also works.
     #[arg(long = "ndjson", value_name = "FILE")]
     pub ndjson: Option<PathBuf>,
 
     #[command(flatten)]
-    pub output: crate::formats::OutputArgs,
+    pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub history: HistoryOptions,
 
     /// Show only open ports.
     #[arg(long)]
@@ -150,25 +169,62 @@ pub struct ScanArgs {
     pub banner_bytes: Option<usize>,
 
     /// With --probe: wait this long for each answer (default: 300 ms + 10 round trips).
-    #[arg(long = "probe-timeout", value_name = "TIME", requires = "probe")]
-    pub probe_timeout: Option<String>,
+    #[arg(long = "probe-timeout", value_name = "TIME", requires = "probe", value_parser = duration::positive)]
+    pub probe_timeout: Option<Duration>,
 
     /// With --probe: also use the fingerprint files (*.toml) of DIR, tried first.
     #[arg(long = "fingerprints", value_name = "DIR", requires = "probe")]
     pub fingerprints: Option<PathBuf>,
 
+    /// nmap's `-sX` scan types (`-sT`, ...), checked in [`crate::scantype`].
+    #[arg(long = "scan-type", value_name = "LETTER", hide = true)]
+    pub scan_type: Vec<String>,
+
     /// Accepted for nmap habits (`-Pn`): portolan never pings before scanning.
     #[arg(long = "no-ping", hide = true)]
     pub no_ping: bool,
 
-    /// Accepted for nmap habits (`-sT`): the connect scan is the default.
-    #[arg(long = "connect-scan", hide = true)]
-    pub connect_scan: bool,
+    /// Accepted for nmap habits: every port's reason is always shown.
+    #[arg(long = "reason", hide = true)]
+    pub reason: bool,
 
     /// Accepted for nmap habits (`-n`): portolan never does reverse DNS.
     #[arg(short = 'n', hide = true)]
     pub no_dns: bool,
 }
+
+/// The history options of `portolan scan`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct HistoryOptions {
+    /// Do not record this scan in the history database.
+    #[arg(long = "no-history")]
+    pub no_history: bool,
+
+    /// The history database (default: `$XDG_DATA_HOME/portolan/history.db`).
+    #[arg(long = "db", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    /// Continue an interrupted scan (the latest by default) with its targets and options.
+    #[arg(long, value_name = "ID", num_args = 0..=1, default_missing_value = "last")]
+    pub resume: Option<String>,
+}
+
+/// The options of `scan` that name a file or directory, as typed (long forms): the
+/// history records them as absolute paths, so that `--resume` from another
+/// directory writes where the scan first wrote.
+pub const PATH_OPTIONS: &[&str] = &[
+    "--input-list",
+    "--exclude-file",
+    "--scope",
+    "--ndjson",
+    "--normal",
+    "--xml",
+    "--grepable",
+    "--json",
+    "--csv",
+    "--all-formats",
+    "--fingerprints",
+];
 
 /// `portolan demo`.
 #[derive(Debug, Args)]
@@ -188,71 +244,298 @@ const NMAP_STYLE: &[(&str, &str)] = &[
     ("-oJ", "--json"),
     ("-oA", "--all-formats"),
     ("-Pn", "--no-ping"),
-    ("-sT", "--connect-scan"),
     ("-sV", "--probe"),
+    ("-r", "--no-randomize"),
 ];
 
-/// Rewrites nmap-style options (`-iL FILE`) to their long forms.
-pub fn rewrite_nmap_style(argv: Vec<OsString>) -> Vec<OsString> {
+/// Habits of nmap and netcat that portolan has no use for, and what to do instead.
+const REFUSED: &[(&str, &str)] = &[
+    ("-v", "portolan has no verbose mode: every port comes with its reason, and the progress bar shows the scan as it goes"),
+    ("-vv", "portolan has no verbose mode: every port comes with its reason, and the progress bar shows the scan as it goes"),
+    ("-d", "portolan has no debug mode; --debug-timeline prints the engine's state as it goes"),
+    ("-6", "-6 is not needed: give IPv6 addresses (::1, 2001:db8::/120) or names, and portolan scans every address they have"),
+    ("-4", "-4 is not needed: give IPv4 addresses, or names (each name is scanned at every address it has)"),
+];
+
+/// Rewrites nmap-style options to their long forms, and refuses the habits of
+/// [`REFUSED`]. Words after `--` are left alone; so are the values of options, since
+/// none of these words is a sensible one.
+pub fn rewrite_habits(argv: Vec<OsString>) -> Result<Vec<OsString>, UsageError> {
+    let mut out = Vec::with_capacity(argv.len());
     let mut after_dashes = false;
-    argv.into_iter()
-        .map(|arg| {
-            if after_dashes {
-                return arg;
+    for arg in argv {
+        if after_dashes {
+            out.push(arg);
+            continue;
+        }
+        if arg == "--" {
+            after_dashes = true;
+            out.push(arg);
+            continue;
+        }
+        if let Some((_, long)) = NMAP_STYLE.iter().find(|(short, _)| arg == *short) {
+            out.push(OsString::from(long));
+            continue;
+        }
+        if let Some((word, why)) = REFUSED.iter().find(|(w, _)| arg == *w) {
+            return Err(UsageError(format!("{word}: {why}")));
+        }
+        match arg.to_str().and_then(|a| a.strip_prefix("-s")) {
+            Some(letters) if !letters.is_empty() && letters.chars().all(|c| c.is_ascii_alphabetic()) => {
+                out.push(OsString::from("--scan-type"));
+                out.push(OsString::from(letters));
             }
-            if arg == "--" {
-                after_dashes = true;
-                return arg;
-            }
-            match NMAP_STYLE.iter().find(|(short, _)| arg == *short) {
-                Some((_, long)) => OsString::from(long),
-                None => arg,
-            }
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::CommandFactory;
-
-    #[test]
-    fn clap_definition_is_consistent() {
-        Cli::command().debug_assert();
-    }
-
-    fn parse(args: &[&str]) -> ScanArgs {
-        let argv = args.iter().map(OsString::from).collect();
-        match Cli::try_parse_from(rewrite_nmap_style(argv))
-            .unwrap()
-            .command
-        {
-            Command::Scan(a) => *a,
-            _ => panic!("expected scan"),
+            _ => out.push(arg),
         }
     }
+    Ok(out)
+}
 
-    #[test]
-    fn nmap_habits_work() {
-        let a = parse(&[
-            "portolan",
-            "scan",
-            "-Pn",
-            "-sT",
-            "-n",
-            "-T4",
-            "-p-",
-            "-iL",
-            "hosts.txt",
-            "-oD",
-            "-",
-            "x",
-        ]);
-        assert_eq!(a.ports.as_deref(), Some("-"));
-        assert_eq!(a.template, Some(4));
-        assert_eq!(a.input_list, [PathBuf::from("hosts.txt")]);
-        assert_eq!(a.ndjson, Some(PathBuf::from("-")));
-        assert_eq!(a.targets, ["x"]);
+/// A port number from 1 to 65535.
+pub fn parse_port(text: &str) -> Result<u16, String> {
+    match text.parse::<u16>() {
+        Ok(port) if port > 0 => Ok(port),
+        _ => Err(format!("{text:?} is not a port from 1 to 65535")),
     }
 }
+
+/// A result format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// The table, without colour (`-oN`).
+    Normal,
+    /// nmap-compatible XML (`-oX`).
+    Xml,
+    /// nmap's grepable format (`-oG`).
+    Grepable,
+    /// One JSON document (`-oJ`), schema docs/schema/scan-v1.json.
+    Json,
+    /// One JSON object per port and line (`-oD`).
+    Ndjson,
+    /// One row per port.
+    Csv,
+}
+
+/// Output options of `portolan scan`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct OutputArgs {
+    /// Write the table, without colour, to FILE (`-` for stdout); `-oN` also works.
+    #[arg(long = "normal", value_name = "FILE")]
+    pub normal: Option<PathBuf>,
+
+    /// Write nmap-compatible XML to FILE; `-oX` also works.
+    #[arg(long = "xml", value_name = "FILE")]
+    pub xml: Option<PathBuf>,
+
+    /// Write nmap's grepable format to FILE; `-oG` also works.
+    #[arg(long = "grepable", value_name = "FILE")]
+    pub grepable: Option<PathBuf>,
+
+    /// Write one JSON document to FILE; `-oJ` also works.
+    #[arg(long = "json", value_name = "FILE")]
+    pub json: Option<PathBuf>,
+
+    /// Write CSV, one row per port, to FILE.
+    #[arg(long = "csv", value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+
+    /// Write BASE.nmap, BASE.xml, BASE.gnmap and BASE.json; `-oA` also works.
+    #[arg(long = "all-formats", value_name = "BASE")]
+    pub all_formats: Option<PathBuf>,
+}
+
+
+/// `portolan history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The history database (default: `$XDG_DATA_HOME/portolan/history.db`).
+    #[arg(long = "db", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+}
+
+/// `portolan show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The scan to show (default: the latest).
+    #[arg(value_name = "ID")]
+    pub id: Option<i64>,
+    /// The format to write.
+    #[arg(short = 'o', long = "format", value_enum, default_value = "normal")]
+    pub format: Format,
+    /// Show only open ports.
+    #[arg(long)]
+    pub open: bool,
+    /// The history database (default: `$XDG_DATA_HOME/portolan/history.db`).
+    #[arg(long = "db", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+}
+
+/// `portolan diff`.
+#[derive(Debug, Args)]
+#[command(after_help = "Exit status: 0 when nothing changed, 1 when something did, 2 on any error\n(no such scan, not a database, cannot write), as ndiff does.")]
+pub struct DiffArgs {
+    /// The older scan (default: the scan before NEW of the same targets).
+    #[arg(value_name = "OLD")]
+    pub old: Option<i64>,
+    /// The newer scan (default: the latest scan of OLD's targets, or the latest scan).
+    #[arg(value_name = "NEW")]
+    pub new: Option<i64>,
+    /// Write the changes as JSON to FILE (`-` for stdout); `-oJ` also works.
+    #[arg(long = "json", value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// The history database (default: `$XDG_DATA_HOME/portolan/history.db`).
+    #[arg(long = "db", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+}
+
+
+/// The session options shared by `connect` and `listen`.
+#[derive(Debug, Args)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "clap flags; turned into enums in `session_options`"
+)]
+pub struct SessionArgs {
+    /// Send each typed newline as CRLF (HTTP, SMTP and most text protocols want it).
+    #[arg(short = 'C', long)]
+    pub crlf: bool,
+    /// Keep the sending side open when the input ends (no half-close).
+    #[arg(long = "no-shutdown")]
+    pub no_shutdown: bool,
+    /// After the input ends, wait at most TIME (0: close at once) for the peer to close.
+    #[arg(short = 'q', long = "quit-after", value_name = "TIME", value_parser = duration::zero_or_more)]
+    pub quit_after: Option<Duration>,
+    /// Give up when nothing is sent or received for TIME (exit 1).
+    #[arg(short = 'i', long = "idle-timeout", value_name = "TIME", value_parser = duration::positive)]
+    pub idle_timeout: Option<Duration>,
+    /// Speak Telnet: answer option negotiation, hide IAC sequences, escape 0xff.
+    #[arg(long)]
+    pub telnet: bool,
+    /// Send STRING right after connecting (escapes: \r \n \t \0 \e \\ \xNN; repeatable).
+    /// With --send, stdin is not read.
+    #[arg(long, value_name = "STRING")]
+    pub send: Vec<String>,
+    /// Wait for REGEX in what the peer sends (repeatable, matched in order; ^ and $
+    /// match at line boundaries). Exit 0 when all match, 3 when one does not.
+    #[arg(long, value_name = "REGEX")]
+    pub expect: Vec<String>,
+    /// How long to wait for each --expect.
+    #[arg(long = "expect-timeout", value_name = "TIME", default_value = "10", value_parser = duration::positive)]
+    pub expect_timeout: Duration,
+    /// Show a hex dump of both directions (> sent, < received) instead of the data.
+    #[arg(short = 'x', long)]
+    pub hex: bool,
+    /// Write the peer's bytes to a terminal unchanged (escape sequences are obeyed).
+    #[arg(long)]
+    pub raw: bool,
+}
+
+/// `portolan connect`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  portolan connect 198.18.0.1 25\n  portolan connect 198.18.0.1 6379 --send 'PING\\r\\n' --expect '^\\+PONG'\n  portolan connect --telnet 198.18.0.1 23\n  portolan connect --tls --insecure 198.18.0.1 443 -C"
+)]
+pub struct ConnectArgs {
+    /// Host name, IPv4 or IPv6 address; `HOST:PORT` and `[IPV6]:PORT` also work.
+    pub host: String,
+    /// TCP port (may be given with the host instead).
+    #[arg(value_parser = parse_port)]
+    pub port: Option<u16>,
+    /// Bind this source address before connecting.
+    #[arg(short = 's', long = "source", value_name = "ADDR")]
+    pub source: Option<IpAddr>,
+    /// Bind this source port before connecting.
+    #[arg(short = 'P', long = "source-port", value_name = "PORT", value_parser = parse_port)]
+    pub source_port: Option<u16>,
+    /// Connect timeout.
+    #[arg(short = 'w', long = "wait", value_name = "TIME", default_value = "10", value_parser = duration::positive)]
+    pub wait: Duration,
+    /// Use TLS; the certificate is verified against the system roots.
+    #[arg(long)]
+    pub tls: bool,
+    /// TLS: the server name to send and verify (default: HOST).
+    #[arg(long, value_name = "NAME", requires = "tls")]
+    pub sni: Option<String>,
+    /// TLS: offer this ALPN protocol (repeatable, e.g. http/1.1).
+    #[arg(long, value_name = "PROTO", requires = "tls")]
+    pub alpn: Vec<String>,
+    /// TLS: accept any certificate (it is still described on stderr).
+    #[arg(long, requires = "tls")]
+    pub insecure: bool,
+    #[command(flatten)]
+    pub session: SessionArgs,
+}
+
+/// `portolan listen`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  portolan listen 8000\n  portolan listen -k 8000 --bind 0.0.0.0\n  portolan listen --tls 8443"
+)]
+pub struct ListenArgs {
+    /// TCP port (0: any free port; the chosen one is printed on stderr).
+    pub port: u16,
+    /// Listen on ADDR instead of 127.0.0.1 (e.g. 0.0.0.0 or ::).
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<IpAddr>,
+    /// Keep accepting connections, one after another.
+    #[arg(short = 'k', long = "keep-open")]
+    pub keep_open: bool,
+    /// Use TLS, with a generated self-signed certificate unless --cert/--key are given.
+    #[arg(long)]
+    pub tls: bool,
+    /// TLS: certificate chain (PEM).
+    #[arg(long, value_name = "FILE", requires_all = ["tls", "key"])]
+    pub cert: Option<PathBuf>,
+    /// TLS: private key (PEM).
+    #[arg(long, value_name = "FILE", requires_all = ["tls", "cert"])]
+    pub key: Option<PathBuf>,
+    #[command(flatten)]
+    pub session: SessionArgs,
+}
+
+/// `portolan http`.
+#[derive(Debug, Args)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "clap flags; turned into enums in `run_http`"
+)]
+#[command(
+    after_help = "Examples:\n  portolan http http://198.18.0.1/\n  portolan http --follow http://198.18.0.1/\n  portolan http --insecure https://198.18.0.1/ --head"
+)]
+pub struct HttpArgs {
+    /// `http://HOST[:PORT]/PATH` or `https://...`
+    pub url: String,
+    /// The request method.
+    #[arg(
+        short = 'X',
+        long = "request",
+        value_name = "METHOD",
+        default_value = "GET"
+    )]
+    pub method: String,
+    /// Add a header (repeatable): -H 'Accept: text/html'.
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// Show the response head only.
+    #[arg(long)]
+    pub head: bool,
+    /// Follow redirects (at most 10, no loops).
+    #[arg(short = 'L', long)]
+    pub follow: bool,
+    /// Send HTTP/1.0 instead of HTTP/1.1.
+    #[arg(long = "http1.0")]
+    pub http10: bool,
+    /// Stop the whole exchange after TIME.
+    #[arg(long = "max-time", value_name = "TIME", default_value = "30", value_parser = duration::positive)]
+    pub max_time: Duration,
+    /// Connect timeout.
+    #[arg(short = 'w', long = "wait", value_name = "TIME", default_value = "10", value_parser = duration::positive)]
+    pub wait: Duration,
+    /// https: accept any certificate (it is still described on stderr).
+    #[arg(long)]
+    pub insecure: bool,
+    /// Write the response to a terminal unchanged (escape sequences are obeyed).
+    #[arg(long)]
+    pub raw: bool,
+}
+

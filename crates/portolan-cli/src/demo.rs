@@ -19,7 +19,7 @@ use portolan_target::{PortList, ScanOrder};
 
 use crate::args::DemoArgs;
 use crate::exit::Outcome;
-use crate::scan::{colour, writer, Reports};
+use crate::reports::{colour, writer, Reports};
 
 /// What each practice listener says when a client connects.
 const GREETINGS: [(&str, &[u8]); 3] = [

@@ -1,99 +1,206 @@
-//! Errors, exit codes and the top-level dispatch.
+//! The leaf every command imports: the usage error, a command's outcome, and the
+//! mapping of both to the exit code. It imports no other module of the crate, so
+//! nothing can import it back in a circle (see DESIGN.md, "The CLI's modules").
 //!
 //! 0: the command did its job; 1: a run-time failure; 2: bad usage (one line on
-//! stderr, never a backtrace); 130: interrupted by Ctrl-C or SIGTERM. A closed
-//! stdout (`portolan scan ... | head`) counts as success.
+//! stderr, never a backtrace); 3: an `--expect` of `connect`/`listen` did not match;
+//! 130: interrupted by Ctrl-C (SIGINT); 143: stopped by SIGTERM. `diff` follows
+//! ndiff: 0 no change, 1 changed, 2 any error. A closed stdout
+//! (`portolan scan ... | head`) counts as success.
 
-use std::ffi::OsString;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use clap::Parser;
-
-use crate::args::{rewrite_nmap_style, Cli, Command};
-
-/// The user asked for something that cannot be done as asked.
+/// The user asked for something that cannot be done as asked (exit 2).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct UsageError(pub String);
+
+/// A [`UsageError`] as an `anyhow::Error`.
+pub fn usage(msg: impl Into<String>) -> anyhow::Error {
+    UsageError(msg.into()).into()
+}
+
+/// The signal that ended a command early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// Ctrl-C.
+    Interrupt,
+    /// `kill`, a service manager stopping us.
+    Terminate,
+}
 
 /// A finished command's own verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Done,
-    Interrupted,
+    /// Stopped by a signal; the reports were finished.
+    Stopped(Signal),
     /// An `--expect` of `portolan connect`/`listen` did not match (exit 3).
     ExpectationFailed,
     /// `portolan diff` found changes (exit 1).
     Changed,
 }
 
-pub fn usage(msg: impl Into<String>) -> anyhow::Error {
-    UsageError(msg.into()).into()
+impl Outcome {
+    /// The exit code of this outcome.
+    pub fn code(self) -> u8 {
+        match self {
+            Outcome::Done => 0,
+            Outcome::Changed => 1,
+            Outcome::ExpectationFailed => 3,
+            Outcome::Stopped(Signal::Interrupt) => 130,
+            Outcome::Stopped(Signal::Terminate) => 143,
+        }
+    }
 }
 
-pub fn run(argv: Vec<OsString>) -> ExitCode {
-    let cli = match Cli::try_parse_from(rewrite_nmap_style(argv)) {
-        Ok(cli) => cli,
-        Err(e) => return clap_error(&e),
-    };
-    let result = match cli.command {
-        Command::Scan(args) => crate::scan::run(&args),
-        Command::Demo(args) => crate::demo::run(&args),
-        Command::Connect(args) => crate::talk::run_connect(&args),
-        Command::Listen(args) => crate::talk::run_listen(&args),
-        Command::Http(args) => crate::talk::run_http(&args),
-        Command::History(args) => crate::history::run_history(&args),
-        Command::Show(args) => crate::history::run_show(&args),
-        Command::Diff(args) => crate::history::run_diff(&args),
-    };
+/// How a command's errors map to exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCodes {
+    /// 1 for a run-time failure, 2 for bad usage.
+    Standard,
+    /// 2 for every error, because 1 means "changed" (`diff`, as ndiff does).
+    AllTwo,
+}
+
+/// The exit code of a command's result, telling the user about an error on stderr.
+pub fn exit_code(result: anyhow::Result<Outcome>, codes: ErrorCodes) -> ExitCode {
     match result {
-        Ok(Outcome::Done) => ExitCode::SUCCESS,
-        Ok(Outcome::Interrupted) => ExitCode::from(130),
-        Ok(Outcome::ExpectationFailed) => ExitCode::from(3),
-        Ok(Outcome::Changed) => ExitCode::from(1),
-        Err(e) => report(&e),
+        Ok(outcome) => ExitCode::from(outcome.code()),
+        Err(e) => {
+            if is_closed_stdout(&e) {
+                return ExitCode::SUCCESS;
+            }
+            let _ = writeln!(io::stderr(), "portolan: {}", error_line(&e));
+            ExitCode::from(match codes {
+                ErrorCodes::AllTwo => 2,
+                ErrorCodes::Standard if is_usage(&e) => 2,
+                ErrorCodes::Standard => 1,
+            })
+        }
     }
 }
 
-fn clap_error(e: &clap::Error) -> ExitCode {
-    use clap::error::ErrorKind;
-    if matches!(
-        e.kind(),
-        ErrorKind::DisplayHelp
-            | ErrorKind::DisplayVersion
-            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-    ) {
-        let _ = e.print();
-        return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
-            ExitCode::from(2)
-        } else {
-            ExitCode::SUCCESS
-        };
-    }
-    let rendered = e.render().to_string();
-    let first = rendered
-        .lines()
-        .next()
-        .unwrap_or("error: bad usage")
-        .trim_start_matches("error: ");
-    let _ = writeln!(io::stderr(), "portolan: {first} (see --help)");
-    ExitCode::from(2)
-}
-
-fn report(e: &anyhow::Error) -> ExitCode {
-    if e.chain().any(|c| {
+fn is_closed_stdout(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
         c.downcast_ref::<io::Error>()
             .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
-    }) {
-        return ExitCode::SUCCESS;
-    }
-    let usage = e.chain().any(|c| {
+    })
+}
+
+/// Whether `e` is the user's mistake rather than a failure at run time.
+pub fn is_usage(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
         c.is::<UsageError>()
             || c.is::<portolan_target::SpecError>()
             || c.is::<portolan_target::PortSpecError>()
-    });
-    let line = format!("{e:#}").replace('\n', " ");
-    let _ = writeln!(io::stderr(), "portolan: {line}");
-    ExitCode::from(if usage { 2 } else { 1 })
+    })
+}
+
+/// The error and its causes on one line, each cause said once: a library error that
+/// already prints its source is not followed by the same text again.
+pub fn error_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string().replace('\n', " ");
+        let text = text.trim();
+        if text.is_empty() || line.contains(text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(text);
+    }
+    line
+}
+
+/// clap's verdict on the arguments: help and version on stdout (exit 0), anything
+/// else as one line on stderr (exit 2) that keeps clap's context: the missing
+/// arguments named, the suggested spelling, the allowed values.
+pub fn clap_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            ExitCode::SUCCESS
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            ExitCode::from(2)
+        }
+        _ => {
+            let _ = writeln!(io::stderr(), "portolan: {}", clap_line(&e.render().to_string()));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// clap's rendered error folded into one line: the usage block and the "For more
+/// information" line are dropped, everything else (missing arguments, tips,
+/// possible values) is kept.
+pub fn clap_line(rendered: &str) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for line in rendered.lines() {
+        let line = line.trim();
+        if line.starts_with("Usage:") || line.starts_with("For more information") {
+            continue;
+        }
+        let line = line.trim_start_matches("error: ");
+        if !line.is_empty() {
+            parts.push(line.to_owned());
+        }
+    }
+    let mut out = String::new();
+    for part in parts {
+        if !out.is_empty() {
+            out.push_str(if out.ends_with(':') { " " } else { "; " });
+        }
+        out.push_str(&part);
+    }
+    if out.is_empty() {
+        out.push_str("bad usage");
+    }
+    out.push_str(" (see --help)");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_causes_are_said_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("file is not a database")]
+        struct Inner;
+        #[derive(Debug, thiserror::Error)]
+        #[error("{0}")]
+        struct Outer(#[source] Inner);
+        let e = anyhow::Error::new(Outer(Inner)).context("cannot open h.db");
+        assert_eq!(error_line(&e), "cannot open h.db: file is not a database");
+    }
+
+    #[test]
+    fn outcomes_have_distinct_codes() {
+        assert_eq!(Outcome::Stopped(Signal::Interrupt).code(), 130);
+        assert_eq!(Outcome::Stopped(Signal::Terminate).code(), 143);
+        assert_eq!(Outcome::Changed.code(), 1);
+        assert_eq!(Outcome::ExpectationFailed.code(), 3);
+    }
+
+    #[test]
+    fn clap_context_survives_the_folding() {
+        let rendered = "error: the following required arguments were not provided:\n  <PORT>\n\nUsage: portolan connect <HOST> <PORT>\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            clap_line(rendered),
+            "the following required arguments were not provided: <PORT> (see --help)"
+        );
+        let rendered = "error: unexpected argument '--opne' found\n\n  tip: a similar argument exists: '--open'\n\nUsage: x\n";
+        assert_eq!(
+            clap_line(rendered),
+            "unexpected argument '--opne' found; tip: a similar argument exists: '--open' (see --help)"
+        );
+    }
 }

@@ -1,76 +1,18 @@
 //! The output formats a scan (or `portolan show`) writes, and where.
 //!
 //! Each format goes to its own file or to stdout (`-`); several at once are fine,
-//! but only one may take stdout, and when one does the terminal table steps aside.
-//! `-oA BASE` means `BASE.nmap`, `BASE.xml`, `BASE.gnmap` and `BASE.json`.
+//! but only one may take stdout (checked in [`crate::request`]), and when one does
+//! the terminal table steps aside. `-oA BASE` means `BASE.nmap`, `BASE.xml`,
+//! `BASE.gnmap` and `BASE.json`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use clap::{Args, ValueEnum};
 use portolan_output::{
     Colour, CsvReport, GrepableReport, JsonReport, NdjsonReport, Report, TableReport, XmlReport,
 };
 
-use crate::exit::usage;
-use crate::scan::writer;
-
-/// A result format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// The table, without colour (`-oN`).
-    Normal,
-    /// nmap-compatible XML (`-oX`).
-    Xml,
-    /// nmap's grepable format (`-oG`).
-    Grepable,
-    /// One JSON document (`-oJ`), schema docs/schema/scan-v1.json.
-    Json,
-    /// One JSON object per port and line (`-oD`).
-    Ndjson,
-    /// One row per port.
-    Csv,
-}
-
-/// Output and history options of `portolan scan`.
-#[derive(Debug, Clone, Default, Args)]
-pub struct OutputArgs {
-    /// Write the table, without colour, to FILE (`-` for stdout); `-oN` also works.
-    #[arg(long = "normal", value_name = "FILE")]
-    pub normal: Option<PathBuf>,
-
-    /// Write nmap-compatible XML to FILE; `-oX` also works.
-    #[arg(long = "xml", value_name = "FILE")]
-    pub xml: Option<PathBuf>,
-
-    /// Write nmap's grepable format to FILE; `-oG` also works.
-    #[arg(long = "grepable", value_name = "FILE")]
-    pub grepable: Option<PathBuf>,
-
-    /// Write one JSON document to FILE; `-oJ` also works.
-    #[arg(long = "json", value_name = "FILE")]
-    pub json: Option<PathBuf>,
-
-    /// Write CSV, one row per port, to FILE.
-    #[arg(long = "csv", value_name = "FILE")]
-    pub csv: Option<PathBuf>,
-
-    /// Write BASE.nmap, BASE.xml, BASE.gnmap and BASE.json; `-oA` also works.
-    #[arg(long = "all-formats", value_name = "BASE")]
-    pub all_formats: Option<PathBuf>,
-
-    /// Do not record this scan in the history database.
-    #[arg(long = "no-history")]
-    pub no_history: bool,
-
-    /// The history database (default: `$XDG_DATA_HOME/portolan/history.db`).
-    #[arg(long = "db", value_name = "PATH")]
-    pub db: Option<PathBuf>,
-
-    /// Continue an interrupted scan (the latest by default) with its targets and options.
-    #[arg(long, value_name = "ID", num_args = 0..=1, default_missing_value = "last")]
-    pub resume: Option<String>,
-}
+use crate::args::{Format, OutputArgs};
 
 fn with_extension(base: &Path, ext: &str) -> PathBuf {
     let mut s = base.as_os_str().to_owned();
@@ -109,11 +51,6 @@ impl OutputArgs {
     }
 }
 
-/// Whether one of `files` writes to stdout.
-pub fn takes_stdout(files: &[(Format, PathBuf)]) -> bool {
-    files.iter().any(|(_, p)| p == Path::new("-"))
-}
-
 /// A report of `format` writing to `out`.
 pub fn report(format: Format, out: Box<dyn Write>, open_only: bool) -> Box<dyn Report> {
     match format {
@@ -124,29 +61,6 @@ pub fn report(format: Format, out: Box<dyn Write>, open_only: bool) -> Box<dyn R
         Format::Ndjson => Box::new(NdjsonReport::new(out, open_only)),
         Format::Csv => Box::new(CsvReport::new(out, open_only)),
     }
-}
-
-/// Opens every file of `files` and adds its report to `reports`.
-pub fn push(
-    files: &[(Format, PathBuf)],
-    open_only: bool,
-    reports: &mut Vec<Box<dyn Report>>,
-) -> anyhow::Result<()> {
-    if files.iter().filter(|(_, p)| p == Path::new("-")).count() > 1 {
-        return Err(usage("only one output format can write to stdout (-)"));
-    }
-    for (i, (_, path)) in files.iter().enumerate() {
-        if path != Path::new("-") && files[..i].iter().any(|(_, p)| p == path) {
-            return Err(usage(format!(
-                "two output formats would write to {}",
-                path.display()
-            )));
-        }
-    }
-    for (format, path) in files {
-        reports.push(report(*format, writer(path)?, open_only));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -172,15 +86,5 @@ mod tests {
                 "out/scan.json"
             ]
         );
-        assert!(takes_stdout(&files));
-    }
-
-    #[test]
-    fn two_formats_on_stdout_are_refused() {
-        let files = [
-            (Format::Xml, PathBuf::from("-")),
-            (Format::Json, PathBuf::from("-")),
-        ];
-        assert!(push(&files, false, &mut Vec::new()).is_err());
     }
 }

@@ -1,11 +1,15 @@
 //! `portolan history`, `show` and `diff`: past scans from the history database.
 //!
-//! `diff` exits 0 when nothing changed and 1 when something did, for cron and CI.
+//! `diff` exits as ndiff does, for cron and CI: 0 when nothing changed, 1 when
+//! something did, 2 on any error (no such scan, not a database, cannot write), so
+//! that a failure is never read as "changed".
+//!
+//! These commands only read the history: a database that does not exist is an
+//! error, never created (with its directories) on the way.
 
 use std::io::{self, BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use clap::Args;
 use portolan_engine::Summary;
 use portolan_output::clock::Utc;
 use portolan_output::text::clean;
@@ -15,53 +19,31 @@ use portolan_store::{RunRow, Store};
 use portolan_target::PortList;
 use serde::Serialize;
 
+use crate::args::{DiffArgs, HistoryArgs, ShowArgs};
 use crate::exit::{usage, Outcome};
-use crate::formats::{self, Format};
-use crate::resume::db_path;
-use crate::scan::writer;
+use crate::formats;
+use crate::reports::writer;
 
-/// `portolan history`.
-#[derive(Debug, Args)]
-pub struct HistoryArgs {
-    /// The history database (default: `$XDG_DATA_HOME/portolan/history.db`).
-    #[arg(long = "db", value_name = "PATH")]
-    pub db: Option<PathBuf>,
-}
-
-/// `portolan show`.
-#[derive(Debug, Args)]
-pub struct ShowArgs {
-    /// The scan to show (default: the latest).
-    #[arg(value_name = "ID")]
-    pub id: Option<i64>,
-    /// The format to write.
-    #[arg(short = 'o', long = "format", value_enum, default_value = "normal")]
-    pub format: Format,
-    /// Show only open ports.
-    #[arg(long)]
-    pub open: bool,
-    #[arg(long = "db", value_name = "PATH")]
-    pub db: Option<PathBuf>,
-}
-
-/// `portolan diff`.
-#[derive(Debug, Args)]
-pub struct DiffArgs {
-    /// The older scan (default: the scan before NEW of the same targets).
-    #[arg(value_name = "OLD")]
-    pub old: Option<i64>,
-    /// The newer scan (default: the latest scan of OLD's targets, or the latest scan).
-    #[arg(value_name = "NEW")]
-    pub new: Option<i64>,
-    /// Write the changes as JSON to FILE (`-` for stdout); `-oJ` also works.
-    #[arg(long = "json", value_name = "FILE")]
-    pub json: Option<PathBuf>,
-    #[arg(long = "db", value_name = "PATH")]
-    pub db: Option<PathBuf>,
-}
-
+/// Opens an existing history database (`--db`, or the default one).
 fn open(db: Option<&PathBuf>) -> anyhow::Result<Store> {
-    Ok(Store::open(&db_path(db)?)?)
+    let path = match db {
+        Some(p) => p.clone(),
+        None => portolan_store::db::default_path().ok_or_else(|| {
+            usage("no home directory for the history database: give --db PATH")
+        })?,
+    };
+    if !path.is_file() {
+        return Err(usage(format!(
+            "no history database at {}{}",
+            path.display(),
+            if db.is_none() {
+                " (no scan recorded yet)"
+            } else {
+                ""
+            }
+        )));
+    }
+    Ok(Store::open(&path)?)
 }
 
 fn status(run: &RunRow) -> &'static str {
@@ -116,7 +98,7 @@ pub fn run_show(args: &ShowArgs) -> anyhow::Result<Outcome> {
         ports: run.ports.clone(),
         hosts: u128::from(run.hosts),
     };
-    let mut report = formats::report(args.format, writer(&PathBuf::from("-"))?, args.open);
+    let mut report = formats::report(args.format, writer(Path::new("-"))?, args.open);
     report.start(&info)?;
     let mut summary = Summary {
         probes_sent: run.probes_sent,

@@ -15,44 +15,11 @@ use portolan_engine::scheduler::SinkError;
 use portolan_engine::{EngineError, PortResult, PortState, Progress, Sink, Summary};
 use portolan_probe::{Database, Prober, Settings};
 
-use crate::args::ScanArgs;
-use crate::exit::usage;
-
-/// The most bytes `--banner-bytes` may ask for.
-const MAX_BANNER_BYTES: usize = 1 << 20;
 
 /// What `-sV` needs: the database and the settings.
 pub struct ProbeConfig {
     pub db: Arc<Database>,
     pub settings: Settings,
-}
-
-/// The probe stage's configuration, or `None` without `-sV`.
-pub fn config(args: &ScanArgs) -> anyhow::Result<Option<ProbeConfig>> {
-    if !args.probe {
-        return Ok(None);
-    }
-    let mut settings = Settings::default();
-    if let Some(n) = args.banner_bytes {
-        if n == 0 || n > MAX_BANNER_BYTES {
-            return Err(usage(format!(
-                "--banner-bytes must be 1 to {MAX_BANNER_BYTES}, not {n}"
-            )));
-        }
-        settings.banner_bytes = n;
-    }
-    if let Some(t) = &args.probe_timeout {
-        settings.probe_timeout = Some(crate::config::duration(t, "--probe-timeout")?);
-    }
-    let mut db = Database::builtin()?;
-    if let Some(dir) = &args.fingerprints {
-        db.prepend_dir(dir)
-            .map_err(|e| usage(format!("--fingerprints: {e}")))?;
-    }
-    Ok(Some(ProbeConfig {
-        db: Arc::new(db),
-        settings,
-    }))
 }
 
 /// Runs `scan` with the probe stage in front of `sink` when `cfg` asks for it;

@@ -4,11 +4,8 @@
 
 use std::io::IsTerminal;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::Context;
-use clap::Args;
 use portolan_talk::http::client::{BodyShown, HttpIo};
 use portolan_talk::http::request::{check_method, parse_header_arg};
 use portolan_talk::http::{HttpOptions, HttpUrl, HttpVersion, Redirects};
@@ -19,181 +16,8 @@ use portolan_talk::{
     SessionEnd, SessionIo, SessionOptions, SourceBind, TalkError, Target, TelnetMode, Verification,
 };
 
+use crate::args::{ConnectArgs, HttpArgs, ListenArgs, SessionArgs};
 use crate::exit::{usage, Outcome};
-
-/// The longest time any SECS option accepts: one day. Longer ones are typos, and an
-/// unbounded one would overflow the clock.
-const MAX_SECS: f64 = 86_400.0;
-
-fn parse_secs(text: &str) -> Result<Duration, String> {
-    let secs: f64 = text
-        .parse()
-        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
-    if !(0.0..=MAX_SECS).contains(&secs) {
-        return Err(format!(
-            "{text:?} is not a number of seconds from 0 to {MAX_SECS}"
-        ));
-    }
-    Duration::try_from_secs_f64(secs)
-        .map_err(|_| format!("{text:?} is not a number of seconds from 0 to {MAX_SECS}"))
-}
-
-fn parse_port(text: &str) -> Result<u16, String> {
-    match text.parse::<u16>() {
-        Ok(port) if port > 0 => Ok(port),
-        _ => Err(format!("{text:?} is not a port from 1 to 65535")),
-    }
-}
-
-/// The session options shared by `connect` and `listen`.
-#[derive(Debug, Args)]
-#[expect(
-    clippy::struct_excessive_bools,
-    reason = "clap flags; turned into enums in `session_options`"
-)]
-pub struct SessionArgs {
-    /// Send each typed newline as CRLF (HTTP, SMTP and most text protocols want it).
-    #[arg(short = 'C', long)]
-    pub crlf: bool,
-    /// Keep the sending side open when the input ends (no half-close).
-    #[arg(long = "no-shutdown")]
-    pub no_shutdown: bool,
-    /// After the input ends, wait at most SECS for the peer to close.
-    #[arg(short = 'q', long = "quit-after", value_name = "SECS", value_parser = parse_secs)]
-    pub quit_after: Option<Duration>,
-    /// Give up when nothing is sent or received for SECS (exit 1).
-    #[arg(short = 'i', long = "idle-timeout", value_name = "SECS", value_parser = parse_secs)]
-    pub idle_timeout: Option<Duration>,
-    /// Speak Telnet: answer option negotiation, hide IAC sequences, escape 0xff.
-    #[arg(long)]
-    pub telnet: bool,
-    /// Send STRING right after connecting (escapes: \r \n \t \0 \e \\ \xNN; repeatable).
-    /// With --send, stdin is not read.
-    #[arg(long, value_name = "STRING")]
-    pub send: Vec<String>,
-    /// Wait for REGEX in what the peer sends (repeatable, matched in order; ^ and $
-    /// match at line boundaries). Exit 0 when all match, 3 when one does not.
-    #[arg(long, value_name = "REGEX")]
-    pub expect: Vec<String>,
-    /// How long to wait for each --expect.
-    #[arg(long = "expect-timeout", value_name = "SECS", default_value = "10", value_parser = parse_secs)]
-    pub expect_timeout: Duration,
-    /// Show a hex dump of both directions (> sent, < received) instead of the data.
-    #[arg(short = 'x', long)]
-    pub hex: bool,
-    /// Write the peer's bytes to a terminal unchanged (escape sequences are obeyed).
-    #[arg(long)]
-    pub raw: bool,
-}
-
-/// `portolan connect`.
-#[derive(Debug, Args)]
-#[command(
-    after_help = "Examples:\n  portolan connect 198.18.0.1 25\n  portolan connect 198.18.0.1 6379 --send 'PING\\r\\n' --expect '^\\+PONG'\n  portolan connect --telnet 198.18.0.1 23\n  portolan connect --tls --insecure 198.18.0.1 443 -C"
-)]
-pub struct ConnectArgs {
-    /// Host name, IPv4 or IPv6 address.
-    pub host: String,
-    /// TCP port.
-    #[arg(value_parser = parse_port)]
-    pub port: u16,
-    /// Bind this source address before connecting.
-    #[arg(short = 's', long = "source", value_name = "ADDR")]
-    pub source: Option<IpAddr>,
-    /// Bind this source port before connecting.
-    #[arg(short = 'P', long = "source-port", value_name = "PORT", value_parser = parse_port)]
-    pub source_port: Option<u16>,
-    /// Connect timeout.
-    #[arg(short = 'w', long = "wait", value_name = "SECS", default_value = "10", value_parser = parse_secs)]
-    pub wait: Duration,
-    /// Use TLS; the certificate is verified against the system roots.
-    #[arg(long)]
-    pub tls: bool,
-    /// TLS: the server name to send and verify (default: HOST).
-    #[arg(long, value_name = "NAME", requires = "tls")]
-    pub sni: Option<String>,
-    /// TLS: offer this ALPN protocol (repeatable, e.g. http/1.1).
-    #[arg(long, value_name = "PROTO", requires = "tls")]
-    pub alpn: Vec<String>,
-    /// TLS: accept any certificate (it is still described on stderr).
-    #[arg(long, requires = "tls")]
-    pub insecure: bool,
-    #[command(flatten)]
-    pub session: SessionArgs,
-}
-
-/// `portolan listen`.
-#[derive(Debug, Args)]
-#[command(
-    after_help = "Examples:\n  portolan listen 8000\n  portolan listen -k 8000 --bind 0.0.0.0\n  portolan listen --tls 8443"
-)]
-pub struct ListenArgs {
-    /// TCP port (0: any free port; the chosen one is printed on stderr).
-    pub port: u16,
-    /// Listen on ADDR instead of 127.0.0.1 (e.g. 0.0.0.0 or ::).
-    #[arg(long, value_name = "ADDR")]
-    pub bind: Option<IpAddr>,
-    /// Keep accepting connections, one after another.
-    #[arg(short = 'k', long = "keep-open")]
-    pub keep_open: bool,
-    /// Use TLS, with a generated self-signed certificate unless --cert/--key are given.
-    #[arg(long)]
-    pub tls: bool,
-    /// TLS: certificate chain (PEM).
-    #[arg(long, value_name = "FILE", requires_all = ["tls", "key"])]
-    pub cert: Option<PathBuf>,
-    /// TLS: private key (PEM).
-    #[arg(long, value_name = "FILE", requires_all = ["tls", "cert"])]
-    pub key: Option<PathBuf>,
-    #[command(flatten)]
-    pub session: SessionArgs,
-}
-
-/// `portolan http`.
-#[derive(Debug, Args)]
-#[expect(
-    clippy::struct_excessive_bools,
-    reason = "clap flags; turned into enums in `run_http`"
-)]
-#[command(
-    after_help = "Examples:\n  portolan http http://198.18.0.1/\n  portolan http --follow http://198.18.0.1/\n  portolan http --insecure https://198.18.0.1/ --head"
-)]
-pub struct HttpArgs {
-    /// `http://HOST[:PORT]/PATH` or `https://...`
-    pub url: String,
-    /// The request method.
-    #[arg(
-        short = 'X',
-        long = "request",
-        value_name = "METHOD",
-        default_value = "GET"
-    )]
-    pub method: String,
-    /// Add a header (repeatable): -H 'Accept: text/html'.
-    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
-    pub headers: Vec<String>,
-    /// Show the response head only.
-    #[arg(long)]
-    pub head: bool,
-    /// Follow redirects (at most 10, no loops).
-    #[arg(short = 'L', long)]
-    pub follow: bool,
-    /// Send HTTP/1.0 instead of HTTP/1.1.
-    #[arg(long = "http1.0")]
-    pub http10: bool,
-    /// Stop the whole exchange after SECS.
-    #[arg(long = "max-time", value_name = "SECS", default_value = "30", value_parser = parse_secs)]
-    pub max_time: Duration,
-    /// Connect timeout.
-    #[arg(short = 'w', long = "wait", value_name = "SECS", default_value = "10", value_parser = parse_secs)]
-    pub wait: Duration,
-    /// https: accept any certificate (it is still described on stderr).
-    #[arg(long)]
-    pub insecure: bool,
-    /// Write the response to a terminal unchanged (escape sequences are obeyed).
-    #[arg(long)]
-    pub raw: bool,
-}
 
 fn display(hex: bool, raw: bool) -> Display {
     if hex {
@@ -278,8 +102,37 @@ fn session_outcome(end: Result<SessionEnd, TalkError>) -> anyhow::Result<Outcome
     }
 }
 
+/// The host and port of `connect`: `HOST PORT`, `HOST:PORT` or `[IPV6]:PORT` (as
+/// netcat and ssh users type them); brackets are dropped from `[IPV6]`.
+fn host_port(host: &str, port: Option<u16>) -> anyhow::Result<(String, u16)> {
+    let unbracket = |h: &str| {
+        h.strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(h)
+            .to_owned()
+    };
+    if let Some(port) = port {
+        return Ok((unbracket(host), port));
+    }
+    let split = if host.starts_with('[') {
+        host.rsplit_once("]:").map(|(h, p)| (&h[1..], p))
+    } else if host.matches(':').count() == 1 {
+        host.split_once(':')
+    } else {
+        None
+    };
+    let Some((h, p)) = split.filter(|(h, _)| !h.is_empty()) else {
+        return Err(usage(format!(
+            "connect {host}: give the port, as `portolan connect {host} PORT` or HOST:PORT ([IPV6]:PORT for IPv6)"
+        )));
+    };
+    let port = crate::args::parse_port(p).map_err(|e| usage(format!("connect {host}: {e}")))?;
+    Ok((h.to_owned(), port))
+}
+
 /// `portolan connect`.
 pub fn run_connect(args: &ConnectArgs) -> anyhow::Result<Outcome> {
+    let (host, port) = host_port(&args.host, args.port)?;
     let tls = args.tls.then(|| ClientTls {
         verification: if args.insecure {
             Verification::Insecure
@@ -290,7 +143,7 @@ pub fn run_connect(args: &ConnectArgs) -> anyhow::Result<Outcome> {
         alpn: args.alpn.clone(),
     });
     let plan = ConnectPlan {
-        target: Target::new(&args.host, args.port),
+        target: Target::new(&host, port),
         options: ConnectOptions {
             source: SourceBind {
                 ip: args.source,
@@ -402,4 +255,27 @@ pub fn run_http(args: &HttpArgs) -> anyhow::Result<Outcome> {
     })?
     .map_err(talk_error)?;
     Ok(Outcome::Done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_port;
+
+    #[test]
+    fn host_and_port_in_every_spelling() {
+        assert_eq!(host_port("h", Some(25)).unwrap(), ("h".into(), 25));
+        assert_eq!(host_port("h:25", None).unwrap(), ("h".into(), 25));
+        assert_eq!(host_port("[::1]:25", None).unwrap(), ("::1".into(), 25));
+        assert_eq!(host_port("[::1]", Some(25)).unwrap(), ("::1".into(), 25));
+    }
+
+    #[test]
+    fn a_missing_port_says_how_to_give_it() {
+        for bad in ["h", "::1", "[::1]", ":25"] {
+            let e = host_port(bad, None).unwrap_err().to_string();
+            assert!(e.contains("give the port"), "{bad}: {e}");
+        }
+        let e = host_port("h:0", None).unwrap_err().to_string();
+        assert!(e.contains("not a port"), "{e}");
+    }
 }

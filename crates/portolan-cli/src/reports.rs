@@ -1,0 +1,181 @@
+//! The reports of a scan: every output, the history recorder and the progress bar
+//! behind one [`Sink`], and the writers they write to.
+
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use portolan_engine::scheduler::SinkError;
+use portolan_engine::{PortResult, Progress, Sink, Summary};
+use portolan_output::{Colour, Report, RunInfo, TableReport};
+
+use crate::progress::Bar;
+use crate::request::ScanRequest;
+
+/// Feeds every report, and the progress bar, from the engine.
+pub struct Reports {
+    pub outputs: Vec<Box<dyn Report>>,
+    pub bar: Option<Bar>,
+    /// Print each progress snapshot on stderr (`--debug-timeline`).
+    pub timeline: bool,
+}
+
+impl Sink for Reports {
+    fn result(&mut self, r: &PortResult) -> Result<(), SinkError> {
+        for report in &mut self.outputs {
+            report.result(r)?;
+        }
+        Ok(())
+    }
+
+    fn progress(&mut self, p: &Progress) -> Result<(), SinkError> {
+        if let Some(bar) = &self.bar {
+            bar.update(p);
+        }
+        if self.timeline {
+            eprintln!("{p:?}");
+        }
+        for report in &mut self.outputs {
+            report.flush()?;
+        }
+        Ok(())
+    }
+}
+
+impl Reports {
+    pub fn start(&mut self, info: &RunInfo) -> io::Result<()> {
+        self.outputs.iter_mut().try_for_each(|r| r.start(info))
+    }
+
+    /// Finishes every report, even when one of them fails (a closed stdout must
+    /// not leave an XML file without its end), and returns the first error.
+    pub fn finish(&mut self, summary: &Summary) -> io::Result<()> {
+        if let Some(bar) = &self.bar {
+            bar.finish();
+        }
+        let mut first = Ok(());
+        for report in &mut self.outputs {
+            if let Err(e) = report.finish(summary) {
+                if first.is_ok() {
+                    first = Err(e);
+                }
+            }
+        }
+        first
+    }
+}
+
+/// Wraps a report whose failure must not stop the scan (the history): the first
+/// error is said once on stderr, and the report is dropped from then on.
+pub struct BestEffort {
+    inner: Option<Box<dyn Report>>,
+    what: &'static str,
+}
+
+impl BestEffort {
+    pub fn new(inner: Box<dyn Report>, what: &'static str) -> Self {
+        BestEffort {
+            inner: Some(inner),
+            what,
+        }
+    }
+
+    fn call(&mut self, f: impl FnOnce(&mut dyn Report) -> io::Result<()>) {
+        if let Some(inner) = self.inner.as_deref_mut() {
+            if let Err(e) = f(inner) {
+                eprintln!("portolan: warning: {} stopped: {e}", self.what);
+                self.inner = None;
+            }
+        }
+    }
+}
+
+impl Report for BestEffort {
+    fn start(&mut self, info: &RunInfo) -> io::Result<()> {
+        self.call(|r| r.start(info));
+        Ok(())
+    }
+    fn result(&mut self, result: &PortResult) -> io::Result<()> {
+        self.call(|r| r.result(result));
+        Ok(())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.call(|r| r.flush());
+        Ok(())
+    }
+    fn finish(&mut self, summary: &Summary) -> io::Result<()> {
+        self.call(|r| r.finish(summary));
+        Ok(())
+    }
+}
+
+/// Opens `path` for writing, `-` meaning stdout. Every later write error names
+/// the file (`-oX /dev/full` fails at the first flush, far from here).
+pub fn writer(path: &Path) -> anyhow::Result<Box<dyn Write>> {
+    if path == Path::new("-") {
+        return Ok(Box::new(BufWriter::new(io::stdout())));
+    }
+    let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    Ok(Box::new(Named {
+        inner: BufWriter::new(file),
+        path: path.to_owned(),
+    }))
+}
+
+/// A file writer whose errors say which file failed.
+struct Named<W> {
+    inner: W,
+    path: PathBuf,
+}
+
+impl<W> Named<W> {
+    fn name(&self, e: io::Error) -> io::Error {
+        io::Error::new(e.kind(), format!("{}: {e}", self.path.display()))
+    }
+}
+
+impl<W: Write> Write for Named<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf).map_err(|e| self.name(e))
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush().map_err(|e| self.name(e))
+    }
+}
+
+/// Colour when stdout is a terminal and `NO_COLOR` is unset or empty.
+pub fn colour() -> Colour {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    if io::stdout().is_terminal() && !no_color {
+        Colour::Always
+    } else {
+        Colour::Never
+    }
+}
+
+/// The reports a configuration asks for: the table on stdout unless another
+/// format took stdout, plus each file format.
+pub fn reports(cfg: &ScanRequest, total: u128) -> anyhow::Result<Reports> {
+    let mut reports: Vec<Box<dyn Report>> = Vec::new();
+    if !cfg.outputs.iter().any(|o| o.path == Path::new("-")) {
+        reports.push(Box::new(TableReport::new(
+            BufWriter::new(io::stdout()),
+            colour(),
+            cfg.open_only,
+        )));
+    }
+    for out in &cfg.outputs {
+        reports.push(crate::formats::report(
+            out.format,
+            writer(&out.path)?,
+            cfg.open_only,
+        ));
+    }
+    let bar = (cfg.progress && io::stderr().is_terminal()).then(|| Bar::new(total));
+    Ok(Reports {
+        outputs: reports,
+        bar,
+        timeline: cfg.timeline,
+    })
+}

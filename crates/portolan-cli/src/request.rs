@@ -1,0 +1,602 @@
+//! From what was typed to a validated [`ScanRequest`]: files read, names resolved,
+//! numbers checked, outputs and the history database checked against each other,
+//! defaults filled in. Every usage check of `portolan scan` lives here, in one
+//! function, [`scan_request`], that touches the world only through [`Env`] (files,
+//! the resolver, the open-file limit, the clock's seed), so that each check is a
+//! unit test. Nothing is opened for writing and nothing is sent before it returns:
+//! a refused request leaves every file as it was.
+//!
+//! `--resume` is checked here too: on the command line it allows only `--db` and
+//! `--no-progress` (asked of clap's `value_source`, never of the raw argv), and the
+//! stored arguments of the run are checked again as if typed.
+
+use std::borrow::Cow;
+use std::ffi::OsString;
+use std::io;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches};
+use portolan_engine::{Concurrency, Rate, Scanner, ScannerBuilder, Template, Timing};
+use portolan_probe::{Database, Settings};
+use portolan_target::spec::{words, Resolver, TargetSetBuilder};
+use portolan_target::{PortList, Scope, TargetSet};
+
+use crate::args::{rewrite_habits, Cli, Command, ScanArgs, PATH_OPTIONS};
+use crate::exit::{usage, UsageError};
+use crate::args::Format;
+use crate::probe::ProbeConfig;
+use crate::scantype::{self, ScanKind};
+
+/// Sockets kept back from the open-file limit for output files and the like (the
+/// `-sV` prober's connections are kept back on top of these).
+const FD_RESERVE: u64 = 64;
+/// The default ceiling of the congestion window.
+const DEFAULT_MAX_IN_FLIGHT: usize = 5000;
+/// The most bytes `--banner-bytes` may ask for.
+const MAX_BANNER_BYTES: usize = 1 << 20;
+/// The options `--resume` may be given with (clap ids).
+const RESUME_ALLOWS: &[&str] = &["resume", "db", "no_progress"];
+
+/// Who a file is, whatever its spelling: two keys are equal exactly when two paths
+/// name one file (a symlink, `./a.out` and `a.out`, a hard link).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileKey {
+    /// An existing file: its device and inode.
+    Inode { dev: u64, ino: u64 },
+    /// A file still to be created: its canonical directory and name.
+    New(PathBuf),
+}
+
+/// The world as the request sees it.
+pub trait Env {
+    /// The text of `path`, `-` meaning stdin.
+    fn read_text(&self, path: &Path) -> io::Result<String>;
+    /// Who `path` is, or why it cannot be written (checked without truncating it).
+    fn output_key(&self, path: &Path) -> Result<FileKey, String>;
+    /// `path` made absolute against the working directory.
+    fn absolute(&self, path: &Path) -> PathBuf;
+    /// The default history database, when there is a home for it.
+    fn default_db(&self) -> Option<PathBuf>;
+    /// The name resolver for host names.
+    fn resolver(&self) -> &dyn Resolver;
+    /// The open-file limit.
+    fn file_limit(&self) -> u64;
+    /// A seed for a random order when none was given.
+    fn random_seed(&self) -> u64;
+    /// The fingerprint database: the built-in one, after the files of `dir`.
+    fn fingerprints(&self, dir: Option<&Path>) -> anyhow::Result<Database>;
+}
+
+/// What the user typed for `portolan scan`.
+pub struct Typed<'a> {
+    pub args: &'a ScanArgs,
+    /// The clap ids of the options given on the command line.
+    pub given: &'a [String],
+    /// The words after `scan`, nmap habits rewritten.
+    pub argv: &'a [OsString],
+}
+
+/// The clap ids of `matches` that came from the command line.
+pub fn given(matches: &ArgMatches) -> Vec<String> {
+    matches
+        .ids()
+        .filter(|id| matches.value_source(id.as_str()) == Some(ValueSource::CommandLine))
+        .map(|id| id.as_str().to_owned())
+        .collect()
+}
+
+/// Which interrupted scan to continue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResumeWhich {
+    Last,
+    Id(i64),
+}
+
+/// A run of the history, as `--resume` needs it.
+pub struct Stored {
+    pub id: i64,
+    pub argv: Vec<String>,
+    pub seed: Option<u64>,
+}
+
+/// Where the scan is recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum History {
+    /// `--no-history`.
+    Off,
+    /// The default database: a convenience, the scan goes on without it.
+    Default(Option<PathBuf>),
+    /// `--db PATH`: failing to open it is an error.
+    Named(PathBuf),
+}
+
+impl History {
+    /// The database file, if any.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            History::Off | History::Default(None) => None,
+            History::Default(Some(p)) | History::Named(p) => Some(p),
+        }
+    }
+}
+
+/// Where the scan order comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderKind {
+    Random { seed: u64 },
+    Sequential,
+}
+
+/// A report and where it goes (`-` is stdout).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    pub format: Format,
+    pub path: PathBuf,
+}
+
+/// A validated scan request.
+pub struct ScanRequest {
+    pub kind: ScanKind,
+    pub targets: Arc<TargetSet>,
+    pub ports: Arc<PortList>,
+    pub order: OrderKind,
+    pub engine: ScannerBuilder,
+    /// Every file report, checked: creatable, distinct, not the database.
+    pub outputs: Vec<Output>,
+    pub history: History,
+    /// The arguments to record in the history, output paths made absolute.
+    pub record_argv: Vec<String>,
+    /// The targets as typed, for the history's list.
+    pub target_words: Vec<String>,
+    pub open_only: bool,
+    pub progress: bool,
+    /// Print each progress snapshot on stderr (`--debug-timeline`).
+    pub timeline: bool,
+    /// `-sV`: how to identify services, when asked for.
+    pub probe: Option<ProbeConfig>,
+    /// Notes for the user about adjustments made (printed on stderr).
+    pub notes: Vec<String>,
+}
+
+/// The `--resume` part of the request: which run, checked against what else was typed.
+pub fn resume_wanted(typed: &Typed) -> anyhow::Result<Option<ResumeWhich>> {
+    let Some(which) = &typed.args.history.resume else {
+        return Ok(None);
+    };
+    if typed.args.history.no_history {
+        return Err(usage(
+            "--resume needs the history; it cannot go with --no-history",
+        ));
+    }
+    if !typed.args.targets.is_empty() || !typed.args.input_list.is_empty() {
+        return Err(usage(
+            "--resume takes the targets of the scan it continues; give none",
+        ));
+    }
+    if let Some(other) = typed
+        .given
+        .iter()
+        .find(|id| !RESUME_ALLOWS.contains(&id.as_str()))
+    {
+        return Err(usage(format!(
+            "--resume continues a scan with its own options; {} cannot be given with it (only --db and --no-progress)",
+            flag_name(other)
+        )));
+    }
+    if which == "last" {
+        return Ok(Some(ResumeWhich::Last));
+    }
+    which
+        .parse()
+        .map(|id| Some(ResumeWhich::Id(id)))
+        .map_err(|_| usage(format!("--resume {which:?}: expected a scan id")))
+}
+
+/// The option's name as the user knows it, from its clap id.
+fn flag_name(id: &str) -> String {
+    let cmd = Cli::command();
+    let arg = cmd
+        .find_subcommand("scan")
+        .and_then(|scan| scan.get_arguments().find(|a| a.get_id() == id));
+    match arg {
+        Some(a) if a.get_long().is_some() => format!("--{}", a.get_long().unwrap_or(id)),
+        Some(a) if a.get_short().is_some() => format!("-{}", a.get_short().unwrap_or('?')),
+        _ => id.to_owned(),
+    }
+}
+
+/// Parses the stored arguments of a run as `portolan scan` would.
+fn stored_args(stored: &Stored) -> anyhow::Result<ScanArgs> {
+    let mut argv: Vec<OsString> = vec!["portolan".into(), "scan".into()];
+    argv.extend(stored.argv.iter().map(OsString::from));
+    let argv = rewrite_habits(argv)?;
+    let cli = Cli::try_parse_from_argv(argv)
+        .with_context(|| format!("the stored arguments of scan {}", stored.id))?;
+    match cli.command {
+        Command::Scan(args) => Ok(*args),
+        _ => Err(usage(format!(
+            "scan {} was not recorded by `portolan scan`",
+            stored.id
+        ))),
+    }
+}
+
+impl Cli {
+    /// clap's parse of an argv whose habits are already rewritten.
+    pub fn try_parse_from_argv(argv: Vec<OsString>) -> Result<Cli, clap::Error> {
+        let matches = Cli::command().try_get_matches_from(argv)?;
+        Cli::from_arg_matches(&matches)
+    }
+}
+
+/// Checks a request and builds everything the scan needs. `stored` is the run that
+/// `--resume` continues (its arguments replace the typed ones, but for `--db` and
+/// `--no-progress`).
+pub fn scan_request(
+    typed: &Typed,
+    stored: Option<&Stored>,
+    env: &dyn Env,
+) -> anyhow::Result<ScanRequest> {
+    let resume = resume_wanted(typed)?;
+    let (args, record_argv) = match (resume, stored) {
+        (None, _) => (Cow::Borrowed(typed.args), record_argv(typed.argv, env)),
+        (Some(_), None) => return Err(usage("--resume: the run to continue was not loaded")),
+        (Some(_), Some(stored)) => {
+            let mut args = stored_args(stored)?;
+            if let Some(rel) = relative_path(&stored.argv) {
+                return Err(usage(format!(
+                    "scan {} recorded the relative path {rel:?}, and portolan cannot tell which directory it meant; start the scan again",
+                    stored.id
+                )));
+            }
+            args.seed = stored.seed;
+            args.no_randomize = stored.seed.is_none();
+            args.history = typed.args.history.clone();
+            args.history.resume = None;
+            args.no_progress |= typed.args.no_progress;
+            (Cow::Owned(args), stored.argv.clone())
+        }
+    };
+    let args = args.as_ref();
+    check_conflicts(args, resume.is_some())?;
+    let kind = scantype::resolve(&args.scan_type).map_err(usage)?;
+    let history = history(args, env);
+    let outputs = outputs(args, &history, env)?;
+    let ports = Arc::new(ports(args)?);
+    let targets = Arc::new(targets(args, env)?);
+    let timing = timing(args)?;
+    let probe = probe(args, env)?;
+    let mut notes = Vec::new();
+    let engine = engine(args, timing, probe.as_ref(), env.file_limit(), &mut notes)?;
+    let order = if args.no_randomize {
+        OrderKind::Sequential
+    } else {
+        OrderKind::Random {
+            seed: args.seed.unwrap_or_else(|| env.random_seed()),
+        }
+    };
+    Ok(ScanRequest {
+        kind,
+        targets,
+        ports,
+        order,
+        engine,
+        outputs,
+        history,
+        record_argv,
+        target_words: args.targets.clone(),
+        open_only: args.open,
+        progress: !args.no_progress,
+        timeline: args.debug_timeline,
+        probe,
+        notes,
+    })
+}
+
+/// Options that cannot go together, said in the user's words.
+fn check_conflicts(args: &ScanArgs, resuming: bool) -> anyhow::Result<()> {
+    if args.no_randomize && args.seed.is_some() && !resuming {
+        return Err(usage(
+            "--seed cannot go with --no-randomize: a scan in order has no random order to seed",
+        ));
+    }
+    if args.history.no_history && args.history.db.is_some() {
+        return Err(usage(
+            "--db cannot go with --no-history: one records the scan, the other says not to",
+        ));
+    }
+    Ok(())
+}
+
+fn history(args: &ScanArgs, env: &dyn Env) -> History {
+    let h = &args.history;
+    if h.no_history {
+        History::Off
+    } else if let Some(db) = &h.db {
+        History::Named(db.clone())
+    } else {
+        History::Default(env.default_db())
+    }
+}
+
+/// The output files asked for, each checked creatable without touching it, none
+/// named twice by any spelling, none the history database.
+fn outputs(args: &ScanArgs, history: &History, env: &dyn Env) -> anyhow::Result<Vec<Output>> {
+    let files: Vec<Output> = args
+        .output
+        .files(args.ndjson.as_deref())
+        .into_iter()
+        .map(|(format, path)| Output { format, path })
+        .collect();
+    if files.iter().filter(|o| o.path == Path::new("-")).count() > 1 {
+        return Err(usage("only one output format can write to stdout (-)"));
+    }
+    let mut keys: Vec<(FileKey, &Path)> = Vec::new();
+    for out in files.iter().filter(|o| o.path != Path::new("-")) {
+        let key = env
+            .output_key(&out.path)
+            .map_err(|why| usage(format!("cannot write {}: {why}", out.path.display())))?;
+        if let Some((_, first)) = keys.iter().find(|(k, _)| *k == key) {
+            return Err(usage(format!(
+                "two outputs name the same file: {} and {}",
+                first.display(),
+                out.path.display()
+            )));
+        }
+        keys.push((key, &out.path));
+    }
+    if let Some(db) = history.path() {
+        if let Ok(db_key) = env.output_key(db) {
+            if let Some((_, out)) = keys.iter().find(|(k, _)| *k == db_key) {
+                return Err(usage(format!(
+                    "the output {} is the history database {}: it would be overwritten",
+                    out.display(),
+                    db.display()
+                )));
+            }
+        }
+    }
+    Ok(files)
+}
+
+/// `argv` with the value of every path option made absolute, for the history.
+fn record_argv(argv: &[OsString], env: &dyn Env) -> Vec<String> {
+    let mut out = Vec::with_capacity(argv.len());
+    let mut path_next = false;
+    for word in argv.iter().map(|w| w.to_string_lossy().into_owned()) {
+        if std::mem::take(&mut path_next) && word != "-" {
+            out.push(env.absolute(Path::new(&word)).to_string_lossy().into_owned());
+            continue;
+        }
+        if PATH_OPTIONS.contains(&word.as_str()) {
+            path_next = true;
+        } else if let Some((flag, value)) = word.split_once('=') {
+            if PATH_OPTIONS.contains(&flag) && value != "-" {
+                let abs = env.absolute(Path::new(value));
+                out.push(format!("{flag}={}", abs.to_string_lossy()));
+                continue;
+            }
+        }
+        out.push(word);
+    }
+    out
+}
+
+/// The first relative path among the path options of a stored argv.
+fn relative_path(argv: &[String]) -> Option<&str> {
+    let mut path_next = false;
+    for word in argv {
+        let long = word.as_str();
+        let value = if std::mem::take(&mut path_next) {
+            Some(long)
+        } else if PATH_OPTIONS.contains(&long) || habit_path_option(long) {
+            path_next = true;
+            None
+        } else {
+            long.split_once('=')
+                .filter(|(f, _)| PATH_OPTIONS.contains(f))
+                .map(|(_, v)| v)
+        };
+        if let Some(v) = value.filter(|v| *v != "-" && Path::new(v).is_relative()) {
+            return Some(v);
+        }
+    }
+    None
+}
+
+/// Whether `word` is an nmap short form of a path option (`-oX`, `-iL`).
+fn habit_path_option(word: &str) -> bool {
+    ["-iL", "-oD", "-oN", "-oX", "-oG", "-oJ", "-oA"].contains(&word)
+}
+
+fn ports(args: &ScanArgs) -> anyhow::Result<PortList> {
+    let list = match (&args.ports, args.top_ports, args.fast) {
+        (Some(spec), _, _) => {
+            let tcp = tcp_ports(spec)?;
+            PortList::parse(&tcp).with_context(|| format!("-p {spec}"))?
+        }
+        (None, Some(n), _) => PortList::top(n)?,
+        (None, None, true) => PortList::top(100)?,
+        (None, None, false) => PortList::top(1000)?,
+    };
+    Ok(list)
+}
+
+/// nmap's protocol prefixes: `T:` is what portolan scans and is dropped; `U:`
+/// (UDP) and `S:` (SCTP) are refused until those scans exist.
+fn tcp_ports(spec: &str) -> Result<String, UsageError> {
+    for (prefix, what) in [("U:", "UDP"), ("S:", "SCTP")] {
+        if spec.contains(prefix) || spec.contains(&prefix.to_lowercase()) {
+            return Err(UsageError(format!(
+                "-p {spec}: {what} ports ({prefix}) are not available yet; portolan scans TCP ports only, e.g. -p 80"
+            )));
+        }
+    }
+    Ok(spec.replace("T:", "").replace("t:", ""))
+}
+
+/// Reads a file of targets, scope or exclusions; `-` is stdin. A UTF-8 byte-order
+/// mark (Windows editors write one) is dropped.
+fn read(env: &dyn Env, path: &Path, what: &str) -> anyhow::Result<String> {
+    let text = env
+        .read_text(path)
+        .map_err(|e| usage(format!("cannot read {what} {}: {e}", path.display())))?;
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_owned(),
+        None => text,
+    })
+}
+
+/// A target word as the target parser wants it: `[::1]` unbracketed; an address
+/// with a zone (`fe80::1%eth0`) refused, since the engine has no zone to give.
+fn target_word(word: &str) -> Result<&str, UsageError> {
+    let w = word.trim();
+    let w = w
+        .strip_prefix('[')
+        .and_then(|w| w.strip_suffix(']'))
+        .unwrap_or(w);
+    if let Some((_, zone)) = w.split_once('%') {
+        return Err(UsageError(format!(
+            "{word}: addresses with a zone (%{zone}) are not supported yet; scan the host at a global or loopback address instead (e.g. ::1)"
+        )));
+    }
+    Ok(w)
+}
+
+fn targets(args: &ScanArgs, env: &dyn Env) -> anyhow::Result<TargetSet> {
+    if args.targets.is_empty() && args.input_list.is_empty() {
+        return Err(usage(
+            "no targets given (try `portolan scan 127.0.0.1`, or `portolan demo`)",
+        ));
+    }
+    if args.input_list.iter().filter(|p| *p == Path::new("-")).count() > 1 {
+        return Err(usage("-iL - reads stdin, which can be read only once"));
+    }
+    let mut b = TargetSetBuilder::new().allow_large(args.large);
+    for t in &args.targets {
+        b = b.target(target_word(t)?)?;
+    }
+    for path in &args.input_list {
+        let text = read(env, path, "target list")?;
+        for w in words(&text) {
+            b = b
+                .target(target_word(w)?)
+                .with_context(|| format!("in {}", path.display()))?;
+        }
+    }
+    for list in &args.exclude {
+        for t in list.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+            b = b.exclude(target_word(t)?)?;
+        }
+    }
+    for path in &args.exclude_file {
+        let text = read(env, path, "exclude file")?;
+        for w in words(&text) {
+            b = b
+                .exclude(target_word(w)?)
+                .with_context(|| format!("in {}", path.display()))?;
+        }
+    }
+    if let Some(path) = &args.scope {
+        let scope = Scope::parse(&read(env, path, "scope file")?)
+            .with_context(|| format!("in scope file {}", path.display()))?;
+        b = b.scope(Some(scope));
+    }
+    Ok(b.build(env.resolver())?)
+}
+
+fn timing(args: &ScanArgs) -> anyhow::Result<Timing> {
+    let mut t = args
+        .template
+        .and_then(Template::from_level)
+        .unwrap_or(Template::Normal)
+        .timing();
+    if let Some(n) = args.max_retries {
+        t.max_retries = n;
+    }
+    if let Some(d) = args.initial_rtt_timeout {
+        t.initial_timeout = d;
+    }
+    if let Some(d) = args.min_rtt_timeout {
+        t.min_timeout = d;
+    }
+    if let Some(d) = args.max_rtt_timeout {
+        t.max_timeout = d;
+    }
+    if t.min_timeout > t.max_timeout {
+        return Err(usage(format!(
+            "--min-rtt-timeout ({:?}) is above --max-rtt-timeout ({:?})",
+            t.min_timeout, t.max_timeout
+        )));
+    }
+    t.initial_timeout = t.initial_timeout.clamp(t.min_timeout, t.max_timeout);
+    Ok(t)
+}
+
+fn probe(args: &ScanArgs, env: &dyn Env) -> anyhow::Result<Option<ProbeConfig>> {
+    if !args.probe {
+        return Ok(None);
+    }
+    let mut settings = Settings::default();
+    if let Some(n) = args.banner_bytes {
+        if n == 0 || n > MAX_BANNER_BYTES {
+            return Err(usage(format!(
+                "--banner-bytes must be 1 to {MAX_BANNER_BYTES}, not {n}"
+            )));
+        }
+        settings.banner_bytes = n;
+    }
+    if let Some(t) = args.probe_timeout {
+        settings.probe_timeout = Some(t);
+    }
+    let db = env.fingerprints(args.fingerprints.as_deref())?;
+    Ok(Some(ProbeConfig {
+        db: Arc::new(db),
+        settings,
+    }))
+}
+
+fn engine(
+    args: &ScanArgs,
+    timing: Timing,
+    probe: Option<&ProbeConfig>,
+    file_limit: u64,
+    notes: &mut Vec<String>,
+) -> anyhow::Result<ScannerBuilder> {
+    // `-sV` probes hold one connection each, on top of the engine's.
+    let prober = probe.map_or(0, |p| p.settings.concurrency.max(1));
+    let reserve = FD_RESERVE.saturating_add(u64::try_from(prober).unwrap_or(u64::MAX));
+    let ceiling = usize::try_from(file_limit.saturating_sub(reserve).max(1)).unwrap_or(usize::MAX);
+    let wanted = match args.concurrency {
+        Some(0) => return Err(usage("--concurrency must be at least 1")),
+        Some(n) => n,
+        None => DEFAULT_MAX_IN_FLIGHT,
+    };
+    if wanted > ceiling && args.concurrency.is_some() {
+        notes.push(format!(
+            "--concurrency {wanted} lowered to {ceiling}: the open-file limit is {file_limit}"
+        ));
+    }
+    let max_in_flight = NonZeroUsize::new(wanted.min(ceiling)).unwrap_or(NonZeroUsize::MIN);
+    let host_cap = match args.max_host_concurrency {
+        Some(0) => return Err(usage("--max-host-concurrency must be at least 1")),
+        Some(n) => NonZeroUsize::new(n),
+        None => None,
+    };
+    let rate = match args.max_rate {
+        Some(r) => Some(
+            Rate::new(r)
+                .ok_or_else(|| usage(format!("--max-rate must be a positive number, not {r}")))?,
+        ),
+        None => None,
+    };
+    Ok(Scanner::builder()
+        .timing(timing)
+        .max_in_flight(Concurrency(max_in_flight))
+        .max_host_concurrency(host_cap)
+        .max_rate(rate))
+}
