@@ -1,5 +1,5 @@
 //! Every clap struct of the command, together: what the user typed, checked for
-//! syntax only. Meaning is given elsewhere ([`crate::request`] for `scan`, the
+//! syntax only. Meaning is given elsewhere (the `request` module for `scan`, the
 //! command modules for the others). This module imports only the leaves
 //! [`crate::duration`] and [`crate::exit`].
 //!
@@ -50,6 +50,13 @@ pub enum Command {
     Show(ShowArgs),
     /// What changed between two scans (exit 0: none, 1: changed, 2: error).
     Diff(DiffArgs),
+}
+
+impl Cli {
+    /// clap's parse of an argv whose habits are already rewritten ([`rewrite_habits`]).
+    pub fn try_parse_from_argv(argv: Vec<OsString>) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(argv)
+    }
 }
 
 /// `portolan scan`.
@@ -539,3 +546,207 @@ pub struct HttpArgs {
     pub raw: bool,
 }
 
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use clap::CommandFactory;
+
+    use super::*;
+    use crate::exit::clap_line;
+
+    fn argv(words: &[&str]) -> Vec<OsString> {
+        let mut v: Vec<OsString> = vec!["portolan".into()];
+        v.extend(words.iter().map(OsString::from));
+        v
+    }
+
+    fn parse(words: &[&str]) -> Result<Command, String> {
+        let v = rewrite_habits(argv(words)).map_err(|e| e.0)?;
+        Cli::try_parse_from_argv(v)
+            .map(|c| c.command)
+            .map_err(|e| clap_line(&e.render().to_string()))
+    }
+
+    fn scan(words: &[&str]) -> ScanArgs {
+        let mut all = vec!["scan"];
+        all.extend_from_slice(words);
+        match parse(&all) {
+            Ok(Command::Scan(a)) => *a,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn nmap_habits_work() {
+        let a = scan(&[
+            "-Pn", "-sT", "-n", "-T4", "-p-", "-iL", "hosts.txt", "-oD", "-", "-r", "x",
+        ]);
+        assert_eq!(a.ports.as_deref(), Some("-"));
+        assert_eq!(a.template, Some(4));
+        assert_eq!(a.input_list, [PathBuf::from("hosts.txt")]);
+        assert_eq!(a.ndjson, Some(PathBuf::from("-")));
+        assert_eq!(a.scan_type, ["T"]);
+        assert!(a.no_randomize && a.no_ping && a.no_dns);
+        assert_eq!(a.targets, ["x"]);
+    }
+
+    #[test]
+    fn a_port_range_may_start_with_a_dash() {
+        assert_eq!(scan(&["x", "-p", "-80"]).ports.as_deref(), Some("-80"));
+    }
+
+    #[test]
+    fn words_after_dashes_are_not_rewritten() {
+        let v = rewrite_habits(argv(&["scan", "--", "-sS", "-v"])).map_err(|e| e.0);
+        assert_eq!(v, Ok(argv(&["scan", "--", "-sS", "-v"])));
+    }
+
+    #[test]
+    fn scan_letters_go_to_scan_type_and_connect_source_is_left_alone() {
+        let v = rewrite_habits(argv(&["scan", "-sS", "-sV"])).map_err(|e| e.0);
+        assert_eq!(v, Ok(argv(&["scan", "--scan-type", "S", "--probe"])));
+        let v = rewrite_habits(argv(&["connect", "-s", "127.0.0.2", "h"])).map_err(|e| e.0);
+        assert_eq!(v, Ok(argv(&["connect", "-s", "127.0.0.2", "h"])));
+    }
+
+    #[test]
+    fn times_use_one_grammar_in_every_command() {
+        let Ok(Command::Connect(c)) = parse(&["connect", "-w", "2s", "-i", "500ms", "-q", "0", "h", "1"]) else {
+            panic!("connect refused");
+        };
+        assert_eq!(c.wait, Duration::from_secs(2));
+        assert_eq!(c.session.idle_timeout, Some(Duration::from_millis(500)));
+        assert_eq!(c.session.quit_after, Some(Duration::ZERO));
+        let Ok(Command::Http(h)) = parse(&["http", "--max-time", "1m", "-w", "3", "http://h/"]) else {
+            panic!("http refused");
+        };
+        assert_eq!((h.max_time, h.wait), (Duration::from_secs(60), Duration::from_secs(3)));
+        assert!(parse(&["listen", "--expect-timeout", "250ms", "0"]).is_ok());
+        assert!(parse(&["scan", "x", "--max-rtt-timeout", "2"]).is_ok());
+    }
+
+    #[test]
+    fn zero_is_refused_where_it_means_nothing() {
+        for words in [
+            &["connect", "-w", "0", "h", "1"][..],
+            &["connect", "-i", "0s", "h", "1"],
+            &["connect", "--expect-timeout", "0", "h", "1"],
+            &["http", "--max-time", "0", "http://h/"],
+            &["listen", "-i", "0ms", "0"],
+        ] {
+            let e = parse(words).map(|_| ()).unwrap_err();
+            assert!(e.contains("zero"), "{words:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn missing_arguments_are_named() {
+        let e = parse(&["http"]).map(|_| ()).unwrap_err();
+        assert!(e.contains("<URL>"), "{e}");
+        let e = parse(&["listen"]).map(|_| ()).unwrap_err();
+        assert!(e.contains("<PORT>"), "{e}");
+        let e = parse(&["scan", "x", "--banner-bytes", "5"]).map(|_| ()).unwrap_err();
+        assert!(e.contains("--probe"), "{e}");
+    }
+
+    #[test]
+    fn typos_get_suggestions() {
+        let e = parse(&["scan", "--opne"]).map(|_| ()).unwrap_err();
+        assert!(e.contains("'--open'"), "{e}");
+        let e = parse(&["conect"]).map(|_| ()).unwrap_err();
+        assert!(e.contains("'connect'"), "{e}");
+    }
+
+    #[test]
+    fn allowed_values_are_listed() {
+        let e = parse(&["show", "-o", "yaml"]).map(|_| ()).unwrap_err();
+        assert!(e.contains("possible values") && e.contains("ndjson"), "{e}");
+    }
+
+    #[test]
+    fn habits_without_a_use_say_what_to_do() {
+        for (word, hint) in [("-v", "verbose"), ("-6", "IPv6"), ("-4", "IPv4"), ("-d", "--debug-timeline")] {
+            let e = parse(&["scan", word, "x"]).map(|_| ()).unwrap_err();
+            assert!(e.starts_with(word) && e.contains(hint), "{word}: {e}");
+        }
+    }
+
+    #[test]
+    fn resume_is_not_an_output_option() {
+        let a = scan(&["--resume", "--db", "h.db"]);
+        assert_eq!(a.history.resume.as_deref(), Some("last"));
+        assert_eq!(a.history.db, Some(PathBuf::from("h.db")));
+    }
+
+    /// Every option of `scan` that names a file is recorded absolute on resume.
+    #[test]
+    fn every_path_option_is_known() {
+        let cmd = Cli::command();
+        let scan = cmd.find_subcommand("scan").expect("scan");
+        let paths: BTreeSet<String> = scan
+            .get_arguments()
+            .filter(|a| {
+                a.get_value_names()
+                    .is_some_and(|n| n.iter().any(|n| ["FILE", "BASE", "DIR"].contains(&n.as_str())))
+            })
+            .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+            .collect();
+        let known: BTreeSet<String> = PATH_OPTIONS.iter().map(|s| (*s).to_owned()).collect();
+        assert_eq!(paths, known);
+    }
+
+    /// No module imports a module that imports it back (`main` imports them all).
+    #[test]
+    fn the_modules_import_each_other_without_cycles() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for entry in std::fs::read_dir(&dir).expect("src") {
+            let path = entry.expect("entry").path();
+            let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("").to_owned();
+            if name == "main" {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("read");
+            let code = text.split("#[cfg(test)]").next().unwrap_or("");
+            let uses = code
+                .match_indices("crate::")
+                .map(|(i, _)| {
+                    code[i + 7..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect::<String>()
+                })
+                .filter(|m| *m != name)
+                .collect();
+            graph.insert(name, uses);
+        }
+        assert!(graph.len() > 10, "{graph:?}");
+        fn visit(
+            m: &str,
+            graph: &BTreeMap<String, BTreeSet<String>>,
+            path: &mut Vec<String>,
+        ) -> Option<Vec<String>> {
+            if let Some(i) = path.iter().position(|p| p == m) {
+                return Some(path[i..].to_vec());
+            }
+            path.push(m.to_owned());
+            for next in graph.get(m).into_iter().flatten() {
+                if let Some(cycle) = visit(next, graph, path) {
+                    return Some(cycle);
+                }
+            }
+            path.pop();
+            None
+        }
+        for m in graph.keys() {
+            assert_eq!(visit(m, &graph, &mut Vec::new()), None, "a cycle");
+        }
+    }
+}

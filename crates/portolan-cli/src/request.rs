@@ -80,10 +80,16 @@ pub struct Typed<'a> {
     pub argv: &'a [OsString],
 }
 
-/// The clap ids of `matches` that came from the command line.
+/// The clap ids of the options of `scan` (not their groups) that `matches` (of
+/// `scan`) took from the command line.
 pub fn given(matches: &ArgMatches) -> Vec<String> {
+    let cmd = Cli::command();
+    let Some(scan) = cmd.find_subcommand("scan") else {
+        return Vec::new();
+    };
     matches
         .ids()
+        .filter(|id| scan.get_arguments().any(|a| a.get_id() == *id))
         .filter(|id| matches.value_source(id.as_str()) == Some(ValueSource::CommandLine))
         .map(|id| id.as_str().to_owned())
         .collect()
@@ -222,14 +228,6 @@ fn stored_args(stored: &Stored) -> anyhow::Result<ScanArgs> {
             "scan {} was not recorded by `portolan scan`",
             stored.id
         ))),
-    }
-}
-
-impl Cli {
-    /// clap's parse of an argv whose habits are already rewritten.
-    pub fn try_parse_from_argv(argv: Vec<OsString>) -> Result<Cli, clap::Error> {
-        let matches = Cli::command().try_get_matches_from(argv)?;
-        Cli::from_arg_matches(&matches)
     }
 }
 
@@ -599,4 +597,574 @@ fn engine(
         .max_in_flight(Concurrency(max_in_flight))
         .max_host_concurrency(host_cap)
         .max_rate(rate))
+}
+
+#[cfg(test)]
+mod tests {
+    //! The flag tests: each runs the real clap parse and [`scan_request`] against
+    //! a fake world, in-process.
+    use std::collections::HashMap;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::exit::{error_line, is_usage};
+
+    /// Files by normalised name: a symlink table, existing files (inode = index),
+    /// and the directories that exist.
+    struct FakeEnv {
+        texts: HashMap<&'static str, &'static str>,
+        links: HashMap<&'static str, &'static str>,
+        existing: Vec<&'static str>,
+        dirs: Vec<&'static str>,
+        file_limit: u64,
+    }
+
+    impl FakeEnv {
+        fn new() -> Self {
+            FakeEnv {
+                texts: HashMap::from([
+                    ("hosts.txt", "198.18.0.1 198.18.0.2 # lab\n"),
+                    ("bom.txt", "\u{feff}198.18.0.9\n"),
+                    ("-", "198.18.0.7\n"),
+                    ("scope.txt", "198.18.0.0/24\n"),
+                ]),
+                links: HashMap::from([("link.db", "h.db")]),
+                existing: vec!["h.db", "old.xml", "out"],
+                dirs: vec!["", "out", "/abs"],
+                file_limit: 100_000,
+            }
+        }
+
+        fn normal(path: &Path) -> String {
+            let parts: Vec<String> = path
+                .components()
+                .filter(|c| !matches!(c, std::path::Component::CurDir))
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            let joined = parts.join("/").replace("//", "/");
+            joined
+        }
+    }
+
+    impl Env for FakeEnv {
+        fn read_text(&self, path: &Path) -> io::Result<String> {
+            self.texts
+                .get(Self::normal(path).as_str())
+                .map(|t| (*t).to_owned())
+                .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
+        }
+
+        fn output_key(&self, path: &Path) -> Result<FileKey, String> {
+            let name = Self::normal(path);
+            let name = self.links.get(name.as_str()).map_or(name.clone(), |t| (*t).to_owned());
+            if self.dirs.contains(&name.as_str()) {
+                return Err("it is a directory".into());
+            }
+            if let Some(i) = self.existing.iter().position(|e| *e == name) {
+                return Ok(FileKey::Inode { dev: 1, ino: i as u64 });
+            }
+            let dir = name.rsplit_once('/').map_or("", |(d, _)| d);
+            if self.dirs.contains(&dir) {
+                Ok(FileKey::New(PathBuf::from(&name)))
+            } else {
+                Err(format!("directory {dir}: No such file or directory"))
+            }
+        }
+
+        fn absolute(&self, path: &Path) -> PathBuf {
+            Path::new("/work/dir").join(path)
+        }
+
+        fn default_db(&self) -> Option<PathBuf> {
+            Some(PathBuf::from("/home/u/.local/share/portolan/history.db"))
+        }
+
+        fn resolver(&self) -> &dyn Resolver {
+            self
+        }
+
+        fn file_limit(&self) -> u64 {
+            self.file_limit
+        }
+
+        fn random_seed(&self) -> u64 {
+            42
+        }
+
+        fn fingerprints(&self, _dir: Option<&Path>) -> anyhow::Result<Database> {
+            Ok(Database::builtin()?)
+        }
+    }
+
+    impl Resolver for FakeEnv {
+        fn resolve(&self, name: &str) -> io::Result<Vec<std::net::IpAddr>> {
+            match name {
+                "lab.test" => Ok(vec!["198.18.0.1".parse().map_err(io::Error::other)?]),
+                _ => Err(io::Error::from(io::ErrorKind::NotFound)),
+            }
+        }
+    }
+
+    fn request_in(
+        words: &[&str],
+        stored: Option<&Stored>,
+        env: &FakeEnv,
+    ) -> anyhow::Result<ScanRequest> {
+        let mut argv: Vec<OsString> = vec!["portolan".into(), "scan".into()];
+        argv.extend(words.iter().map(OsString::from));
+        let argv = rewrite_habits(argv)?;
+        let matches = Cli::command().try_get_matches_from(argv.clone())?;
+        let Command::Scan(args) = Cli::from_arg_matches(&matches)?.command else {
+            anyhow::bail!("not a scan");
+        };
+        let sub = matches
+            .subcommand_matches("scan")
+            .ok_or_else(|| anyhow::anyhow!("no scan matches"))?;
+        let given = given(sub);
+        let typed = Typed {
+            args: &args,
+            given: &given,
+            argv: &argv[2..],
+        };
+        scan_request(&typed, stored, env)
+    }
+
+    fn request(words: &[&str]) -> ScanRequest {
+        match request_in(words, None, &FakeEnv::new()) {
+            Ok(r) => r,
+            Err(e) => panic!("{words:?} refused: {}", error_line(&e)),
+        }
+    }
+
+    /// The one line a refused request prints; the refusal must be a usage error.
+    fn refused(words: &[&str]) -> String {
+        refused_in(words, None, &FakeEnv::new())
+    }
+
+    fn refused_in(words: &[&str], stored: Option<&Stored>, env: &FakeEnv) -> String {
+        let Err(e) = request_in(words, stored, env) else {
+            panic!("{words:?} was accepted");
+        };
+        assert!(
+            is_usage(&e) || e.is::<clap::Error>(),
+            "{words:?}: not a usage error: {e:#}"
+        );
+        error_line(&e)
+    }
+
+    fn ports(r: &ScanRequest) -> Vec<u16> {
+        r.ports.as_slice().to_vec()
+    }
+
+    // --- targets
+
+    #[test]
+    fn a_plain_scan_has_the_top_1000_ports_and_a_random_order() {
+        let r = request(&["198.18.0.1"]);
+        assert_eq!(r.ports.len(), 1000);
+        assert_eq!(r.order, OrderKind::Random { seed: 42 });
+        assert_eq!(r.targets.hosts(), 1);
+        assert!(r.outputs.is_empty() && r.probe.is_none() && r.progress);
+    }
+
+    #[test]
+    fn no_target_is_refused_with_an_example() {
+        assert!(refused(&["-p", "80"]).contains("portolan scan 127.0.0.1"));
+    }
+
+    #[test]
+    fn names_are_resolved_through_the_resolver() {
+        assert_eq!(request(&["lab.test"]).targets.hosts(), 1);
+        refused(&["nowhere.test"]);
+    }
+
+    #[test]
+    fn bracketed_ipv6_is_accepted() {
+        assert_eq!(request(&["[::1]", "-p", "22"]).targets.hosts(), 1);
+        assert_eq!(request(&["::1", "--exclude", "[::2]"]).targets.hosts(), 1);
+    }
+
+    #[test]
+    fn a_zone_index_is_refused_with_what_to_do() {
+        let e = refused(&["fe80::1%lo"]);
+        assert!(e.contains("%lo") && e.contains("::1"), "{e}");
+    }
+
+    #[test]
+    fn a_target_file_with_a_byte_order_mark_is_read() {
+        assert_eq!(request(&["-iL", "bom.txt"]).targets.hosts(), 1);
+        assert_eq!(request(&["-iL", "hosts.txt"]).targets.hosts(), 2);
+    }
+
+    #[test]
+    fn dash_il_dash_reads_stdin_once() {
+        assert_eq!(request(&["-iL", "-"]).targets.hosts(), 1);
+        assert!(refused(&["-iL", "-", "-iL", "-"]).contains("stdin"));
+    }
+
+    #[test]
+    fn a_missing_target_file_is_named() {
+        assert!(refused(&["-iL", "nope.txt"]).contains("nope.txt"));
+    }
+
+    #[test]
+    fn large_targets_need_large() {
+        assert!(refused(&["10.0.0.0/8", "-p", "80"]).contains("--large"));
+        assert_eq!(
+            request(&["10.0.0.0/8", "-p", "80", "--large"]).targets.hosts(),
+            1 << 24
+        );
+    }
+
+    #[test]
+    fn the_scope_file_is_enforced() {
+        request(&["198.18.0.5", "--scope", "scope.txt"]);
+        assert!(refused(&["198.19.0.5", "--scope", "scope.txt"]).contains("scope"));
+    }
+
+    // --- ports
+
+    #[test]
+    fn open_ended_port_ranges() {
+        assert_eq!(request(&["::1", "-p", "-80"]).ports.len(), 80);
+        assert_eq!(request(&["::1", "-p-"]).ports.len(), 65535);
+        assert_eq!(request(&["::1", "-p", "65530-"]).ports.len(), 6);
+    }
+
+    #[test]
+    fn tcp_prefixes_are_dropped() {
+        assert_eq!(ports(&request(&["::1", "-p", "T:80,443"])), [80, 443]);
+    }
+
+    #[test]
+    fn udp_and_sctp_prefixes_are_refused() {
+        let e = refused(&["::1", "-p", "T:80,U:53"]);
+        assert!(e.contains("U:") && e.contains("-p 80"), "{e}");
+        assert!(refused(&["::1", "-p", "S:80"]).contains("SCTP"));
+    }
+
+    #[test]
+    fn bad_port_specs_are_usage_errors() {
+        refused(&["::1", "-p", "0"]);
+        refused(&["::1", "-p", "80-22"]);
+        refused(&["::1", "-p", "70000"]);
+        refused(&["::1", "--top-ports", "0"]);
+    }
+
+    #[test]
+    fn fast_means_100_ports() {
+        assert_eq!(request(&["::1", "-F"]).ports.len(), 100);
+        refused(&["::1", "-F", "-p", "80"]);
+    }
+
+    // --- scan types and habits
+
+    #[test]
+    fn st_is_the_connect_scan() {
+        assert_eq!(request(&["::1", "-sT"]).kind, ScanKind::Connect);
+    }
+
+    #[test]
+    fn unavailable_scan_types_say_what_to_use() {
+        assert!(refused(&["::1", "-sS"]).contains("-sT"));
+        assert!(refused(&["::1", "-sU"]).contains("TCP"));
+        assert!(refused(&["::1", "-sn"]).contains("never pings"));
+        assert!(refused(&["::1", "-sC"]).contains("-sV"));
+        assert!(refused(&["::1", "-sZ"]).contains("-sZ"));
+    }
+
+    #[test]
+    fn sv_turns_on_the_probe_stage() {
+        assert!(request(&["::1", "-sV"]).probe.is_some());
+        assert!(request(&["::1", "-sT", "-sV"]).probe.is_some());
+    }
+
+    #[test]
+    fn nmap_habits_that_mean_nothing_here_are_accepted() {
+        request(&["::1", "-Pn", "-n", "--reason", "-T4"]);
+    }
+
+    #[test]
+    fn dash_r_scans_in_order() {
+        assert_eq!(request(&["::1", "-r"]).order, OrderKind::Sequential);
+    }
+
+    #[test]
+    fn verbose_and_address_family_flags_say_what_to_do() {
+        assert!(refused(&["::1", "-v"]).contains("verbose"));
+        assert!(refused(&["::1", "-vv"]).contains("verbose"));
+        assert!(refused(&["::1", "-6"]).contains("IPv6 addresses"));
+    }
+
+    #[test]
+    fn timing_templates_are_0_to_5() {
+        request(&["::1", "-T0"]);
+        assert!(refused(&["::1", "-T6"]).contains("0..=5"));
+    }
+
+    // --- order
+
+    #[test]
+    fn seed_and_no_randomize_cannot_go_together() {
+        let e = refused(&["::1", "--no-randomize", "--seed", "5"]);
+        assert!(e.contains("--seed") && e.contains("--no-randomize"), "{e}");
+    }
+
+    #[test]
+    fn a_seed_is_kept() {
+        assert_eq!(
+            request(&["::1", "--seed", "5"]).order,
+            OrderKind::Random { seed: 5 }
+        );
+    }
+
+    // --- history
+
+    #[test]
+    fn db_and_no_history_cannot_go_together() {
+        let e = refused(&["::1", "--no-history", "--db", "x.db"]);
+        assert!(e.contains("--db") && e.contains("--no-history"), "{e}");
+    }
+
+    #[test]
+    fn the_history_is_chosen() {
+        assert_eq!(request(&["::1", "--no-history"]).history, History::Off);
+        assert_eq!(
+            request(&["::1", "--db", "x.db"]).history,
+            History::Named("x.db".into())
+        );
+        assert!(matches!(
+            request(&["::1"]).history,
+            History::Default(Some(_))
+        ));
+    }
+
+    // --- outputs
+
+    #[test]
+    fn an_output_that_is_the_database_is_refused() {
+        for out in ["h.db", "./h.db", "link.db"] {
+            let e = refused(&["::1", "--db", "h.db", "-oN", out]);
+            assert!(e.contains("history database"), "{out}: {e}");
+        }
+        let e = refused(&["::1", "--db", "new.db", "-oX", "./new.db"]);
+        assert!(e.contains("history database"), "{e}");
+    }
+
+    #[test]
+    fn two_outputs_naming_one_file_are_refused() {
+        let e = refused(&["::1", "-oX", "a.out", "-oJ", "./a.out"]);
+        assert!(e.contains("same file"), "{e}");
+        refused(&["::1", "-oX", "old.xml", "-oD", "./old.xml"]);
+        refused(&["::1", "-oX", "base.xml", "-oA", "base"]);
+    }
+
+    #[test]
+    fn two_outputs_on_stdout_are_refused() {
+        assert!(refused(&["::1", "-oX", "-", "-oJ", "-"]).contains("stdout"));
+    }
+
+    #[test]
+    fn an_output_in_a_missing_directory_is_refused_before_any_is_opened() {
+        let e = refused(&["::1", "-oJ", "x.json", "-oX", "/nonexistent/x"]);
+        assert!(e.contains("/nonexistent/x"), "{e}");
+        assert!(refused(&["::1", "-oA", "nodir/base"]).contains("nodir/base.nmap"));
+    }
+
+    #[test]
+    fn a_directory_is_not_an_output() {
+        assert!(refused(&["::1", "-oX", "out"]).contains("directory"));
+    }
+
+    #[test]
+    fn all_formats_writes_four_files() {
+        let r = request(&["::1", "-oA", "out/scan", "-oD", "-"]);
+        assert_eq!(r.outputs.len(), 5);
+    }
+
+    #[test]
+    fn recorded_paths_are_absolute() {
+        let r = request(&[
+            "::1",
+            "-oX",
+            "cw.xml",
+            "--json=out/x.json",
+            "-oD",
+            "-",
+            "-p",
+            "80",
+        ]);
+        assert_eq!(
+            r.record_argv,
+            [
+                "::1",
+                "--xml",
+                "/work/dir/cw.xml",
+                "--json=/work/dir/out/x.json",
+                "--ndjson",
+                "-",
+                "-p",
+                "80"
+            ]
+        );
+    }
+
+    // --- times
+
+    #[test]
+    fn times_take_the_one_grammar() {
+        let r = request(&["::1", "--max-rtt-timeout", "2", "--min-rtt-timeout", "500ms"]);
+        let _ = r;
+        request(&["::1", "--initial-rtt-timeout", "1m", "--max-rtt-timeout", "2m"]);
+        request(&["::1", "-sV", "--probe-timeout", "2"]);
+    }
+
+    #[test]
+    fn zero_times_are_refused() {
+        assert!(refused(&["::1", "--max-rtt-timeout", "0"]).contains("zero"));
+        assert!(refused(&["::1", "-sV", "--probe-timeout", "0ms"]).contains("zero"));
+    }
+
+    #[test]
+    fn min_above_max_is_refused() {
+        let e = refused(&["::1", "--min-rtt-timeout", "2s", "--max-rtt-timeout", "1s"]);
+        assert!(e.contains("--min-rtt-timeout"), "{e}");
+    }
+
+    #[test]
+    fn the_initial_timeout_is_clamped() {
+        let r = request(&["::1", "--initial-rtt-timeout", "9s", "--max-rtt-timeout", "1s"]);
+        let _ = r;
+        assert_eq!(
+            timing(&stub_args(&["::1", "--initial-rtt-timeout", "9s", "--max-rtt-timeout", "1s"]))
+                .map(|t| t.initial_timeout)
+                .ok(),
+            Some(Duration::from_secs(1))
+        );
+    }
+
+    fn stub_args(words: &[&str]) -> ScanArgs {
+        let mut argv: Vec<OsString> = vec!["portolan".into(), "scan".into()];
+        argv.extend(words.iter().map(OsString::from));
+        match Cli::try_parse_from_argv(argv).map(|c| c.command) {
+            Ok(Command::Scan(a)) => *a,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    // --- numbers
+
+    #[test]
+    fn concurrency_must_be_positive() {
+        assert!(refused(&["::1", "--concurrency", "0"]).contains("at least 1"));
+        assert!(refused(&["::1", "--max-host-concurrency", "0"]).contains("at least 1"));
+    }
+
+    #[test]
+    fn concurrency_above_the_file_limit_is_lowered_with_a_note() {
+        let env = FakeEnv {
+            file_limit: 1024,
+            ..FakeEnv::new()
+        };
+        let r = request_in(&["::1", "--concurrency", "5000"], None, &env);
+        let notes = r.map(|r| r.notes).unwrap_or_default();
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].contains("lowered to 960"), "{notes:?}");
+    }
+
+    #[test]
+    fn max_rate_must_be_positive() {
+        for bad in ["0", "-1", "NaN", "inf"] {
+            refused(&["::1", &format!("--max-rate={bad}")]);
+        }
+        request(&["::1", "--max-rate", "0.5"]);
+    }
+
+    #[test]
+    fn banner_bytes_are_bounded_and_need_sv() {
+        assert!(refused(&["::1", "-sV", "--banner-bytes", "0"]).contains("1 to"));
+        assert!(refused(&["::1", "-sV", "--banner-bytes", "2000000"]).contains("1 to"));
+        assert!(refused(&["::1", "--banner-bytes", "5"]).contains("--probe"));
+    }
+
+    // --- resume
+
+    fn stored(argv: &[&str], seed: Option<u64>) -> Stored {
+        Stored {
+            id: 7,
+            argv: argv.iter().map(|s| (*s).to_owned()).collect(),
+            seed,
+        }
+    }
+
+    #[test]
+    fn resume_allows_only_db_and_no_progress() {
+        let s = stored(&["198.18.0.1", "-p", "80"], Some(3));
+        let env = FakeEnv::new();
+        let r = request_in(&["--resume", "--db", "h.db", "--no-progress"], Some(&s), &env);
+        assert!(r.is_ok());
+        for (extra, named) in [
+            (&["-p", "80"][..], "--ports"),
+            (&["--open"][..], "--open"),
+            (&["-oX", "x.xml"][..], "--xml"),
+            (&["-sV"][..], "--probe"),
+            (&["-T4"][..], "-T"),
+        ] {
+            let mut words = vec!["--resume"];
+            words.extend_from_slice(extra);
+            let e = refused_in(&words, Some(&s), &env);
+            assert!(e.contains(named) && e.contains("only --db"), "{extra:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn resume_takes_no_targets_and_needs_the_history() {
+        assert!(refused(&["::1", "--resume"]).contains("give none"));
+        assert!(refused(&["--resume", "--no-history"]).contains("--no-history"));
+    }
+
+    #[test]
+    fn resume_names_a_run() {
+        let typed = |w: &[&str]| {
+            let args = stub_args(w);
+            let given = vec!["resume".to_owned()];
+            let argv = Vec::new();
+            resume_wanted(&Typed {
+                args: &args,
+                given: &given,
+                argv: &argv,
+            })
+            .ok()
+            .flatten()
+        };
+        assert_eq!(typed(&["--resume"]), Some(ResumeWhich::Last));
+        assert_eq!(typed(&["--resume", "12"]), Some(ResumeWhich::Id(12)));
+        assert!(refused(&["--resume", "abc"]).contains("scan id"));
+    }
+
+    #[test]
+    fn resume_scans_with_the_stored_arguments_and_seed() {
+        let s = stored(&["198.18.0.1", "-p", "22,80", "--xml", "/abs/x.xml"], Some(9));
+        let r = request_in(&["--resume", "--db", "h.db"], Some(&s), &FakeEnv::new());
+        let r = r.map_err(|e| error_line(&e)).expect("resumes");
+        assert_eq!(ports(&r), [22, 80]);
+        assert_eq!(r.order, OrderKind::Random { seed: 9 });
+        assert_eq!(r.history, History::Named("h.db".into()));
+        assert_eq!(r.outputs[0].path, Path::new("/abs/x.xml"));
+        assert_eq!(r.record_argv, s.argv);
+    }
+
+    #[test]
+    fn resume_refuses_a_run_recorded_with_relative_paths() {
+        let s = stored(&["198.18.0.1", "-oX", "cw.xml"], Some(9));
+        let e = refused_in(&["--resume"], Some(&s), &FakeEnv::new());
+        assert!(e.contains("cw.xml") && e.contains("scan 7"), "{e}");
+    }
+
+    #[test]
+    fn resume_checks_the_stored_outputs_against_the_database() {
+        let s = stored(&["198.18.0.1", "--normal", "/abs/h.db"], Some(9));
+        let e = refused_in(&["--resume", "--db", "/abs/h.db"], Some(&s), &FakeEnv::new());
+        assert!(e.contains("history database"), "{e}");
+    }
 }
