@@ -288,7 +288,9 @@ pub fn rewrite_habits(argv: Vec<OsString>) -> Result<Vec<OsString>, UsageError> 
             return Err(UsageError(format!("{word}: {why}")));
         }
         match arg.to_str().and_then(|a| a.strip_prefix("-s")) {
-            Some(letters) if !letters.is_empty() && letters.chars().all(|c| c.is_ascii_alphabetic()) => {
+            Some(letters)
+                if !letters.is_empty() && letters.chars().all(|c| c.is_ascii_alphabetic()) =>
+            {
                 out.push(OsString::from("--scan-type"));
                 out.push(OsString::from(letters));
             }
@@ -351,7 +353,6 @@ pub struct OutputArgs {
     pub all_formats: Option<PathBuf>,
 }
 
-
 /// `portolan history`.
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
@@ -379,7 +380,9 @@ pub struct ShowArgs {
 
 /// `portolan diff`.
 #[derive(Debug, Args)]
-#[command(after_help = "Exit status: 0 when nothing changed, 1 when something did, 2 on any error\n(no such scan, not a database, cannot write), as ndiff does.")]
+#[command(
+    after_help = "Exit status: 0 when nothing changed, 1 when something did, 2 on any error\n(no such scan, not a database, cannot write), as ndiff does."
+)]
 pub struct DiffArgs {
     /// The older scan (default: the scan before NEW of the same targets).
     #[arg(value_name = "OLD")]
@@ -394,7 +397,6 @@ pub struct DiffArgs {
     #[arg(long = "db", value_name = "PATH")]
     pub db: Option<PathBuf>,
 }
-
 
 /// The session options shared by `connect` and `listen`.
 #[derive(Debug, Args)]
@@ -546,7 +548,6 @@ pub struct HttpArgs {
     pub raw: bool,
 }
 
-
 #[cfg(test)]
 mod tests {
     use std::collections::{BTreeMap, BTreeSet};
@@ -586,7 +587,17 @@ mod tests {
     #[test]
     fn nmap_habits_work() {
         let a = scan(&[
-            "-Pn", "-sT", "-n", "-T4", "-p-", "-iL", "hosts.txt", "-oD", "-", "-r", "x",
+            "-Pn",
+            "-sT",
+            "-n",
+            "-T4",
+            "-p-",
+            "-iL",
+            "hosts.txt",
+            "-oD",
+            "-",
+            "-r",
+            "x",
         ]);
         assert_eq!(a.ports.as_deref(), Some("-"));
         assert_eq!(a.template, Some(4));
@@ -618,16 +629,22 @@ mod tests {
 
     #[test]
     fn times_use_one_grammar_in_every_command() {
-        let Ok(Command::Connect(c)) = parse(&["connect", "-w", "2s", "-i", "500ms", "-q", "0", "h", "1"]) else {
+        let Ok(Command::Connect(c)) =
+            parse(&["connect", "-w", "2s", "-i", "500ms", "-q", "0", "h", "1"])
+        else {
             panic!("connect refused");
         };
         assert_eq!(c.wait, Duration::from_secs(2));
         assert_eq!(c.session.idle_timeout, Some(Duration::from_millis(500)));
         assert_eq!(c.session.quit_after, Some(Duration::ZERO));
-        let Ok(Command::Http(h)) = parse(&["http", "--max-time", "1m", "-w", "3", "http://h/"]) else {
+        let Ok(Command::Http(h)) = parse(&["http", "--max-time", "1m", "-w", "3", "http://h/"])
+        else {
             panic!("http refused");
         };
-        assert_eq!((h.max_time, h.wait), (Duration::from_secs(60), Duration::from_secs(3)));
+        assert_eq!(
+            (h.max_time, h.wait),
+            (Duration::from_secs(60), Duration::from_secs(3))
+        );
         assert!(parse(&["listen", "--expect-timeout", "250ms", "0"]).is_ok());
         assert!(parse(&["scan", "x", "--max-rtt-timeout", "2"]).is_ok());
     }
@@ -652,7 +669,9 @@ mod tests {
         assert!(e.contains("<URL>"), "{e}");
         let e = parse(&["listen"]).map(|_| ()).unwrap_err();
         assert!(e.contains("<PORT>"), "{e}");
-        let e = parse(&["scan", "x", "--banner-bytes", "5"]).map(|_| ()).unwrap_err();
+        let e = parse(&["scan", "x", "--banner-bytes", "5"])
+            .map(|_| ())
+            .unwrap_err();
         assert!(e.contains("--probe"), "{e}");
     }
 
@@ -672,7 +691,12 @@ mod tests {
 
     #[test]
     fn habits_without_a_use_say_what_to_do() {
-        for (word, hint) in [("-v", "verbose"), ("-6", "IPv6"), ("-4", "IPv4"), ("-d", "--debug-timeline")] {
+        for (word, hint) in [
+            ("-v", "verbose"),
+            ("-6", "IPv6"),
+            ("-4", "IPv4"),
+            ("-d", "--debug-timeline"),
+        ] {
             let e = parse(&["scan", word, "x"]).map(|_| ()).unwrap_err();
             assert!(e.starts_with(word) && e.contains(hint), "{word}: {e}");
         }
@@ -693,8 +717,10 @@ mod tests {
         let paths: BTreeSet<String> = scan
             .get_arguments()
             .filter(|a| {
-                a.get_value_names()
-                    .is_some_and(|n| n.iter().any(|n| ["FILE", "BASE", "DIR"].contains(&n.as_str())))
+                a.get_value_names().is_some_and(|n| {
+                    n.iter()
+                        .any(|n| ["FILE", "BASE", "DIR"].contains(&n.as_str()))
+                })
             })
             .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
             .collect();
@@ -709,7 +735,11 @@ mod tests {
         let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for entry in std::fs::read_dir(&dir).expect("src") {
             let path = entry.expect("entry").path();
-            let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("").to_owned();
+            let name = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("")
+                .to_owned();
             if name == "main" {
                 continue;
             }

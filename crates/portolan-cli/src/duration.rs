@@ -79,7 +79,9 @@ mod tests {
 
     #[test]
     fn nonsense_is_refused_with_the_grammar() {
-        for bad in ["fast", "", "-1", "1h", "5x", "1e3", ".", "2 s", "inf", "NaN"] {
+        for bad in [
+            "fast", "", "-1", "1h", "5x", "1e3", ".", "2 s", "inf", "NaN",
+        ] {
             let e = zero_or_more(bad).unwrap_err();
             assert!(e.contains(&format!("{bad:?}")), "{bad}: {e}");
         }

@@ -131,7 +131,11 @@ pub fn clap_error(e: &clap::Error) -> ExitCode {
             ExitCode::from(2)
         }
         _ => {
-            let _ = writeln!(io::stderr(), "portolan: {}", clap_line(&e.render().to_string()));
+            let _ = writeln!(
+                io::stderr(),
+                "portolan: {}",
+                clap_line(&e.render().to_string())
+            );
             ExitCode::from(2)
         }
     }

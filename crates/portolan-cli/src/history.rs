@@ -28,9 +28,8 @@ use crate::reports::writer;
 fn open(db: Option<&PathBuf>) -> anyhow::Result<Store> {
     let path = match db {
         Some(p) => p.clone(),
-        None => portolan_store::db::default_path().ok_or_else(|| {
-            usage("no home directory for the history database: give --db PATH")
-        })?,
+        None => portolan_store::db::default_path()
+            .ok_or_else(|| usage("no home directory for the history database: give --db PATH"))?,
     };
     if !path.is_file() {
         return Err(usage(format!(

@@ -15,7 +15,6 @@ use portolan_engine::scheduler::SinkError;
 use portolan_engine::{EngineError, PortResult, PortState, Progress, Sink, Summary};
 use portolan_probe::{Database, Prober, Settings};
 
-
 /// What `-sV` needs: the database and the settings.
 pub struct ProbeConfig {
     pub db: Arc<Database>,

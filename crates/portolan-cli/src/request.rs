@@ -19,15 +19,15 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::parser::ValueSource;
-use clap::{ArgMatches, CommandFactory, FromArgMatches};
+use clap::{ArgMatches, CommandFactory};
 use portolan_engine::{Concurrency, Rate, Scanner, ScannerBuilder, Template, Timing};
 use portolan_probe::{Database, Settings};
 use portolan_target::spec::{words, Resolver, TargetSetBuilder};
 use portolan_target::{PortList, Scope, TargetSet};
 
+use crate::args::Format;
 use crate::args::{rewrite_habits, Cli, Command, ScanArgs, PATH_OPTIONS};
 use crate::exit::{usage, UsageError};
-use crate::args::Format;
 use crate::probe::ProbeConfig;
 use crate::scantype::{self, ScanKind};
 
@@ -367,7 +367,11 @@ fn record_argv(argv: &[OsString], env: &dyn Env) -> Vec<String> {
     let mut path_next = false;
     for word in argv.iter().map(|w| w.to_string_lossy().into_owned()) {
         if std::mem::take(&mut path_next) && word != "-" {
-            out.push(env.absolute(Path::new(&word)).to_string_lossy().into_owned());
+            out.push(
+                env.absolute(Path::new(&word))
+                    .to_string_lossy()
+                    .into_owned(),
+            );
             continue;
         }
         if PATH_OPTIONS.contains(&word.as_str()) {
@@ -471,7 +475,13 @@ fn targets(args: &ScanArgs, env: &dyn Env) -> anyhow::Result<TargetSet> {
             "no targets given (try `portolan scan 127.0.0.1`, or `portolan demo`)",
         ));
     }
-    if args.input_list.iter().filter(|p| *p == Path::new("-")).count() > 1 {
+    if args
+        .input_list
+        .iter()
+        .filter(|p| *p == Path::new("-"))
+        .count()
+        > 1
+    {
         return Err(usage("-iL - reads stdin, which can be read only once"));
     }
     let mut b = TargetSetBuilder::new().allow_large(args.large);
@@ -606,6 +616,8 @@ mod tests {
     use std::collections::HashMap;
     use std::time::Duration;
 
+    use clap::FromArgMatches;
+
     use super::*;
     use crate::exit::{error_line, is_usage};
 
@@ -656,12 +668,18 @@ mod tests {
 
         fn output_key(&self, path: &Path) -> Result<FileKey, String> {
             let name = Self::normal(path);
-            let name = self.links.get(name.as_str()).map_or(name.clone(), |t| (*t).to_owned());
+            let name = self
+                .links
+                .get(name.as_str())
+                .map_or(name.clone(), |t| (*t).to_owned());
             if self.dirs.contains(&name.as_str()) {
                 return Err("it is a directory".into());
             }
             if let Some(i) = self.existing.iter().position(|e| *e == name) {
-                return Ok(FileKey::Inode { dev: 1, ino: i as u64 });
+                return Ok(FileKey::Inode {
+                    dev: 1,
+                    ino: i as u64,
+                });
             }
             let dir = name.rsplit_once('/').map_or("", |(d, _)| d);
             if self.dirs.contains(&dir) {
@@ -811,7 +829,9 @@ mod tests {
     fn large_targets_need_large() {
         assert!(refused(&["10.0.0.0/8", "-p", "80"]).contains("--large"));
         assert_eq!(
-            request(&["10.0.0.0/8", "-p", "80", "--large"]).targets.hosts(),
+            request(&["10.0.0.0/8", "-p", "80", "--large"])
+                .targets
+                .hosts(),
             1 << 24
         );
     }
@@ -1013,9 +1033,21 @@ mod tests {
 
     #[test]
     fn times_take_the_one_grammar() {
-        let r = request(&["::1", "--max-rtt-timeout", "2", "--min-rtt-timeout", "500ms"]);
+        let r = request(&[
+            "::1",
+            "--max-rtt-timeout",
+            "2",
+            "--min-rtt-timeout",
+            "500ms",
+        ]);
         let _ = r;
-        request(&["::1", "--initial-rtt-timeout", "1m", "--max-rtt-timeout", "2m"]);
+        request(&[
+            "::1",
+            "--initial-rtt-timeout",
+            "1m",
+            "--max-rtt-timeout",
+            "2m",
+        ]);
         request(&["::1", "-sV", "--probe-timeout", "2"]);
     }
 
@@ -1033,12 +1065,24 @@ mod tests {
 
     #[test]
     fn the_initial_timeout_is_clamped() {
-        let r = request(&["::1", "--initial-rtt-timeout", "9s", "--max-rtt-timeout", "1s"]);
+        let r = request(&[
+            "::1",
+            "--initial-rtt-timeout",
+            "9s",
+            "--max-rtt-timeout",
+            "1s",
+        ]);
         let _ = r;
         assert_eq!(
-            timing(&stub_args(&["::1", "--initial-rtt-timeout", "9s", "--max-rtt-timeout", "1s"]))
-                .map(|t| t.initial_timeout)
-                .ok(),
+            timing(&stub_args(&[
+                "::1",
+                "--initial-rtt-timeout",
+                "9s",
+                "--max-rtt-timeout",
+                "1s"
+            ]))
+            .map(|t| t.initial_timeout)
+            .ok(),
             Some(Duration::from_secs(1))
         );
     }
@@ -1101,7 +1145,11 @@ mod tests {
     fn resume_allows_only_db_and_no_progress() {
         let s = stored(&["198.18.0.1", "-p", "80"], Some(3));
         let env = FakeEnv::new();
-        let r = request_in(&["--resume", "--db", "h.db", "--no-progress"], Some(&s), &env);
+        let r = request_in(
+            &["--resume", "--db", "h.db", "--no-progress"],
+            Some(&s),
+            &env,
+        );
         assert!(r.is_ok());
         for (extra, named) in [
             (&["-p", "80"][..], "--ports"),
@@ -1113,7 +1161,10 @@ mod tests {
             let mut words = vec!["--resume"];
             words.extend_from_slice(extra);
             let e = refused_in(&words, Some(&s), &env);
-            assert!(e.contains(named) && e.contains("only --db"), "{extra:?}: {e}");
+            assert!(
+                e.contains(named) && e.contains("only --db"),
+                "{extra:?}: {e}"
+            );
         }
     }
 
@@ -1144,7 +1195,10 @@ mod tests {
 
     #[test]
     fn resume_scans_with_the_stored_arguments_and_seed() {
-        let s = stored(&["198.18.0.1", "-p", "22,80", "--xml", "/abs/x.xml"], Some(9));
+        let s = stored(
+            &["198.18.0.1", "-p", "22,80", "--xml", "/abs/x.xml"],
+            Some(9),
+        );
         let r = request_in(&["--resume", "--db", "h.db"], Some(&s), &FakeEnv::new());
         let r = r.map_err(|e| error_line(&e)).expect("resumes");
         assert_eq!(ports(&r), [22, 80]);
@@ -1164,7 +1218,11 @@ mod tests {
     #[test]
     fn resume_checks_the_stored_outputs_against_the_database() {
         let s = stored(&["198.18.0.1", "--normal", "/abs/h.db"], Some(9));
-        let e = refused_in(&["--resume", "--db", "/abs/h.db"], Some(&s), &FakeEnv::new());
+        let e = refused_in(
+            &["--resume", "--db", "/abs/h.db"],
+            Some(&s),
+            &FakeEnv::new(),
+        );
         assert!(e.contains("history database"), "{e}");
     }
 }

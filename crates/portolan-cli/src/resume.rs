@@ -77,9 +77,8 @@ pub struct Session {
 fn resume_db(db: Option<&PathBuf>) -> anyhow::Result<PathBuf> {
     match db {
         Some(p) => Ok(p.clone()),
-        None => db::default_path().ok_or_else(|| {
-            usage("no home directory for the history database: give --db PATH")
-        }),
+        None => db::default_path()
+            .ok_or_else(|| usage("no home directory for the history database: give --db PATH")),
     }
 }
 

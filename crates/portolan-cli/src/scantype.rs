@@ -75,7 +75,12 @@ mod tests {
 
     #[test]
     fn unavailable_types_say_what_to_use() {
-        for (l, hint) in [("S", "-sT"), ("U", "TCP"), ("n", "-p 22,80,443"), ("C", "-sV")] {
+        for (l, hint) in [
+            ("S", "-sT"),
+            ("U", "TCP"),
+            ("n", "-p 22,80,443"),
+            ("C", "-sV"),
+        ] {
             let e = resolve(&[l.into()]).unwrap_err();
             assert!(e.starts_with(&format!("-s{l}")), "{e}");
             assert!(e.contains(hint), "{e}");

@@ -231,7 +231,7 @@ fn bad_usage_is_one_line_and_exit_2() {
             "--max-rtt-timeout",
             "1s",
         ],
-        &["scan", "127.0.0.1", "--max-rtt-timeout", "100"],
+        &["scan", "127.0.0.1", "--max-rtt-timeout", "0"],
         &["scan", "127.0.0.1", "--max-rate", "0"],
         &["scan", "127.0.0.1", "--concurrency", "0"],
         &["scan", "127.0.0.1", "-T", "9"],

@@ -1,0 +1,227 @@
+//! Regression tests of the CLI defects of issue 9, each named after its bug and run
+//! against the real binary: checks that must hold before anything is opened, and
+//! exit codes. The many small flag checks are unit tests in `src/request.rs` and
+//! `src/args.rs`; these are the few that need a process.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command as StdCommand, Stdio};
+use std::time::Duration;
+
+use assert_cmd::Command;
+
+/// The binary, with its default history kept in `dir`.
+fn portolan(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("portolan").expect("the portolan binary");
+    cmd.timeout(Duration::from_mins(2))
+        .current_dir(dir)
+        .env("XDG_DATA_HOME", dir.join("xdg"));
+    cmd
+}
+
+fn stderr_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// issue 9 item 1: `--db h.db -oN ./h.db` truncated the history before noticing.
+#[test]
+fn an_output_naming_the_database_leaves_it_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    portolan(dir.path())
+        .args([
+            "scan",
+            "127.0.0.1",
+            "-p",
+            "1",
+            "--no-progress",
+            "--db",
+            "h.db",
+        ])
+        .assert()
+        .success();
+    std::os::unix::fs::symlink("h.db", dir.path().join("link.db")).unwrap();
+    let before = std::fs::read(dir.path().join("h.db")).unwrap();
+    for out in ["h.db", "./h.db", "link.db"] {
+        let o = portolan(dir.path())
+            .args(["scan", "127.0.0.1", "-p", "1", "--db", "h.db", "-oN", out])
+            .assert()
+            .code(2)
+            .get_output()
+            .clone();
+        assert!(stderr_of(&o).contains("history database"), "{out}");
+        assert_eq!(
+            std::fs::read(dir.path().join("h.db")).unwrap(),
+            before,
+            "{out}"
+        );
+    }
+}
+
+/// issue 9 item 2: an output that cannot be created left the others at 0 bytes.
+#[test]
+fn a_bad_output_leaves_the_other_outputs_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("keep.json"), "precious").unwrap();
+    let o = portolan(dir.path())
+        .args(["scan", "127.0.0.1", "-p", "1", "--no-history"])
+        .args(["-oJ", "keep.json", "-oA", "nodir/base"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    assert!(stderr_of(&o).contains("nodir/base"), "{}", stderr_of(&o));
+    let kept = std::fs::read_to_string(dir.path().join("keep.json")).unwrap();
+    assert_eq!(kept, "precious");
+}
+
+/// issue 9 item 3: the history kept relative output paths, so `--resume` from
+/// another directory wrote there.
+#[test]
+fn the_history_records_absolute_output_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    portolan(dir.path())
+        .args([
+            "scan",
+            "127.0.0.1",
+            "-p",
+            "1",
+            "--no-progress",
+            "--db",
+            "h.db",
+        ])
+        .args(["-oX", "cw.xml"])
+        .assert()
+        .success();
+    let db = rusqlite::Connection::open(dir.path().join("h.db")).unwrap();
+    let argv: String = db
+        .query_row("SELECT argv FROM runs", [], |r| r.get(0))
+        .unwrap();
+    let cw = dir.path().canonicalize().unwrap().join("cw.xml");
+    let argv: Vec<String> = serde_json::from_str(&argv).unwrap();
+    let xml_at = argv.iter().position(|a| a == "--xml").unwrap();
+    assert_eq!(Path::new(&argv[xml_at + 1]).canonicalize().unwrap(), cw);
+}
+
+/// issue 9 item 15: `-iL -` looked for a file named `-`; a byte-order mark made
+/// the first target unreadable.
+#[test]
+fn targets_from_stdin_with_a_byte_order_mark() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = portolan(dir.path())
+        .args(["scan", "-iL", "-", "-p", "1", "--no-history", "-oD", "-"])
+        .write_stdin("\u{feff}127.0.0.2\n127.0.0.3 # two\n")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let lines = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(lines.lines().count(), 2, "{lines}");
+    assert!(lines.contains("127.0.0.2") && lines.contains("127.0.0.3"));
+}
+
+/// issue 9 item 12: `diff` exited 1, "changed", for every failure.
+#[test]
+fn diff_failures_exit_2_not_1() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("junk.db"), "not a database at all").unwrap();
+    for args in [
+        &["diff", "--db", "junk.db"][..],
+        &["diff", "--db", "missing.db"],
+    ] {
+        portolan(dir.path()).args(args).assert().code(2);
+    }
+    portolan(dir.path())
+        .args([
+            "scan",
+            "127.0.0.1",
+            "-p",
+            "1",
+            "--no-progress",
+            "--db",
+            "h.db",
+        ])
+        .assert()
+        .success();
+    portolan(dir.path())
+        .args(["diff", "1", "99", "--db", "h.db"])
+        .assert()
+        .code(2);
+}
+
+/// issue 9 item 18: `history --db /typo/x.db` created `/typo`.
+#[test]
+fn reading_the_history_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    for cmd in ["history", "show", "diff"] {
+        let o = portolan(dir.path())
+            .args([cmd, "--db", "typo/x.db"])
+            .assert()
+            .code(2)
+            .get_output()
+            .clone();
+        assert!(stderr_of(&o).contains("typo/x.db"), "{cmd}");
+        assert!(!dir.path().join("typo").exists(), "{cmd} created typo/");
+    }
+}
+
+/// issue 9 item 18: `-oX /dev/full` failed without naming the file.
+#[test]
+fn a_full_disk_names_the_file() {
+    if !Path::new("/dev/full").exists() {
+        panic!("/dev/full is missing: this test needs a Linux machine");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let o = portolan(dir.path())
+        .args([
+            "scan",
+            "127.0.0.1",
+            "-p",
+            "1",
+            "--no-history",
+            "-oX",
+            "/dev/full",
+        ])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let err = stderr_of(&o);
+    assert!(
+        err.contains("/dev/full") && err.lines().count() == 1,
+        "{err}"
+    );
+}
+
+/// issue 9 item 18: SIGTERM exited 130, as Ctrl-C does, instead of 143.
+#[test]
+fn sigterm_exits_143() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("portolan"))
+        .current_dir(dir.path())
+        .args([
+            "scan",
+            "127.0.0.1",
+            "-p-",
+            "--max-rate",
+            "300",
+            "--no-history",
+        ])
+        .args(["--no-randomize", "-oD", "-"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Ready once the first result is out: the handler is installed by then.
+    let mut first = String::new();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    out.read_line(&mut first).unwrap();
+    assert!(first.contains("\"port\""), "{first}");
+    let killed = StdCommand::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let rest = std::io::read_to_string(out).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(143), "{rest}");
+}
