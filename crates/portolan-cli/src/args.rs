@@ -643,7 +643,7 @@ mod tests {
         };
         assert_eq!(
             (h.max_time, h.wait),
-            (Duration::from_secs(60), Duration::from_secs(3))
+            (Duration::from_mins(1), Duration::from_secs(3))
         );
         assert!(parse(&["listen", "--expect-timeout", "250ms", "0"]).is_ok());
         assert!(parse(&["scan", "x", "--max-rtt-timeout", "2"]).is_ok());
@@ -728,6 +728,25 @@ mod tests {
         assert_eq!(paths, known);
     }
 
+    /// The first cycle through `m`, depth first.
+    fn visit(
+        m: &str,
+        graph: &BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(i) = path.iter().position(|p| p == m) {
+            return Some(path[i..].to_vec());
+        }
+        path.push(m.to_owned());
+        for next in graph.get(m).into_iter().flatten() {
+            if let Some(cycle) = visit(next, graph, path) {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        None
+    }
+
     /// No module imports a module that imports it back (`main` imports them all).
     #[test]
     fn the_modules_import_each_other_without_cycles() {
@@ -758,23 +777,6 @@ mod tests {
             graph.insert(name, uses);
         }
         assert!(graph.len() > 10, "{graph:?}");
-        fn visit(
-            m: &str,
-            graph: &BTreeMap<String, BTreeSet<String>>,
-            path: &mut Vec<String>,
-        ) -> Option<Vec<String>> {
-            if let Some(i) = path.iter().position(|p| p == m) {
-                return Some(path[i..].to_vec());
-            }
-            path.push(m.to_owned());
-            for next in graph.get(m).into_iter().flatten() {
-                if let Some(cycle) = visit(next, graph, path) {
-                    return Some(cycle);
-                }
-            }
-            path.pop();
-            None
-        }
         for m in graph.keys() {
             assert_eq!(visit(m, &graph, &mut Vec::new()), None, "a cycle");
         }

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 /// The longest time any option accepts.
-const MAX: Duration = Duration::from_secs(86_400);
+const MAX: Duration = Duration::from_hours(24);
 
 /// Parses a time; zero is refused.
 pub fn positive(text: &str) -> Result<Duration, String> {
@@ -64,7 +64,7 @@ mod tests {
         assert_eq!(positive("2s"), Ok(Duration::from_secs(2)));
         assert_eq!(positive("1.5s"), Ok(Duration::from_millis(1500)));
         assert_eq!(positive("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(positive("1m"), Ok(Duration::from_secs(60)));
+        assert_eq!(positive("1m"), Ok(Duration::from_mins(1)));
         assert_eq!(positive(" 3s "), Ok(Duration::from_secs(3)));
     }
 

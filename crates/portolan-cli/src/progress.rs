@@ -33,10 +33,14 @@ impl Bar {
         let style = ProgressStyle::with_template(
             "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} {rate} ETA {eta} {msg}",
         )
-        .map(|s| s.with_key("rate", |state: &ProgressState, w: &mut dyn fmt::Write| {
-            let _ = w.write_str(&rate(state.per_sec()));
-        }))
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
+        .map_or_else(
+            |_| ProgressStyle::default_bar(),
+            |s| {
+                s.with_key("rate", |state: &ProgressState, w: &mut dyn fmt::Write| {
+                    let _ = w.write_str(&rate(state.per_sec()));
+                })
+            },
+        );
         bar.set_style(style);
         Bar(bar)
     }

@@ -130,17 +130,17 @@ struct Named<W> {
 }
 
 impl<W> Named<W> {
-    fn name(&self, e: io::Error) -> io::Error {
+    fn name(&self, e: &io::Error) -> io::Error {
         io::Error::new(e.kind(), format!("{}: {e}", self.path.display()))
     }
 }
 
 impl<W: Write> Write for Named<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.inner.write(buf).map_err(|e| self.name(e))
+        self.inner.write(buf).map_err(|e| self.name(&e))
     }
     fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush().map_err(|e| self.name(e))
+        self.inner.flush().map_err(|e| self.name(&e))
     }
 }
 

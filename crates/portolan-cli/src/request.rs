@@ -653,8 +653,7 @@ mod tests {
                 .filter(|c| !matches!(c, std::path::Component::CurDir))
                 .map(|c| c.as_os_str().to_string_lossy().into_owned())
                 .collect();
-            let joined = parts.join("/").replace("//", "/");
-            joined
+            parts.join("/").replace("//", "/")
         }
     }
 

@@ -167,9 +167,10 @@ fn reading_the_history_creates_nothing() {
 /// issue 9 item 18: `-oX /dev/full` failed without naming the file.
 #[test]
 fn a_full_disk_names_the_file() {
-    if !Path::new("/dev/full").exists() {
-        panic!("/dev/full is missing: this test needs a Linux machine");
-    }
+    assert!(
+        Path::new("/dev/full").exists(),
+        "/dev/full is missing: this test needs a Linux machine"
+    );
     let dir = tempfile::tempdir().unwrap();
     let o = portolan(dir.path())
         .args([
