@@ -99,13 +99,21 @@ pub fn is_usage(e: &anyhow::Error) -> bool {
 }
 
 /// The error and its causes on one line, each cause said once: a library error that
-/// already prints its source is not followed by the same text again.
+/// already prints its source is not followed by the same text again, nor by a
+/// cause that only puts a code in front of it (SQLite's "Error code 26: file is
+/// not a database" after "file is not a database").
 pub fn error_line(e: &anyhow::Error) -> String {
     let mut line = String::new();
+    let mut previous = String::new();
     for cause in e.chain() {
         let text = cause.to_string().replace('\n', " ");
         let text = text.trim();
-        if text.is_empty() || line.contains(text) {
+        let repeats = !previous.is_empty() && text.ends_with(previous.as_str());
+        let said = text.is_empty() || line.contains(text) || repeats;
+        if !text.is_empty() {
+            previous = text.to_owned();
+        }
+        if said {
             continue;
         }
         if !line.is_empty() {
@@ -183,6 +191,10 @@ mod tests {
         #[error("{0}")]
         struct Outer(#[source] Inner);
         let e = anyhow::Error::new(Outer(Inner)).context("cannot open h.db");
+        assert_eq!(error_line(&e), "cannot open h.db: file is not a database");
+        let e = anyhow::anyhow!("Error code 26: file is not a database")
+            .context("file is not a database")
+            .context("cannot open h.db: file is not a database");
         assert_eq!(error_line(&e), "cannot open h.db: file is not a database");
     }
 
