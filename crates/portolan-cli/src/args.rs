@@ -442,7 +442,7 @@ pub struct SessionArgs {
 /// `portolan connect`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  portolan connect 198.18.0.1 25\n  portolan connect 198.18.0.1 6379 --send 'PING\\r\\n' --expect '^\\+PONG'\n  portolan connect --telnet 198.18.0.1 23\n  portolan connect --tls --insecure 198.18.0.1 443 -C"
+    after_help = "Times: 2 (seconds), 2s, 1.5s, 500ms or 1m.\n\nExamples:\n  portolan connect 198.18.0.1 25\n  portolan connect 198.18.0.1 6379 --send 'PING\\r\\n' --expect '^\\+PONG'\n  portolan connect --telnet 198.18.0.1 23\n  portolan connect --tls --insecure 198.18.0.1 443 -C"
 )]
 pub struct ConnectArgs {
     /// Host name, IPv4 or IPv6 address; `HOST:PORT` and `[IPV6]:PORT` also work.
@@ -478,7 +478,7 @@ pub struct ConnectArgs {
 /// `portolan listen`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  portolan listen 8000\n  portolan listen -k 8000 --bind 0.0.0.0\n  portolan listen --tls 8443"
+    after_help = "Times: 2 (seconds), 2s, 1.5s, 500ms or 1m.\n\nExamples:\n  portolan listen 8000\n  portolan listen -k 8000 --bind 0.0.0.0\n  portolan listen --tls 8443"
 )]
 pub struct ListenArgs {
     /// TCP port (0: any free port; the chosen one is printed on stderr).
@@ -509,7 +509,7 @@ pub struct ListenArgs {
     reason = "clap flags; turned into enums in `run_http`"
 )]
 #[command(
-    after_help = "Examples:\n  portolan http http://198.18.0.1/\n  portolan http --follow http://198.18.0.1/\n  portolan http --insecure https://198.18.0.1/ --head"
+    after_help = "Times: 2 (seconds), 2s, 1.5s, 500ms or 1m.\n\nExamples:\n  portolan http http://198.18.0.1/\n  portolan http --follow http://198.18.0.1/\n  portolan http --insecure https://198.18.0.1/ --head"
 )]
 pub struct HttpArgs {
     /// `http://HOST[:PORT]/PATH` or `https://...`
@@ -577,6 +577,23 @@ mod tests {
             Ok(Command::Scan(a)) => *a,
             other => panic!("{other:?}"),
         }
+    }
+
+    fn help(sub: &str) -> String {
+        let mut cmd = Cli::command();
+        cmd.build();
+        let sub = cmd.find_subcommand_mut(sub).expect("a subcommand");
+        sub.render_long_help().to_string()
+    }
+
+    #[test]
+    fn diff_help_documents_the_exit_codes() {
+        insta::assert_snapshot!(help("diff"));
+    }
+
+    #[test]
+    fn connect_help_shows_the_time_grammar() {
+        insta::assert_snapshot!(help("connect"));
     }
 
     #[test]
@@ -754,6 +771,9 @@ mod tests {
         let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for entry in std::fs::read_dir(&dir).expect("src") {
             let path = entry.expect("entry").path();
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
             let name = path
                 .file_stem()
                 .and_then(|s| s.to_str())
