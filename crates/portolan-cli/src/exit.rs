@@ -111,7 +111,7 @@ pub fn error_line(e: &anyhow::Error) -> String {
         let repeats = !previous.is_empty() && text.ends_with(previous.as_str());
         let said = text.is_empty() || line.contains(text) || repeats;
         if !text.is_empty() {
-            previous = text.to_owned();
+            text.clone_into(&mut previous);
         }
         if said {
             continue;
