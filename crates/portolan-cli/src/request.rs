@@ -1224,4 +1224,91 @@ mod tests {
         );
         assert!(e.contains("history database"), "{e}");
     }
+
+    // --- any argument vector
+
+    /// Words a user (or a fuzzer) might type, flags and values mixed.
+    const WORDS: &[&str] = &[
+        "::1",
+        "[::1]",
+        "fe80::1%lo",
+        "198.18.0.1",
+        "10.0.0.0/8",
+        "lab.test",
+        "nowhere.test",
+        "-p",
+        "-p-",
+        "-80",
+        "80",
+        "0",
+        "T:80",
+        "U:53",
+        "-F",
+        "--top-ports",
+        "--large",
+        "-sS",
+        "-sT",
+        "-sU",
+        "-sV",
+        "-sn",
+        "-v",
+        "-r",
+        "-6",
+        "-T9",
+        "-T3",
+        "-Pn",
+        "-n",
+        "-oX",
+        "-oA",
+        "-oD",
+        "-oN",
+        "-",
+        "x.xml",
+        "h.db",
+        "./h.db",
+        "link.db",
+        "out",
+        "nodir/x",
+        "-iL",
+        "hosts.txt",
+        "bom.txt",
+        "--resume",
+        "--db",
+        "--no-history",
+        "--seed",
+        "5",
+        "--no-randomize",
+        "--max-rtt-timeout",
+        "2s",
+        "0ms",
+        "1h",
+        "--concurrency",
+        "--max-rate",
+        "NaN",
+        "--banner-bytes",
+        "--scope",
+        "scope.txt",
+        "--exclude",
+        "--",
+        "--reason",
+        "--open",
+        "\u{feff}",
+    ];
+
+    proptest::proptest! {
+        /// Whatever is typed, the request either is built or is refused as bad
+        /// usage (exit 2): it never panics and never fails as if at run time.
+        #[test]
+        fn any_words_give_a_request_or_a_usage_error(
+            picks in proptest::collection::vec(0..WORDS.len(), 0..8)
+        ) {
+            let words: Vec<&str> = picks.iter().map(|&i| WORDS[i]).collect();
+            if let Err(e) = request_in(&words, None, &FakeEnv::new()) {
+                proptest::prop_assert!(
+                    is_usage(&e) || e.is::<clap::Error>(),
+                    "{words:?}: {e:#}"
+                );
+            }
+        }
+    }
 }
