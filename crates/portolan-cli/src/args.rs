@@ -252,7 +252,6 @@ const NMAP_STYLE: &[(&str, &str)] = &[
     ("-oA", "--all-formats"),
     ("-Pn", "--no-ping"),
     ("-sV", "--probe"),
-    ("-r", "--no-randomize"),
 ];
 
 /// Habits of nmap and netcat that portolan has no use for, and what to do instead.
@@ -268,6 +267,8 @@ const REFUSED: &[(&str, &str)] = &[
 /// [`REFUSED`]. Words after `--` are left alone; so are the values of options, since
 /// none of these words is a sensible one.
 pub fn rewrite_habits(argv: Vec<OsString>) -> Result<Vec<OsString>, UsageError> {
+    // `-r` and `-sX` mean something only to `scan` (`connect -s` is a source address).
+    let scan = argv.get(1).is_some_and(|a| a == "scan");
     let mut out = Vec::with_capacity(argv.len());
     let mut after_dashes = false;
     for arg in argv {
@@ -287,9 +288,15 @@ pub fn rewrite_habits(argv: Vec<OsString>) -> Result<Vec<OsString>, UsageError> 
         if let Some((word, why)) = REFUSED.iter().find(|(w, _)| arg == *w) {
             return Err(UsageError(format!("{word}: {why}")));
         }
+        if scan && arg == "-r" {
+            out.push(OsString::from("--no-randomize"));
+            continue;
+        }
         match arg.to_str().and_then(|a| a.strip_prefix("-s")) {
             Some(letters)
-                if !letters.is_empty() && letters.chars().all(|c| c.is_ascii_alphabetic()) =>
+                if scan
+                    && !letters.is_empty()
+                    && letters.chars().all(|c| c.is_ascii_alphabetic()) =>
             {
                 out.push(OsString::from("--scan-type"));
                 out.push(OsString::from(letters));
@@ -640,8 +647,14 @@ mod tests {
     fn scan_letters_go_to_scan_type_and_connect_source_is_left_alone() {
         let v = rewrite_habits(argv(&["scan", "-sS", "-sV"])).map_err(|e| e.0);
         assert_eq!(v, Ok(argv(&["scan", "--scan-type", "S", "--probe"])));
-        let v = rewrite_habits(argv(&["connect", "-s", "127.0.0.2", "h"])).map_err(|e| e.0);
-        assert_eq!(v, Ok(argv(&["connect", "-s", "127.0.0.2", "h"])));
+        for words in [
+            &["connect", "-s", "127.0.0.2", "h"][..],
+            &["connect", "-sfoo", "h"],
+            &["connect", "-r"],
+        ] {
+            let v = rewrite_habits(argv(words)).map_err(|e| e.0);
+            assert_eq!(v, Ok(argv(words)));
+        }
     }
 
     #[test]
