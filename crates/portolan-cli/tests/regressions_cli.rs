@@ -226,3 +226,118 @@ fn sigterm_exits_143() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(143), "{rest}");
 }
+
+/// The one line a refused command prints (exit 2).
+fn refusal(dir: &Path, args: &[&str]) -> String {
+    let o = portolan(dir)
+        .args(args)
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let err = stderr_of(&o);
+    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+    err
+}
+
+/// issue 9 item 13: clap's context was cut to "(see --help)".
+#[test]
+fn clap_errors_keep_their_context() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(refusal(dir.path(), &["http"]).contains("<URL>"));
+    assert!(refusal(dir.path(), &["scan", "x", "--banner-bytes", "5"]).contains("--probe"));
+    assert!(refusal(dir.path(), &["scan", "--opne", "x"]).contains("'--open'"));
+    assert!(refusal(dir.path(), &["conect"]).contains("'connect'"));
+    let e = refusal(dir.path(), &["show", "-o", "yaml"]);
+    assert!(e.contains("possible values") && e.contains("csv"), "{e}");
+}
+
+/// issue 9 item 14: `connect -w 2s` was refused while `scan` required the unit,
+/// and a zero idle timeout was accepted.
+#[test]
+fn one_time_grammar_and_no_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port().to_string();
+    drop(closed);
+    // Accepted: the connection is refused (exit 1), not the arguments (exit 2).
+    portolan(dir.path())
+        .args(["connect", "-w", "2s", "127.0.0.1", &port])
+        .assert()
+        .code(1);
+    portolan(dir.path())
+        .args(["scan", "127.0.0.1", "-p", &port, "--no-history"])
+        .args(["--max-rtt-timeout", "2"])
+        .assert()
+        .success();
+    for args in [
+        &["connect", "-i", "0", "127.0.0.1", "1"][..],
+        &["http", "--max-time", "0ms", "http://127.0.0.1/"],
+        &["scan", "127.0.0.1", "--max-rtt-timeout", "0s"],
+    ] {
+        assert!(refusal(dir.path(), args).contains("zero"), "{args:?}");
+    }
+}
+
+/// issue 9 item 15: nmap and netcat habits gave "unexpected argument '-s'".
+#[test]
+fn nmap_habits_work_or_say_what_to_use() {
+    let dir = tempfile::tempdir().unwrap();
+    for (habit, hint) in [
+        ("-sS", "-sT"),
+        ("-sU", "TCP"),
+        ("-sn", "-p 22,80,443"),
+        ("-sC", "-sV"),
+        ("-v", "verbose"),
+        ("-6", "IPv6"),
+    ] {
+        let e = refusal(dir.path(), &["scan", habit, "127.0.0.1"]);
+        assert!(
+            e.contains(hint) && !e.contains("unexpected"),
+            "{habit}: {e}"
+        );
+    }
+    let e = refusal(dir.path(), &["scan", "127.0.0.1", "-p", "T:80,U:53"]);
+    assert!(e.contains("U:"), "{e}");
+    let e = refusal(dir.path(), &["scan", "fe80::1%lo"]);
+    assert!(e.contains("zone"), "{e}");
+    let o = portolan(dir.path())
+        .args([
+            "scan",
+            "[::1]",
+            "-p",
+            "-3",
+            "-r",
+            "--reason",
+            "-sT",
+            "--no-history",
+        ])
+        .args(["-oD", "-"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 3);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    portolan(dir.path())
+        .args(["connect", "-w", "2", "-q", "0", &addr])
+        .write_stdin("")
+        .assert()
+        .success();
+}
+
+/// issue 9 item 18: "file is not a database: file is not a database".
+#[test]
+fn an_error_chain_says_each_cause_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("junk.db"), "not a database at all").unwrap();
+    let o = portolan(dir.path())
+        .args(["history", "--db", "junk.db"])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let err = stderr_of(&o);
+    assert_eq!(err.matches("not a database").count(), 1, "{err}");
+}
