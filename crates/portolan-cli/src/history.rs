@@ -24,25 +24,26 @@ use crate::exit::{usage, Outcome};
 use crate::formats;
 use crate::reports::writer;
 
-/// Opens an existing history database (`--db`, or the default one).
-fn open(db: Option<&PathBuf>) -> anyhow::Result<Store> {
+/// Opens an existing history database: `--db PATH` must exist (a typo is not
+/// created); the default one that does not exist yet holds no scan (`None`).
+fn open(db: Option<&PathBuf>) -> anyhow::Result<Option<Store>> {
     let path = match db {
         Some(p) => p.clone(),
         None => portolan_store::db::default_path()
             .ok_or_else(|| usage("no home directory for the history database: give --db PATH"))?,
     };
-    if !path.is_file() {
-        return Err(usage(format!(
-            "no history database at {}{}",
-            path.display(),
-            if db.is_none() {
-                " (no scan recorded yet)"
-            } else {
-                ""
-            }
-        )));
+    if path.is_file() {
+        return Ok(Some(Store::open(&path)?));
     }
-    Ok(Store::open(&path)?)
+    match (db, path.exists()) {
+        (None, false) => Ok(None),
+        _ => Err(usage(format!("no history database at {}", path.display()))),
+    }
+}
+
+/// The history, which must hold a scan.
+fn open_some(db: Option<&PathBuf>) -> anyhow::Result<Store> {
+    open(db)?.ok_or_else(|| usage("the history is empty"))
 }
 
 fn status(run: &RunRow) -> &'static str {
@@ -55,13 +56,17 @@ fn status(run: &RunRow) -> &'static str {
 
 pub fn run_history(args: &HistoryArgs) -> anyhow::Result<Outcome> {
     let store = open(args.db.as_ref())?;
+    let runs = match &store {
+        Some(store) => store.runs()?,
+        None => Vec::new(),
+    };
     let mut out = BufWriter::new(io::stdout().lock());
     writeln!(
         out,
         "{:<5} {:<24} {:<12} {:>6} {:>9}  TARGETS",
         "ID", "STARTED", "STATUS", "OPEN", "DURATION"
     )?;
-    for run in store.runs()? {
+    for run in runs {
         let duration = if run.ended.is_some() {
             format!("{:.2}s", run.elapsed.as_secs_f64())
         } else {
@@ -83,7 +88,7 @@ pub fn run_history(args: &HistoryArgs) -> anyhow::Result<Outcome> {
 }
 
 pub fn run_show(args: &ShowArgs) -> anyhow::Result<Outcome> {
-    let store = open(args.db.as_ref())?;
+    let store = open_some(args.db.as_ref())?;
     let id = match args.id {
         Some(id) => id,
         None => store
@@ -228,7 +233,7 @@ fn line(c: &Change) -> String {
 }
 
 pub fn run_diff(args: &DiffArgs) -> anyhow::Result<Outcome> {
-    let store = open(args.db.as_ref())?;
+    let store = open_some(args.db.as_ref())?;
     let (old, new) = pick(&store, args)?;
     let changes = diff(&snapshot(&store, &old)?, &snapshot(&store, &new)?);
     for run in [&old, &new].into_iter().filter(|r| !r.complete) {
