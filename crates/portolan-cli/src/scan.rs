@@ -48,12 +48,15 @@ impl Signals {
 
 /// `portolan scan`, as typed; `command_line` is recorded in the reports.
 pub fn run(typed: &Typed, command_line: String) -> anyhow::Result<Outcome> {
-    let signals = Signals::install()?;
     let env = SystemEnv {
         file_limit: portolan_engine::sys::raise_file_limit(),
     };
     let mut session = Session::load(request::resume_wanted(typed)?, &typed.args.history)?;
     let cfg = request::scan_request(typed, session.stored(), &env)?;
+    // Installed once the request is checked (a Ctrl-C while `-iL -` waits for stdin
+    // still ends the process at once) and before any output is opened (a Ctrl-C
+    // from here on finishes every report).
+    let signals = Signals::install()?;
     let ScanKind::Connect = cfg.kind;
     session.open_history(&cfg)?;
     for note in &cfg.notes {
