@@ -1,33 +1,70 @@
-//! Terminal-safe rendering of bytes that came from the network.
+//! The one escaping rule for text that came from outside: banners, HTTP `Server`,
+//! `Location` and `<title>`, fingerprint products and versions, certificate subjects,
+//! issuers and names, everything a stranger sent.
 //!
 //! A port scanner and a port client print what a stranger sent. Written to a terminal
 //! unchanged, those bytes can clear the screen, move the cursor, set the window title,
-//! reorder text with bidi overrides or, on some terminals, answer queries into the
-//! input. This crate turns such bytes into visible escapes instead:
+//! reorder text with bidi controls or, on some terminals, answer queries into the
+//! input. Dropped silently, they hide what the server really said. So they are shown,
+//! visibly escaped:
 //!
 //! | input | shown as |
 //! | --- | --- |
-//! | C0 controls except tab, CR and LF (`0x00`–`0x1f`), DEL (`0x7f`) | `\x1b`, `\x00`, `\x7f` |
+//! | a backslash | `\\` |
+//! | C0 controls (`0x00`–`0x1f`) and DEL (`0x7f`) | `\x1b`, `\x00`, `\x7f` |
 //! | C1 controls (U+0080–U+009F, encoded in UTF-8) | `\u{9b}` |
-//! | bidi embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069) | `\u{202e}` |
+//! | bidi controls: U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069 | `\u{202e}` |
 //! | bytes that are not valid UTF-8 (including a raw C1 byte such as `0x9b`) | `\x9b` |
 //!
-//! Everything else, including tab, CR, LF and all printable Unicode, passes unchanged.
-//! The mapping is for people, not for round trips: a peer that sends the four
-//! characters `\x1b` is shown exactly like a peer that sends ESC. That is deliberate;
-//! what matters is that nothing the peer sends is obeyed by the terminal.
+//! Everything else, all printable Unicode, passes unchanged. Tab, CR and LF are the
+//! only choice: a multi-line stream ([`escape_terminal`], [`TerminalEscaper`], what
+//! `connect` shows) keeps them, a one-line field ([`escape_line`], [`escape_field`])
+//! escapes them too (`\x0a`), so a field can never start a line of its own.
 //!
-//! [`escape_terminal`] renders a complete buffer; [`TerminalEscaper`] renders a stream
-//! that arrives in pieces, keeping a UTF-8 sequence that was split across two reads
-//! together so it is not mistaken for invalid bytes.
+//! Because the backslash itself is escaped, the mapping is injective: a server that
+//! sends the four characters `\x1b` is shown as `\\x1b`, never like one that sends
+//! ESC, and two inputs that differ in one byte are shown differently.
+//!
+//! Long fields are cut by [`truncate`], which counts characters of the escaped text,
+//! never cuts inside an escape, and ends a cut text with [`TRUNCATED`] (`…`).
+//!
+//! Output formats add their own syntax on top (JSON string escapes, XML entities, CSV
+//! quotes); [`escape_controls`] is their guard for text that was not already escaped
+//! here (a host name the user typed, a command line): it escapes the same character
+//! class, tab, CR and LF, and leaves backslashes alone, so applying it to text that
+//! went through this crate changes nothing.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
-/// Renders `bytes` for a terminal: control sequences, bidi overrides and invalid
-/// UTF-8 are shown as escapes (see the crate documentation for the exact rules).
+/// The marker that ends text cut by [`truncate`] or [`escape_field`].
+pub const TRUNCATED: char = '…';
+
+/// Whether `c` is a bidi control: an embedding, override, isolate or mark.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+    )
+}
+
+/// Whether a character must be shown escaped rather than written to a terminal: C0
+/// controls except tab, CR and LF, DEL, C1 controls, bidi controls.
+pub fn is_unsafe_char(c: char) -> bool {
+    (c.is_control() && !matches!(c, '\t' | '\r' | '\n')) || is_bidi_control(c)
+}
+
+/// Whether a character must be escaped inside one line of text: what
+/// [`is_unsafe_char`] says, plus tab, CR and LF.
+pub fn is_unsafe_in_line(c: char) -> bool {
+    c.is_control() || is_bidi_control(c)
+}
+
+/// Renders `bytes` for a terminal, keeping tab, CR and LF: everything else the crate
+/// documentation lists is escaped.
 ///
 /// ```
-/// assert_eq!(portolan_text::escape_terminal(b"\x1b[2Jhi\r\n"), "\\x1b[2Jhi\r\n");
+/// assert_eq!(portolan_text::escape_terminal(b"\x1b[2Jhi\\\r\n"), "\\x1b[2Jhi\\\\\r\n");
 /// ```
 pub fn escape_terminal(bytes: &[u8]) -> String {
     let mut escaper = TerminalEscaper::new();
@@ -36,12 +73,99 @@ pub fn escape_terminal(bytes: &[u8]) -> String {
     out
 }
 
-/// Whether a character must be shown escaped rather than written to a terminal.
-pub fn is_unsafe_char(c: char) -> bool {
-    let control =
-        matches!(c, '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}') && !matches!(c, '\t' | '\r' | '\n');
-    let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-    control || bidi
+/// Renders `bytes` as one line: like [`escape_terminal`], and tab, CR and LF escaped.
+///
+/// ```
+/// assert_eq!(portolan_text::escape_line(b"Evil\x1b]0;x\x07\r\n"), "Evil\\x1b]0;x\\x07\\x0d\\x0a");
+/// ```
+pub fn escape_line(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    let rest = render_complete(bytes, Mode::Line, &mut out);
+    for &b in rest {
+        push_byte_escape(b, &mut out);
+    }
+    out
+}
+
+/// [`escape_line`], then cut to at most `max_chars` characters with [`truncate`].
+///
+/// ```
+/// assert_eq!(portolan_text::escape_field(b"abc\x1bdef", 6), "abc…");
+/// ```
+pub fn escape_field(bytes: &[u8], max_chars: usize) -> String {
+    truncate(&escape_line(bytes), max_chars).into_owned()
+}
+
+/// Cuts escaped text to at most `max_chars` characters, the [`TRUNCATED`] marker
+/// included, never inside an escape (`\\`, `\xNN`, `\u{...}`); text that fits is
+/// returned unchanged.
+///
+/// ```
+/// assert_eq!(portolan_text::truncate("ab\\x1bcd", 5), "ab…");
+/// assert_eq!(portolan_text::truncate("ab\\x1b", 6), "ab\\x1b");
+/// ```
+pub fn truncate(escaped: &str, max_chars: usize) -> Cow<'_, str> {
+    if escaped.chars().count() <= max_chars {
+        return Cow::Borrowed(escaped);
+    }
+    let budget = max_chars.saturating_sub(1);
+    let mut end = 0;
+    let mut used = 0;
+    let mut rest = escaped;
+    while !rest.is_empty() {
+        let unit = unit_len(rest);
+        let chars = rest[..unit].chars().count();
+        if used + chars > budget {
+            break;
+        }
+        used += chars;
+        end += unit;
+        rest = &rest[unit..];
+    }
+    let mut out = escaped[..end].to_string();
+    if max_chars > 0 {
+        out.push(TRUNCATED);
+    }
+    Cow::Owned(out)
+}
+
+/// The length in bytes of the first unit of `s` (non-empty): a whole escape or one
+/// character.
+fn unit_len(s: &str) -> usize {
+    let b = s.as_bytes();
+    let first = s.chars().next().map_or(1, char::len_utf8);
+    if b[0] != b'\\' || b.len() < 2 {
+        return first;
+    }
+    match b[1] {
+        b'\\' => 2,
+        b'x' if b.len() >= 4 && b[2..4].iter().all(u8::is_ascii_hexdigit) => 4,
+        b'u' if b.get(2) == Some(&b'{') => s.find('}').map_or(first, |close| close + 1),
+        _ => first,
+    }
+}
+
+/// The guard an output format applies to any text before adding its own syntax:
+/// characters in the [`is_unsafe_in_line`] class are escaped, everything else,
+/// backslashes included, is kept. Idempotent, and a no-op on what [`escape_line`]
+/// produced.
+///
+/// ```
+/// assert_eq!(portolan_text::escape_controls("a\u{202e}b\n\\x"), "a\\u{202e}b\\x0a\\x");
+/// ```
+pub fn escape_controls(s: &str) -> Cow<'_, str> {
+    if !s.contains(is_unsafe_in_line) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if is_unsafe_in_line(c) {
+            push_char_escape(c, &mut out);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// A streaming terminal escaper: feed it the pieces of a byte stream in order and
@@ -74,7 +198,7 @@ impl TerminalEscaper {
             input = &joined;
         }
         let mut out = String::with_capacity(input.len());
-        let rest = render_complete(input, &mut out);
+        let rest = render_complete(input, Mode::Terminal, &mut out);
         self.pending = rest.to_vec();
         out
     }
@@ -90,19 +214,26 @@ impl TerminalEscaper {
     }
 }
 
+/// Whether tab, CR and LF are kept.
+#[derive(Clone, Copy)]
+enum Mode {
+    Terminal,
+    Line,
+}
+
 /// Renders `input` into `out` and returns the incomplete UTF-8 sequence at its end,
 /// if any, unrendered.
-fn render_complete<'a>(mut input: &'a [u8], out: &mut String) -> &'a [u8] {
+fn render_complete<'a>(mut input: &'a [u8], mode: Mode, out: &mut String) -> &'a [u8] {
     loop {
         match std::str::from_utf8(input) {
             Ok(text) => {
-                push_text(text, out);
+                push_text(text, mode, out);
                 return &[];
             }
             Err(error) => {
                 let (valid, after) = input.split_at(error.valid_up_to());
                 // `valid_up_to` guarantees this prefix is UTF-8.
-                push_text(std::str::from_utf8(valid).unwrap_or_default(), out);
+                push_text(std::str::from_utf8(valid).unwrap_or_default(), mode, out);
                 match error.error_len() {
                     None => return after,
                     Some(len) => {
@@ -117,14 +248,28 @@ fn render_complete<'a>(mut input: &'a [u8], out: &mut String) -> &'a [u8] {
     }
 }
 
-fn push_text(text: &str, out: &mut String) {
+fn push_text(text: &str, mode: Mode, out: &mut String) {
     for c in text.chars() {
-        if !is_unsafe_char(c) {
-            out.push(c);
-        } else if (c as u32) < 0x80 {
-            push_byte_escape(c as u8, out);
+        let unsafe_char = match mode {
+            Mode::Terminal => is_unsafe_char(c),
+            Mode::Line => is_unsafe_in_line(c),
+        };
+        if c == '\\' {
+            out.push_str("\\\\");
+        } else if unsafe_char {
+            push_char_escape(c, out);
         } else {
-            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            out.push(c);
+        }
+    }
+}
+
+/// `\xNN` for an ASCII character, `\u{...}` for any other.
+fn push_char_escape(c: char, out: &mut String) {
+    match u8::try_from(c) {
+        Ok(b) if b.is_ascii() => push_byte_escape(b, out),
+        _ => {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
         }
     }
 }
@@ -169,9 +314,60 @@ mod tests {
         );
     }
 
+    /// Regression (issue 8): the marks and the Arabic letter mark were let through.
+    #[test]
+    fn escapes_bidi_marks() {
+        let s = "\u{200e}\u{200f}\u{61c}";
+        assert_eq!(
+            escape_terminal(s.as_bytes()),
+            "\\u{200e}\\u{200f}\\u{61c}"
+        );
+        assert_eq!(escape_controls(s), "\\u{200e}\\u{200f}\\u{61c}");
+    }
+
     #[test]
     fn escapes_invalid_utf8() {
         assert_eq!(escape_terminal(b"\xff\xfeok\xc3"), "\\xff\\xfeok\\xc3");
+        assert_eq!(escape_line(b"ok\xe2\x80"), "ok\\xe2\\x80");
+    }
+
+    /// Regression (issue 9, item 17): a server could send the text `\x1b[2J` and be
+    /// shown exactly like one that sent ESC.
+    #[test]
+    fn a_literal_backslash_cannot_forge_an_escape() {
+        assert_eq!(escape_terminal(b"\\x1b[2J"), "\\\\x1b[2J");
+        assert_ne!(escape_line(b"\\x1b"), escape_line(b"\x1b"));
+    }
+
+    #[test]
+    fn one_line_escapes_line_breaks() {
+        assert_eq!(
+            escape_line(b"Evil\x1b]0;SRVTITLE\x07\t\r\n"),
+            "Evil\\x1b]0;SRVTITLE\\x07\\x09\\x0d\\x0a"
+        );
+    }
+
+    #[test]
+    fn truncation_has_a_marker_and_keeps_escapes_whole() {
+        assert_eq!(truncate("abcdef", 6), "abcdef");
+        assert_eq!(truncate("abcdefg", 6), "abcde…");
+        assert_eq!(truncate("a\\x1bcdef", 4), "a…");
+        assert_eq!(truncate("a\\x1bcdef", 6), "a\\x1b…");
+        assert_eq!(truncate("a\\u{202e}bc", 9), "a…");
+        assert_eq!(truncate("a\\\\bc", 3), "a…");
+        assert_eq!(truncate("äöüß", 3), "äö…");
+        assert_eq!(truncate("abc", 0), "");
+        assert_eq!(escape_field(&[b'a'; 500], 120).chars().count(), 120);
+    }
+
+    #[test]
+    fn escape_controls_guards_and_is_idempotent_on_escaped_text() {
+        assert_eq!(escape_controls("ok.example"), "ok.example");
+        assert_eq!(escape_controls("a\x1b[2Jb"), "a\\x1b[2Jb");
+        assert_eq!(escape_controls("x\u{202e}y\n"), "x\\u{202e}y\\x0a");
+        assert_eq!(escape_controls("\u{9b}"), "\\u{9b}");
+        let escaped = escape_line(b"\\ \x1b \xff \xe2\x80\xae");
+        assert_eq!(escape_controls(&escaped), escaped);
     }
 
     #[test]
@@ -190,15 +386,91 @@ mod tests {
         assert_eq!(e.finish(), "\\xe2\\x80");
     }
 
+    /// Undoes [`escape_line`]/[`escape_terminal`]: the proof that they lose nothing.
+    fn unescape(s: &str) -> Option<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut rest = s;
+        while let Some(c) = rest.chars().next() {
+            let unit = unit_len(rest);
+            let text = &rest[..unit];
+            if let Some(hex) = text.strip_prefix("\\x") {
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+            } else if let Some(code) = text.strip_prefix("\\u{") {
+                let c = char::from_u32(u32::from_str_radix(code.strip_suffix('}')?, 16).ok()?)?;
+                out.extend_from_slice(c.to_string().as_bytes());
+            } else if text == "\\\\" {
+                out.push(b'\\');
+            } else if c == '\\' {
+                return None;
+            } else {
+                out.extend_from_slice(text.as_bytes());
+            }
+            rest = &rest[unit..];
+        }
+        Some(out)
+    }
+
+    fn hostile() -> impl Strategy<Value = Vec<u8>> {
+        let pieces = prop_oneof![
+            any::<u8>().prop_map(|b| vec![b]),
+            Just(b"\\".to_vec()),
+            Just(b"\\x1b".to_vec()),
+            Just("\u{202e}".as_bytes().to_vec()),
+            Just("\u{200f}".as_bytes().to_vec()),
+            Just("\u{61c}".as_bytes().to_vec()),
+            Just("\u{9b}".as_bytes().to_vec()),
+            Just("é".as_bytes().to_vec()),
+        ];
+        proptest::collection::vec(pieces, 0..40).prop_map(|v| v.concat())
+    }
+
     proptest! {
         #[test]
-        fn output_never_contains_unsafe_chars(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+        fn output_never_contains_unsafe_chars(bytes in hostile()) {
             let out = escape_terminal(&bytes);
             prop_assert!(!out.chars().any(is_unsafe_char));
+            let line = escape_line(&bytes);
+            prop_assert!(!line.chars().any(is_unsafe_in_line));
+            let field = escape_field(&bytes, 17);
+            prop_assert!(!field.chars().any(is_unsafe_in_line));
+            prop_assert!(field.chars().count() <= 17);
         }
 
         #[test]
-        fn streaming_equals_whole(bytes in proptest::collection::vec(any::<u8>(), 0..128),
+        fn escaping_is_injective(bytes in hostile()) {
+            prop_assert_eq!(unescape(&escape_line(&bytes)), Some(bytes.clone()));
+            prop_assert_eq!(unescape(&escape_terminal(&bytes)), Some(bytes));
+        }
+
+        #[test]
+        fn inputs_differing_in_a_control_byte_are_distinguishable(
+            bytes in hostile(), at in any::<prop::sample::Index>(), control in 0u8..0x20,
+        ) {
+            let mut other = bytes.clone();
+            let i = at.index(other.len() + 1);
+            other.insert(i, control);
+            prop_assert_ne!(escape_line(&bytes), escape_line(&other));
+            let mut replaced = bytes.clone();
+            if let Some(b) = replaced.get_mut(i) {
+                if *b != control {
+                    *b = control;
+                    prop_assert_ne!(escape_line(&bytes), escape_line(&replaced));
+                }
+            }
+        }
+
+        #[test]
+        fn truncation_never_splits_an_escape(bytes in hostile(), max in 0usize..60) {
+            let whole = escape_line(&bytes);
+            let cut = truncate(&whole, max);
+            prop_assert!(cut.chars().count() <= max);
+            let kept = cut.strip_suffix(TRUNCATED).unwrap_or(&cut);
+            prop_assert!(whole.starts_with(kept));
+            prop_assert!(unescape(kept).is_some(), "{:?}", kept);
+        }
+
+        #[test]
+        fn streaming_equals_whole(bytes in hostile(),
                                   cuts in proptest::collection::vec(0usize..128, 0..6)) {
             let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(bytes.len())).collect();
             cuts.sort_unstable();
