@@ -66,9 +66,9 @@ fn hostile_http() -> Service {
         }),
         http: Some(HttpInfo {
             status: Some(200),
-            server: Some("-cmd".into()),
-            location: None,
-            title: Some("<script>alert(1)</script>\u{202e}\u{7}".into()),
+            server: Some("-cmd\u{1b}]0;SRVTITLE\u{7}\u{1b}[31mSrv".into()),
+            location: Some("/x\u{200e}\u{1b}[2J".into()),
+            title: Some("<script>alert(1)</script>\u{202e}\u{7}\u{200f}\u{61c}\u{7f}".into()),
         }),
     }
 }

@@ -138,4 +138,55 @@ mod tests {
         assert!(table.contains("161/udp    open|filtered"), "{table}");
         assert!(table.contains(", 1 open|filtered ("), "{table}");
     }
+
+    /// Regression (issue 8 and issue 9, item 17): HTTP `Server`, title and `Location`
+    /// reached some formats with ESC, BEL or bidi marks in them. No format may write
+    /// a character of `portolan_text`'s class (line breaks between records aside).
+    #[test]
+    fn no_format_writes_a_control_or_bidi_character() {
+        let outputs = [
+            (
+                "table",
+                fixture::render(
+                    TableReport::new(Vec::new(), Colour::Never, false),
+                    TableReport::into_inner,
+                ),
+            ),
+            (
+                "xml",
+                fixture::render(XmlReport::new(Vec::new(), false), XmlReport::into_inner),
+            ),
+            (
+                "grepable",
+                fixture::render(
+                    GrepableReport::new(Vec::new(), false),
+                    GrepableReport::into_inner,
+                ),
+            ),
+            (
+                "json",
+                fixture::render(JsonReport::new(Vec::new(), false), JsonReport::into_inner),
+            ),
+            (
+                "ndjson",
+                fixture::render(
+                    NdjsonReport::new(Vec::new(), false),
+                    NdjsonReport::into_inner,
+                ),
+            ),
+            (
+                "csv",
+                fixture::render(CsvReport::new(Vec::new(), false), CsvReport::into_inner),
+            ),
+        ];
+        for (name, text) in outputs {
+            let bad: Vec<char> = text
+                .chars()
+                // Grepable separates fields with tabs of its own.
+                .filter(|&c| c != '\n' && !(name == "grepable" && c == '\t'))
+                .filter(|&c| portolan_text::is_unsafe_in_line(c))
+                .collect();
+            assert!(bad.is_empty(), "{name}: {bad:?}");
+        }
+    }
 }

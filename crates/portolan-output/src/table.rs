@@ -166,6 +166,9 @@ fn service_cells(port: u16, service: Option<&Service>) -> (String, String) {
     (format!("{}{guess}", clean(&s.name)), version.join(" "))
 }
 
+/// The most characters of a banner the table shows (the cut ends with `…`).
+const BANNER_CHARS: usize = 60;
+
 /// Lines under a probed port: what HTTP and TLS showed.
 fn details(s: &Service) -> Vec<String> {
     let mut out = Vec::new();
@@ -200,7 +203,7 @@ fn details(s: &Service) -> Vec<String> {
     }
     if s.product.is_none() {
         if let Some(b) = s.banner.as_deref().filter(|b| !b.is_empty()) {
-            let text = clean(&portolan_text::escape_terminal(&b[..b.len().min(60)]));
+            let text = portolan_text::escape_field(b, BANNER_CHARS);
             out.push(format!("banner: {text}"));
         }
     }

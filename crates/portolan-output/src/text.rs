@@ -1,27 +1,15 @@
-//! Making untrusted one-line text safe to print.
+//! Making untrusted one-line text safe to print, with `portolan-text`'s one rule.
 //!
-//! Host names come from the user or from DNS; banners come from servers. Inside a
-//! table cell even tab, CR and LF would break the layout, so on top of what
-//! [`portolan_text::is_unsafe_char`] escapes, every control character is written as a
-//! visible escape (`\x0a`).
+//! Fields from the network (banners aside, which are kept as bytes) were escaped by
+//! `portolan_text` when they were read, so here they only pass the format's guard;
+//! host names and command lines come from the user. [`clean`] is that guard: the
+//! control and bidi class of `portolan_text`, tab, CR and LF included, escaped, and a
+//! no-op on text that was escaped already (so nothing is escaped twice).
 
-use std::fmt::Write as _;
-
-/// Escapes every character that could control a terminal, reorder text or break a line.
+/// Escapes every character that could control a terminal, reorder text or break a
+/// line ([`portolan_text::escape_controls`]).
 pub fn clean(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if portolan_text::is_unsafe_char(c) || c.is_control() {
-            let _ = if u32::from(c) <= 0xff {
-                write!(out, "\\x{:02x}", u32::from(c))
-            } else {
-                write!(out, "\\u{{{:x}}}", u32::from(c))
-            };
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    portolan_text::escape_controls(s).into_owned()
 }
 
 #[cfg(test)]
@@ -31,6 +19,6 @@ mod tests {
         assert_eq!(super::clean("ok.example"), "ok.example");
         assert_eq!(super::clean("a\x1b[2Jb"), "a\\x1b[2Jb");
         assert_eq!(super::clean("x\u{202e}y\n"), "x\\u{202e}y\\x0a");
-        assert_eq!(super::clean("\u{9b}"), "\\x9b");
+        assert_eq!(super::clean("\u{9b}\u{200f}"), "\\u{9b}\\u{200f}");
     }
 }

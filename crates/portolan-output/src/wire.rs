@@ -27,10 +27,6 @@ pub fn to_string<T: Serialize + ?Sized>(value: &T) -> String {
     String::from_utf8(buf).unwrap_or_default()
 }
 
-fn needs_escape(c: char) -> bool {
-    matches!(c, '\u{80}'..='\u{9f}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{061c}')
-}
-
 /// `serde_json`'s compact formatter, plus `\uXXXX` for C1 and bidi characters.
 struct SafeFormatter;
 
@@ -40,13 +36,13 @@ impl serde_json::ser::Formatter for SafeFormatter {
         writer: &mut W,
         fragment: &str,
     ) -> io::Result<()> {
-        if fragment.is_ascii() {
+        if !fragment.contains(portolan_text::is_unsafe_char) {
             // Nothing to escape beyond what serde_json already did: the common case.
             return writer.write_all(fragment.as_bytes());
         }
         let mut start = 0;
         for (i, c) in fragment.char_indices() {
-            if needs_escape(c) {
+            if portolan_text::is_unsafe_char(c) {
                 writer.write_all(&fragment.as_bytes()[start..i])?;
                 write!(writer, "\\u{:04x}", u32::from(c))?;
                 start = i + c.len_utf8();

@@ -318,10 +318,7 @@ mod tests {
     #[test]
     fn escapes_bidi_marks() {
         let s = "\u{200e}\u{200f}\u{61c}";
-        assert_eq!(
-            escape_terminal(s.as_bytes()),
-            "\\u{200e}\\u{200f}\\u{61c}"
-        );
+        assert_eq!(escape_terminal(s.as_bytes()), "\\u{200e}\\u{200f}\\u{61c}");
         assert_eq!(escape_controls(s), "\\u{200e}\\u{200f}\\u{61c}");
     }
 
