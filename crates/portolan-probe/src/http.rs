@@ -71,7 +71,23 @@ mod tests {
     #[test]
     fn title_is_found_and_tidied() {
         let info = http_info(b"HTTP/1.0 200 OK\r\n\r\n<html><HEAD><Title lang=en>\n  Portolan\x1b[2J\r\n lab </title>").unwrap();
-        assert_eq!(info.title.as_deref(), Some("Portolan[2J lab"));
+        assert_eq!(info.title.as_deref(), Some("Portolan\\x1b[2J lab"));
+    }
+
+    /// Regression (issue 9, item 17): `Server`, `Location` and the title dropped ESC,
+    /// BEL and bidi controls (`Evil]0;SRVTITLE[31mSrv`) instead of showing them.
+    #[test]
+    fn hostile_server_location_and_title_are_escaped() {
+        let info = http_info(
+            b"HTTP/1.1 301 Moved\r\nServer: Evil\x1b]0;SRVTITLE\x07\x1b[31mSrv\r\nLocation: /a\xe2\x80\xaeb\xff\r\n\r\n<title>\\x1b\x1b</title>",
+        )
+        .unwrap();
+        assert_eq!(
+            info.server.as_deref(),
+            Some("Evil\\x1b]0;SRVTITLE\\x07\\x1b[31mSrv")
+        );
+        assert_eq!(info.location.as_deref(), Some("/a\\u{202e}b\\xff"));
+        assert_eq!(info.title.as_deref(), Some("\\\\x1b\\x1b"));
     }
 
     #[test]

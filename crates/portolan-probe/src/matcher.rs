@@ -4,9 +4,10 @@
 //! Every fingerprint whose probe list allows the exchange is tried; the match with
 //! the highest confidence wins, the earlier one on a tie (so a user's files and the
 //! specific products come before the catch-alls). Templates (`$1`, `${name}`) are
-//! expanded from the pattern's groups, and what they produce is made printable:
-//! control characters dropped, at most [`MAX_FIELD`] characters, empty fields left
-//! out. A server that repeats our probe back is an `echo` service.
+//! expanded from the pattern's groups, and what they produce is made printable with
+//! `portolan_text`'s one rule: controls, bidi controls, backslashes and invalid UTF-8
+//! escaped visibly (never dropped), at most [`MAX_FIELD`] characters with a `…` when
+//! cut, empty fields left out. A server that repeats our probe back is an `echo` service.
 
 use crate::db::{Database, Fingerprint};
 
@@ -106,16 +107,14 @@ fn apply(fp: &Fingerprint, received: &[u8]) -> Option<Match> {
     })
 }
 
-/// Lossy UTF-8 without control characters, trimmed of spaces and dangling
-/// separators, at most [`MAX_FIELD`] characters; `None` when nothing is left.
+/// `bytes` trimmed of whitespace and dangling separators, then escaped by
+/// [`portolan_text::escape_field`] to at most [`MAX_FIELD`] characters; `None` when
+/// nothing is left.
 pub fn printable(bytes: &[u8]) -> Option<String> {
-    let text: String = String::from_utf8_lossy(bytes)
-        .chars()
-        .filter(|&c| !portolan_text::is_unsafe_char(c) && !c.is_control())
-        .take(MAX_FIELD)
-        .collect();
-    let trimmed = text.trim_matches(|c: char| c.is_whitespace() || c == ';' || c == ',');
-    (!trimmed.is_empty()).then(|| trimmed.to_string())
+    let edge = |b: &u8| b.is_ascii_whitespace() || matches!(b, b';' | b',');
+    let start = bytes.iter().position(|b| !edge(b))?;
+    let end = bytes.iter().rposition(|b| !edge(b))?;
+    Some(portolan_text::escape_field(&bytes[start..=end], MAX_FIELD))
 }
 
 #[cfg(test)]
@@ -192,8 +191,22 @@ mod tests {
             !product.chars().any(portolan_text::is_unsafe_char),
             "{product:?}"
         );
-        assert_eq!(printable(b" ;\x00 "), None);
-        assert_eq!(printable(&[b'a'; 500]).unwrap().len(), MAX_FIELD);
+        assert_eq!(printable(b" ;, \r\n"), None);
+        assert_eq!(printable(&[b'a'; 500]).unwrap().chars().count(), MAX_FIELD);
+        assert!(printable(&[b'a'; 500])
+            .unwrap()
+            .ends_with(portolan_text::TRUNCATED));
+    }
+
+    /// Regression (issue 9, item 17): control and bidi characters in a product were
+    /// dropped, so `Evil\e[2J` was shown as `Evil[2J`, not as what the server sent.
+    #[test]
+    fn hostile_bytes_are_escaped_not_dropped() {
+        assert_eq!(printable(b" ;\x00 ").as_deref(), Some("\\x00"));
+        assert_eq!(
+            printable(b"Evil\x1b]0;T\x07\xe2\x80\x8f\\x1b\xff").as_deref(),
+            Some("Evil\\x1b]0;T\\x07\\u{200f}\\\\x1b\\xff")
+        );
     }
 
     #[test]

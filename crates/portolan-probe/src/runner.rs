@@ -196,9 +196,7 @@ fn tls_info(session: &rustls_session::ClientConnection) -> TlsInfo {
         version: session
             .protocol_version()
             .map(|v| format!("{v:?}").replace('_', ".")),
-        alpn: session
-            .alpn_protocol()
-            .map(|a| String::from_utf8_lossy(a).into_owned()),
+        alpn: session.alpn_protocol().map(portolan_text::escape_line),
         ..TlsInfo::default()
     };
     if let Some(der) = session.peer_certificates().and_then(|c| c.first()) {
@@ -212,8 +210,7 @@ fn tls_info(session: &rustls_session::ClientConnection) -> TlsInfo {
                 .subject()
                 .iter_common_name()
                 .next()
-                .and_then(|cn| cn.as_str().ok())
-                .map(str::to_string);
+                .map(|cn| portolan_text::escape_line(cn.as_slice()));
             info.sans = sans(&cert);
         }
     }
@@ -229,7 +226,7 @@ fn sans(cert: &x509_parser::certificate::X509Certificate<'_>) -> Vec<String> {
         .general_names
         .iter()
         .filter_map(|name| match name {
-            GeneralName::DNSName(d) => Some((*d).to_string()),
+            GeneralName::DNSName(d) => Some(portolan_text::escape_line(d.as_bytes())),
             GeneralName::IPAddress(b) => ip_text(b),
             _ => None,
         })

@@ -221,3 +221,48 @@ async fn tls_is_described_and_probed_inside() {
     assert!(tls.sans.iter().any(|n| n == "127.0.0.1"), "{:?}", tls.sans);
     assert_eq!(s.http.unwrap().title.as_deref(), Some("Inside"));
 }
+
+/// Regression (issue 9, item 17): the JSON `subject_cn` was the raw common name while
+/// `issuer` was escaped; SANs were raw too. Every certificate field now follows the
+/// one rule of `portolan_text`.
+#[tokio::test]
+async fn certificate_names_are_escaped_like_the_issuer() {
+    let cn = "evil\x1b]0;T\x07\u{202e}\\x1b";
+    let mut params = rcgen::CertificateParams::new(vec!["a\x1b\\.test".to_string()]).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, cn);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let dir = std::env::temp_dir().join(format!("portolan-probe-cn-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    let (acceptor, _) = portolan_talk::tls::acceptor(&portolan_talk::ServerCert::Files {
+        cert: cert_path,
+        key: key_path,
+    })
+    .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let port = listener(move |s| {
+        let acceptor = acceptor.clone();
+        async move {
+            if let Ok(mut tls) = acceptor.accept(s).await {
+                let mut buf = [0; 1024];
+                let _ = tls.read(&mut buf).await;
+            }
+        }
+    })
+    .await;
+    let (s, _) = probe(port, &quick()).await;
+    let tls = s.tls.unwrap();
+    let escaped = "evil\\x1b]0;T\\x07\\u{202e}\\\\x1b";
+    assert_eq!(tls.subject_cn.as_deref(), Some(escaped));
+    assert!(
+        tls.issuer.as_deref().is_some_and(|i| i.contains(escaped)),
+        "{:?}",
+        tls.issuer
+    );
+    assert_eq!(tls.sans, ["a\\x1b\\\\.test"]);
+}

@@ -138,20 +138,10 @@ impl CertSummary {
     }
 }
 
-/// Renders certificate text for one line of a terminal: what
-/// [`portolan_text::escape_terminal`] escapes, and tab, CR and LF as `\t`, `\r`, `\n`.
+/// Renders certificate text for one line of a terminal with the one rule of
+/// [`portolan_text::escape_line`] (tab, CR and LF included, as `\x09`, `\x0d`, `\x0a`).
 fn escape_field(text: &str) -> String {
-    let escaped = portolan_text::escape_terminal(text.as_bytes());
-    let mut out = String::with_capacity(escaped.len());
-    for c in escaped.chars() {
-        match c {
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-    out
+    portolan_text::escape_line(text.as_bytes())
 }
 
 fn provider() -> Arc<CryptoProvider> {
@@ -365,7 +355,7 @@ mod tests {
         assert!(
             summary
                 .subject
-                .contains("evil\\x1b[2J\\ntls: subject fake\\tx\\r"),
+                .contains("evil\\x1b[2J\\x0atls: subject fake\\x09x\\x0d"),
             "{summary:?}"
         );
         assert_eq!(summary.issuer, summary.subject);
@@ -375,6 +365,7 @@ mod tests {
     fn escape_field_keeps_printable_text() {
         assert_eq!(escape_field("CN=caf\u{e9}, O=Lab"), "CN=caf\u{e9}, O=Lab");
         assert_eq!(escape_field("a\u{202e}b\u{9b}"), "a\\u{202e}b\\u{9b}");
+        assert_eq!(escape_field("\u{200f}\\x1b"), "\\u{200f}\\\\x1b");
     }
 
     #[test]
