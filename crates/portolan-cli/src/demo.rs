@@ -55,27 +55,34 @@ fn closed_ports(n: usize) -> anyhow::Result<Vec<u16>> {
         .collect())
 }
 
+/// Writes to stdout with `writeln!`, never `println!`: a reader that went away
+/// (`portolan demo | head -1`) is an error that `main` treats as success, not a panic.
 pub fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
+    let mut out = std::io::stdout();
     let mut open = Vec::new();
-    println!("portolan demo: a practice target on 127.0.0.1, inside this process");
+    writeln!(
+        out,
+        "portolan demo: a practice target on 127.0.0.1, inside this process"
+    )?;
     for (what, greeting) in GREETINGS {
         let listener = TcpListener::bind("127.0.0.1:0").context("cannot bind on 127.0.0.1")?;
         let port = listener.local_addr()?.port();
-        println!("  port {port:<5} open   ({what})");
+        writeln!(out, "  port {port:<5} open   ({what})")?;
         open.push(port);
         serve(listener, greeting);
     }
     let greeter_port = open[0];
     let closed = closed_ports(3)?;
     for port in &closed {
-        println!("  port {port:<5} closed (nothing listens)");
+        writeln!(out, "  port {port:<5} closed (nothing listens)")?;
     }
-    println!(
+    writeln!(
+        out,
         "\n$ portolan scan 127.0.0.1 -p {}\n",
         PortList::from_ports([open.clone(), closed.clone()].concat())
             .map(|p| p.to_spec())
             .unwrap_or_default()
-    );
+    )?;
     let ports = PortList::from_ports([open, closed].concat()).context("no demo ports")?;
     let targets = TargetSet::from_blocks(vec![HostBlock::Range {
         start: "127.0.0.1".parse()?,
@@ -115,10 +122,11 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
     let n = conn
         .read(&mut buf)
         .context("cannot read from the demo greeter")?;
-    println!("\nWhat port {greeter} says on connect (recv(1024)):");
-    println!(
+    writeln!(out, "\nWhat port {greeter} says on connect (recv(1024)):")?;
+    writeln!(
+        out,
         "  {}",
         portolan_output::text::clean(String::from_utf8_lossy(&buf[..n]).trim_end())
-    );
+    )?;
     Ok(Outcome::Done)
 }

@@ -356,3 +356,35 @@ fn an_unusable_default_history_is_a_warning() {
         .stderr(predicate::str::contains("without history"))
         .stdout(predicate::str::contains("\"open\""));
 }
+
+/// Regression (issue 9, item 10): `portolan demo | head -1` panicked (exit 101). The
+/// status checked is portolan's own, not the pipeline's (which is `head`'s).
+#[test]
+fn demo_into_a_closed_pipe_exits_0() {
+    use std::io::BufRead;
+    use std::process::Stdio;
+    let bin = assert_cmd::cargo::cargo_bin("portolan");
+    for read_first_line in [false, true] {
+        let mut child = std::process::Command::new(&bin)
+            .arg("demo")
+            .env("XDG_DATA_HOME", data_home())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        if read_first_line {
+            let mut line = String::new();
+            std::io::BufReader::new(stdout)
+                .read_line(&mut line)
+                .unwrap();
+            assert!(line.starts_with("portolan demo"), "{line:?}");
+        } else {
+            drop(stdout);
+        }
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
