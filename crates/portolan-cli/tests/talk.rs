@@ -613,3 +613,82 @@ fn listen_keep_open_tls_is_not_blocked_by_a_silent_client() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+fn hostile_redirects(path: &str) -> Vec<u8> {
+    match path {
+        "/file" => {
+            b"HTTP/1.1 302 Found\r\nLocation: file:///etc/passwd\r\nContent-Length: 0\r\n\r\n"
+                .to_vec()
+        }
+        "/gopher" => {
+            b"HTTP/1.1 301 Moved\r\nLocation: gopher://127.0.0.1:70/1\r\nContent-Length: 0\r\n\r\n"
+                .to_vec()
+        }
+        "/userinfo" => {
+            b"HTTP/1.1 301 Moved\r\nLocation: http://u@127.0.0.1/\r\nContent-Length: 0\r\n\r\n"
+                .to_vec()
+        }
+        "/bytes" => {
+            b"HTTP/1.1 301 Moved\r\nLocation: /\xff\x1b[2J\r\nContent-Length: 0\r\n\r\n".to_vec()
+        }
+        "/cut" => b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nhello".to_vec(),
+        _ => b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nlanded".to_vec(),
+    }
+}
+
+/// Regression (issue 9, item 16): `file://` and `gopher://` Locations were taken for
+/// relative paths and followed, and a bad Location exited 2 (usage) though the
+/// server is at fault.
+#[test]
+fn http_follows_only_http_and_https_and_a_bad_location_exits_1() {
+    for (path, says) in [
+        ("/file", "the scheme \"file\" is not followed"),
+        ("/gopher", "the scheme \"gopher\" is not followed"),
+        ("/userinfo", "user information"),
+        ("/bytes", "not valid UTF-8"),
+    ] {
+        let (port, rx) = http_server(2, hostile_redirects);
+        portolan()
+            .args([
+                "http",
+                "--follow",
+                &format!("http://127.0.0.1:{port}{path}"),
+            ])
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains(says))
+            .stdout(predicate::str::contains("landed").not());
+        rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert!(
+            rx.recv_timeout(Duration::from_millis(200)).is_err(),
+            "{path}: a second request was sent"
+        );
+    }
+}
+
+/// Regression (issue 9, item 16): a Location that is not UTF-8 was reported as
+/// "without a Location"; it is shown, escaped.
+#[test]
+fn http_shows_a_non_utf8_location_escaped() {
+    let (port, _rx) = http_server(1, hostile_redirects);
+    portolan()
+        .args(["http", &format!("http://127.0.0.1:{port}/bytes")])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("* 301 Moved -> /\\xff\\x1b[2J ("))
+        .stdout(predicate::str::contains("without a Location").not());
+}
+
+/// Regression (issue 9, item 16): a body cut short exited 0.
+#[test]
+fn http_body_cut_short_exits_1() {
+    let (port, _rx) = http_server(1, hostile_redirects);
+    portolan()
+        .args(["http", &format!("http://127.0.0.1:{port}/cut")])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::ends_with("hello"))
+        .stderr(predicate::str::contains(
+            "the server closed before the end of the body",
+        ));
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::http::{BodyError, HeadError};
+use crate::http::{BodyError, HeadError, LocationError};
 
 /// Something the user asked for that cannot work, found before any traffic.
 #[derive(Debug, Error)]
@@ -164,6 +164,20 @@ pub enum TalkError {
         url: String,
         /// The decoder's reason.
         cause: BodyError,
+    },
+    /// The server closed before the end of a body whose length it had announced.
+    #[error("HTTP body from {0}: the server closed before the end of the body")]
+    BodyCut(String),
+    /// A redirect whose `Location` cannot be followed (the server's fault, not the
+    /// user's).
+    #[error("redirect from {from} to {location}: {cause}")]
+    Location {
+        /// Where the redirect came from.
+        from: String,
+        /// The `Location` value, escaped.
+        location: String,
+        /// Why it is not followed.
+        cause: LocationError,
     },
     /// The server closed before the head was complete.
     #[error("HTTP response from {0}: the connection closed before the response head ended")]

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use portolan_text::escape_terminal;
+use portolan_text::{escape_line, escape_terminal};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::body::{BodyDecoder, Framing};
@@ -114,10 +114,16 @@ async fn follow(
         visited.insert(url.to_string());
         let head = exchange(&url, &method, options, io).await?;
         let location = head
-            .header_str("location")
+            .header("location")
             .filter(|_| (300..400).contains(&head.status));
         let next = match (options.redirects, location) {
-            (Redirects::Follow, Some(location)) => url.join(location)?,
+            (Redirects::Follow, Some(location)) => {
+                url.join(location).map_err(|cause| TalkError::Location {
+                    from: url_text(&url),
+                    location: escape_line(location),
+                    cause,
+                })?
+            }
             _ => {
                 return Ok(HttpOutcome {
                     url,
@@ -126,8 +132,8 @@ async fn follow(
             }
         };
         let refuse = |reason| TalkError::Redirect {
-            from: url.to_string(),
-            to: next.to_string(),
+            from: url_text(&url),
+            to: url_text(&next),
             reason,
         };
         if visited.contains(&next.to_string()) {
@@ -147,6 +153,11 @@ async fn follow(
         to: String::new(),
         reason: "more than 10 redirects",
     })
+}
+
+/// A URL for a message: it may come from a server's `Location`, so it is escaped.
+fn url_text(url: &HttpUrl) -> String {
+    escape_line(url.to_string().as_bytes())
 }
 
 async fn write(out: &mut (dyn AsyncWrite + Unpin + Send), bytes: &[u8]) -> Result<(), TalkError> {
@@ -283,15 +294,20 @@ fn show_head(head: &ResponseHead, url: &HttpUrl, display: Display) -> String {
         }
     }
     if (300..400).contains(&head.status) {
-        let target = head.header_str("location").map(|l| {
-            url.join(l)
-                .map_or_else(|_| escape_terminal(l.as_bytes()), |u| u.to_string())
-        });
-        let reason = escape_terminal(head.reason.as_bytes());
+        let reason = escape_line(head.reason.as_bytes());
         let meaning = super::redirect_meaning(head.status);
         let status = head.status;
-        let _ = match target {
-            Some(to) => writeln!(shown, "* {status} {reason} -> {to} ({meaning})"),
+        let _ = match head.header("location").map(|l| (l, url.join(l))) {
+            Some((_, Ok(to))) => writeln!(
+                shown,
+                "* {status} {reason} -> {} ({meaning})",
+                url_text(&to)
+            ),
+            Some((raw, Err(why))) => writeln!(
+                shown,
+                "* {status} {reason} -> {} ({meaning}; not followed: {why})",
+                escape_line(raw)
+            ),
             None => writeln!(shown, "* {status} {reason} without a Location ({meaning})"),
         };
     }
@@ -328,14 +344,11 @@ async fn read_body<S: AsyncRead + Unpin>(
         }
         let n = read_some(stream, buf).await?;
         if n == 0 {
+            write(io.output, &printer.finish()).await?;
             if framing != Framing::UntilClose {
-                write(
-                    io.diag,
-                    b"note: the server closed before the end of the body\n",
-                )
-                .await?;
+                return Err(TalkError::BodyCut(url.to_string()));
             }
-            break;
+            return Ok(());
         }
         input = buf[..n].to_vec();
     }
@@ -367,5 +380,26 @@ mod tests {
         let url = HttpUrl::parse("http://h/").unwrap();
         assert!(show_head(&head, &url, Display::Escaped).contains("X-Evil: \\x1b[2J"));
         assert!(show_head(&head, &url, Display::Raw).contains("X-Evil: \x1b[2J"));
+    }
+
+    /// Regression (issue 9, item 16): another scheme was joined as a relative path,
+    /// and a Location that is not UTF-8 was reported as missing.
+    #[test]
+    fn unfollowable_locations_are_shown_escaped_with_the_reason() {
+        let url = HttpUrl::parse("http://h/").unwrap();
+        let raw = b"HTTP/1.1 302 Found\r\nLocation: file:///etc/passwd\r\n\r\n";
+        let (head, _) = HeadParser::new().push(raw).unwrap().unwrap();
+        let shown = show_head(&head, &url, Display::Raw);
+        assert!(
+            shown.contains("* 302 Found -> file:///etc/passwd (moved temporarily; ask the new address this time; not followed: the scheme \"file\" is not followed"),
+            "{shown}"
+        );
+        let raw = b"HTTP/1.1 301 Moved\r\nLocation: /a\xff\x1b[2J\r\n\r\n";
+        let (head, _) = HeadParser::new().push(raw).unwrap().unwrap();
+        let shown = show_head(&head, &url, Display::Raw);
+        assert!(
+            shown.contains("* 301 Moved -> /a\\xff\\x1b[2J (moved permanently; use the new address from now on; not followed: the Location is not valid UTF-8)"),
+            "{shown}"
+        );
     }
 }

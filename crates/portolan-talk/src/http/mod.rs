@@ -16,7 +16,7 @@ pub use body::{BodyDecoder, BodyError, Framing};
 pub use client::{fetch, HttpOptions, Redirects};
 pub use head::{HeadError, HeadParser, ResponseHead};
 pub use request::{HttpVersion, Request};
-pub use url::{HttpUrl, Scheme};
+pub use url::{HttpUrl, LocationError, Scheme};
 
 /// What a status code means, in a few words, for the line printed after a 3xx head.
 pub fn redirect_meaning(status: u16) -> &'static str {

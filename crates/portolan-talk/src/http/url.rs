@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use thiserror::Error;
+
 use crate::error::UsageError;
 
 /// The scheme of an [`HttpUrl`].
@@ -97,17 +99,27 @@ impl HttpUrl {
         }
     }
 
-    /// Resolves a `Location` header value against this URL: absolute URLs,
-    /// scheme-relative (`//host/path`), absolute paths and relative paths.
-    pub fn join(&self, location: &str) -> Result<Self, UsageError> {
-        let location = location.trim();
-        if strip_prefix_ci(location, "http://").is_some()
-            || strip_prefix_ci(location, "https://").is_some()
-        {
-            return Self::parse(location);
+    /// Resolves a `Location` header value against this URL: absolute `http` and
+    /// `https` URLs, scheme-relative (`//host/path`), absolute paths and relative
+    /// paths. Any other scheme (`file:`, `gopher:`, `javascript:`) is refused, never
+    /// taken for a relative path; so is a value that is not UTF-8. The value comes
+    /// from the server, so the error is a [`LocationError`], not a usage error.
+    pub fn join(&self, location: &[u8]) -> Result<Self, LocationError> {
+        let location = std::str::from_utf8(location)
+            .map_err(|_| LocationError::NotUtf8)?
+            .trim();
+        let invalid = |e: UsageError| match e {
+            UsageError::Url { reason, .. } => LocationError::Invalid(reason),
+            other => LocationError::Invalid(other.to_string()),
+        };
+        if let Some(scheme) = scheme_of(location) {
+            if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") {
+                return Self::parse(location).map_err(invalid);
+            }
+            return Err(LocationError::Scheme(scheme.to_string()));
         }
         if let Some(rest) = location.strip_prefix("//") {
-            return Self::parse(&format!("{}://{rest}", self.scheme.as_str()));
+            return Self::parse(&format!("{}://{rest}", self.scheme.as_str())).map_err(invalid);
         }
         let path = if location.starts_with('/') {
             location.to_string()
@@ -121,7 +133,34 @@ impl HttpUrl {
             self.scheme.as_str(),
             self.host_header()
         ))
+        .map_err(invalid)
     }
+}
+
+/// Why a `Location` header cannot be followed.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum LocationError {
+    /// A scheme other than `http` and `https` (RFC 3986 section 3.1).
+    #[error("the scheme {0:?} is not followed: only http:// and https:// are")]
+    Scheme(String),
+    /// The value is not UTF-8.
+    #[error("the Location is not valid UTF-8")]
+    NotUtf8,
+    /// The resolved URL is not usable.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The scheme of `reference` (`ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":"`), when
+/// it has one: a colon before any `/`, `?` or `#`.
+fn scheme_of(reference: &str) -> Option<&str> {
+    let end = reference.find([':', '/', '?', '#'])?;
+    let scheme = &reference[..end];
+    let mut chars = scheme.chars();
+    let valid = reference[end..].starts_with(':')
+        && chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    valid.then_some(scheme)
 }
 
 impl fmt::Display for HttpUrl {
@@ -215,12 +254,38 @@ mod tests {
     #[test]
     fn joins_locations() {
         let base = HttpUrl::parse("http://h:81/a/b?q").unwrap();
+        let join = |l: &str| base.join(l.as_bytes()).map(|u| u.to_string());
+        assert_eq!(join("http://x/fi_FI/").unwrap(), "http://x/fi_FI/");
+        assert_eq!(join("HTTPS://x/").unwrap(), "https://x/");
+        assert_eq!(join("//y/z").unwrap(), "http://y/z");
+        assert_eq!(join("/root").unwrap(), "http://h:81/root");
+        assert_eq!(join("c").unwrap(), "http://h:81/a/c");
         assert_eq!(
-            base.join("http://x/fi_FI/").unwrap().to_string(),
-            "http://x/fi_FI/"
+            join("c:d/e").unwrap_err(),
+            LocationError::Scheme("c".into())
         );
-        assert_eq!(base.join("//y/z").unwrap().to_string(), "http://y/z");
-        assert_eq!(base.join("/root").unwrap().to_string(), "http://h:81/root");
-        assert_eq!(base.join("c").unwrap().to_string(), "http://h:81/a/c");
+        assert_eq!(join("./c:d").unwrap(), "http://h:81/a/./c:d");
+    }
+
+    /// Regression (issue 9, item 16): `file:///etc/passwd` and `gopher://` were taken
+    /// for relative paths and followed; a non-UTF-8 Location was "without a Location".
+    #[test]
+    fn other_schemes_and_bad_bytes_are_refused() {
+        let base = HttpUrl::parse("http://h/a").unwrap();
+        for (location, scheme) in [
+            ("file:///etc/passwd", "file"),
+            ("gopher://h:70/1", "gopher"),
+            (" javascript:alert(1)", "javascript"),
+        ] {
+            assert_eq!(
+                base.join(location.as_bytes()),
+                Err(LocationError::Scheme(scheme.into()))
+            );
+        }
+        assert_eq!(base.join(b"/x\xff"), Err(LocationError::NotUtf8));
+        assert!(matches!(
+            base.join(b"http://u@x/"),
+            Err(LocationError::Invalid(_))
+        ));
     }
 }
