@@ -692,3 +692,103 @@ fn http_body_cut_short_exits_1() {
             "the server closed before the end of the body",
         ));
 }
+
+/// A server that negotiates like a real telnetd: options first, then it waits for
+/// the four answers and hangs up without a prompt if the client's side ends first;
+/// then the prompt, then it reads until the client half-closes. Sends back whether
+/// the answers came.
+fn telnetd_like() -> (u16, mpsc::Receiver<bool>) {
+    let (tx, rx) = mpsc::channel();
+    let port = serve_once(move |mut s| {
+        // DO TERMINAL-TYPE, DO NAWS, WILL ECHO, WILL SUPPRESS-GO-AHEAD.
+        let _ = s.write_all(&[255, 253, 24, 255, 253, 31, 255, 251, 1, 255, 251, 3]);
+        let mut got = Vec::new();
+        let mut buf = [0; 256];
+        while got.iter().filter(|&&b| b == 255).count() < 4 {
+            match s.read(&mut buf) {
+                Ok(n) if n > 0 => got.extend_from_slice(&buf[..n]),
+                _ => {
+                    let _ = tx.send(false);
+                    return;
+                }
+            }
+        }
+        let _ = s.write_all(b"\r\nlab login: ");
+        let _ = s.read_to_end(&mut got);
+        let _ = tx.send(true);
+    });
+    (port, rx)
+}
+
+/// Regression (issue 9, item 11): with stdin at EOF or with `--send`, the half-close
+/// went out before the negotiation replies, which then failed with "Broken pipe"
+/// about half the time, and the prompt never came. Run 50 times to catch the race.
+#[test]
+fn telnet_holds_the_half_close_until_negotiation_is_answered() {
+    for round in 0..50 {
+        for send in [None, Some(r"root\n")] {
+            let (port, rx) = telnetd_like();
+            let mut cmd = portolan();
+            cmd.args(["connect", "127.0.0.1", &port.to_string(), "--telnet"]);
+            if let Some(send) = send {
+                cmd.args(["--send", send]);
+            }
+            let out = cmd.write_stdin("").output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "round {round} {send:?}: {stderr}"
+            );
+            assert_eq!(out.stdout, b"\r\nlab login: ", "round {round} {send:?}");
+            assert!(
+                rx.recv_timeout(Duration::from_secs(5)).unwrap(),
+                "round {round} {send:?}: the answers never came"
+            );
+        }
+    }
+}
+
+/// Regression (issue 9, item 11): an idle timeout before the pattern matched exited
+/// 1 instead of 3.
+#[test]
+fn expect_cut_by_the_idle_timeout_exits_3() {
+    let port = serve_once(|mut s| {
+        let _ = s.write_all(b"+OK ready\r\n");
+        thread::sleep(Duration::from_secs(4));
+    });
+    portolan()
+        .args(["connect", "127.0.0.1", &port.to_string()])
+        .args(["--send", r"x\r\n", "--expect", "^-ERR", "-i", "1"])
+        .assert()
+        .code(3)
+        .stdout("+OK ready\r\n")
+        .stderr(predicate::str::contains(
+            "expectation not met: /^-ERR/: idle",
+        ));
+}
+
+/// Regression (issue 9, item 11): a reset before the pattern matched exited 1
+/// instead of 3.
+#[test]
+fn expect_cut_by_a_reset_exits_3() {
+    use nix::sys::socket::{setsockopt, sockopt::Linger};
+    let port = serve_once(|mut s| {
+        let _ = s.write_all(b"+OK ready\r\n");
+        let mut buf = [0; 64];
+        let _ = s.read(&mut buf);
+        // SO_LINGER 0: closing sends a reset instead of a FIN.
+        let reset = nix::libc::linger {
+            l_onoff: 1,
+            l_linger: 0,
+        };
+        setsockopt(&s, Linger, &reset).unwrap();
+    });
+    portolan()
+        .args(["connect", "127.0.0.1", &port.to_string()])
+        .args(["--send", r"x\r\n", "--expect", "^-ERR"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("expectation not met: /^-ERR/"))
+        .stderr(predicate::str::contains("reset"));
+}

@@ -195,13 +195,46 @@ pub struct SessionIo<'a> {
 const TELNET_NOTE: &[u8] =
     b"note: the server opened with Telnet option negotiation (IAC bytes); --telnet would answer it and hide it\n";
 
-/// Timers of the running session. A deadline too far off for an `Instant` is `None`:
-/// it never comes (rather than a panic on overflow).
+/// How long a Telnet server's negotiation must stay quiet before the half-close at
+/// the end of input goes out, when no data came first.
+pub const TELNET_SETTLE: Duration = Duration::from_millis(500);
+
+/// What the error contexts of the peer's side are called (a failure there ends a
+/// pending `--expect` as not met rather than as an error).
+const READ_PEER: &str = "read from peer";
+const SEND_PEER: &str = "send to peer";
+const HALF_CLOSE: &str = "half-close";
+
+/// Our sending side. In Telnet mode the half-close waits until the server's
+/// negotiation has been answered: a reply sent after a FIN fails with "Broken pipe",
+/// and a telnetd that reads EOF before its answers hangs up without a prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WriteSide {
+    Open,
+    /// The input ended; the half-close goes out when data arrives or at the time
+    /// given (pushed back while negotiation continues).
+    Closing(Option<Instant>),
+    Closed,
+}
+
+/// Timers and the sending side of the running session. A deadline too far off for
+/// an `Instant` is `None`: it never comes (rather than a panic on overflow).
 struct Clock {
     idle: Option<Duration>,
     last_activity: Instant,
     quit_at: Option<Instant>,
     expect_at: Option<Instant>,
+    write: WriteSide,
+    seen_data: bool,
+}
+
+impl Clock {
+    fn half_close_at(&self) -> Option<Instant> {
+        match self.write {
+            WriteSide::Closing(at) => at,
+            WriteSide::Open | WriteSide::Closed => None,
+        }
+    }
 }
 
 async fn sleep_opt(at: Option<Instant>) {
@@ -225,7 +258,9 @@ async fn write_out(
 }
 
 /// Runs a session over `stream` until the peer closes, the input ends and the quit
-/// time passes, the expectations are settled, or an error.
+/// time passes, the expectations are settled, or an error. While an `--expect` is
+/// pending, an idle timeout or a failure of the connection (a reset) ends it as not
+/// met ([`SessionEnd::ExpectationFailed`]), not as an error.
 pub async fn run<S>(
     stream: S,
     options: &SessionOptions,
@@ -234,8 +269,6 @@ pub async fn run<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let (mut reader, mut writer) = tokio::io::split(stream);
-    let mut codec = Transcoder::new(options);
     let script = &options.script;
     let mut expecter = Expecter::new(&script.expects);
     let now = Instant::now();
@@ -246,7 +279,42 @@ where
         expect_at: expecter
             .waiting_for()
             .and_then(|_| now.checked_add(script.timeout)),
+        write: WriteSide::Open,
+        seen_data: false,
     };
+    let end = drive(stream, options, io, &mut expecter, &mut clock).await;
+    match (end, expecter.waiting_for()) {
+        (Err(error), Some(pattern)) if ends_at_peer(&error) => Ok(SessionEnd::ExpectationFailed {
+            pattern: pattern.to_string(),
+            reason: error.to_string(),
+        }),
+        (end, _) => end,
+    }
+}
+
+/// Whether `error` came from the peer's side of the session (not our input or
+/// output).
+fn ends_at_peer(error: &TalkError) -> bool {
+    match error {
+        TalkError::Idle(_) => true,
+        TalkError::Io { context, .. } => matches!(*context, READ_PEER | SEND_PEER | HALF_CLOSE),
+        _ => false,
+    }
+}
+
+async fn drive<S>(
+    stream: S,
+    options: &SessionOptions,
+    io: SessionIo<'_>,
+    expecter: &mut Expecter,
+    clock: &mut Clock,
+) -> Result<SessionEnd, TalkError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let (mut reader, mut writer) = tokio::io::split(stream);
+    let mut codec = Transcoder::new(options);
+    let script = &options.script;
     let mut input_open = script.reads_input();
     if !input_open {
         for send in &script.sends {
@@ -254,7 +322,7 @@ where
             send_wire(&mut writer, &wire).await?;
             write_out(io.output, &shown).await?;
         }
-        end_of_input(&mut codec, &mut writer, options, &mut clock, io.output).await?;
+        end_of_input(&mut codec, &mut writer, options, clock, io.output).await?;
     }
     let mut net_buf = vec![0u8; 16 * 1024];
     let mut in_buf = vec![0u8; 16 * 1024];
@@ -265,7 +333,7 @@ where
                 let n = match read {
                     // A TLS peer that closes without close_notify has still closed.
                     Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => 0,
-                    other => other.map_err(TalkError::io("read from peer"))?,
+                    other => other.map_err(TalkError::io(READ_PEER))?,
                 };
                 if n == 0 {
                     write_out(io.output, &codec.finish_incoming()).await?;
@@ -279,7 +347,7 @@ where
                 }
                 clock.last_activity = Instant::now();
                 let incoming = codec.incoming(&net_buf[..n]);
-                send_wire(&mut writer, &incoming.reply).await?;
+                answer(&mut writer, &incoming, clock).await?;
                 if incoming.telnet_detected {
                     write_out(io.diag, TELNET_NOTE).await?;
                 }
@@ -296,7 +364,7 @@ where
                 clock.last_activity = Instant::now();
                 if n == 0 {
                     input_open = false;
-                    end_of_input(&mut codec, &mut writer, options, &mut clock, io.output).await?;
+                    end_of_input(&mut codec, &mut writer, options, clock, io.output).await?;
                 } else {
                     let (wire, shown) = codec.outgoing(&in_buf[..n]);
                     send_wire(&mut writer, &wire).await?;
@@ -306,6 +374,7 @@ where
             () = sleep_opt(idle_at) => {
                 return Err(TalkError::Idle(clock.idle.unwrap_or_default()));
             }
+            () = sleep_opt(clock.half_close_at()) => half_close(&mut writer, clock).await?,
             () = sleep_opt(clock.quit_at) => return Ok(SessionEnd::QuitAfterInput),
             () = sleep_opt(clock.expect_at) => {
                 return Ok(SessionEnd::ExpectationFailed {
@@ -317,6 +386,37 @@ where
     }
 }
 
+/// Sends the Telnet replies to what just arrived, unless our side is closed already
+/// (a late reply is dropped, never an error), and lets a pending half-close go once
+/// data arrived (the negotiation is over) or wait longer while it goes on.
+async fn answer<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    incoming: &Incoming,
+    clock: &mut Clock,
+) -> Result<(), TalkError> {
+    clock.seen_data |= !incoming.data.is_empty();
+    if clock.write != WriteSide::Closed && !incoming.reply.is_empty() {
+        // Best effort: a peer that is gone shows up on the reading side.
+        let _ = send_wire(writer, &incoming.reply).await;
+    }
+    if let WriteSide::Closing(_) = clock.write {
+        if incoming.data.is_empty() {
+            clock.write = WriteSide::Closing(Instant::now().checked_add(TELNET_SETTLE));
+        } else {
+            half_close(writer, clock).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn half_close<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    clock: &mut Clock,
+) -> Result<(), TalkError> {
+    clock.write = WriteSide::Closed;
+    writer.shutdown().await.map_err(TalkError::io(HALF_CLOSE))
+}
+
 async fn send_wire<W: AsyncWrite + Unpin>(writer: &mut W, bytes: &[u8]) -> Result<(), TalkError> {
     if bytes.is_empty() {
         return Ok(());
@@ -324,13 +424,14 @@ async fn send_wire<W: AsyncWrite + Unpin>(writer: &mut W, bytes: &[u8]) -> Resul
     writer
         .write_all(bytes)
         .await
-        .map_err(TalkError::io("send to peer"))?;
-    writer.flush().await.map_err(TalkError::io("send to peer"))
+        .map_err(TalkError::io(SEND_PEER))?;
+    writer.flush().await.map_err(TalkError::io(SEND_PEER))
 }
 
 /// The input ended: flush, half-close unless told otherwise or expectations are
 /// pending (a half-close could make the peer hang up before answering), and start
-/// the quit timer.
+/// the quit timer. In Telnet mode, before any data came, the half-close waits for
+/// the negotiation (see [`WriteSide`]).
 async fn end_of_input<W: AsyncWrite + Unpin>(
     codec: &mut Transcoder,
     writer: &mut W,
@@ -345,10 +446,11 @@ async fn end_of_input<W: AsyncWrite + Unpin>(
         return Ok(());
     }
     if options.after_input == AfterInput::HalfClose {
-        writer
-            .shutdown()
-            .await
-            .map_err(TalkError::io("half-close"))?;
+        if options.telnet == TelnetMode::On && !clock.seen_data {
+            clock.write = WriteSide::Closing(Instant::now().checked_add(TELNET_SETTLE));
+        } else {
+            half_close(writer, clock).await?;
+        }
     }
     clock.quit_at = options
         .quit_after_input
