@@ -8,7 +8,7 @@
 
 use thiserror::Error;
 
-use super::head::ResponseHead;
+use super::head::{ResponseHead, QUOTED_CHARS};
 
 /// Longest accepted chunk-size line or trailer line.
 const MAX_LINE: usize = 4096;
@@ -17,7 +17,7 @@ const MAX_LINE: usize = 4096;
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum BodyError {
     /// `Content-Length` is not a number, or several disagree.
-    #[error("invalid Content-Length: {0:?}")]
+    #[error("invalid Content-Length: \"{0}\"")]
     ContentLength(String),
     /// A chunk-size line is not hexadecimal or too long.
     #[error("invalid chunk size line")]
@@ -68,13 +68,11 @@ impl Framing {
         let mut length = None;
         for value in head.headers_named("content-length") {
             let text = String::from_utf8_lossy(value);
+            let bad = || BodyError::ContentLength(portolan_text::escape_field(value, QUOTED_CHARS));
             for part in text.split(',') {
-                let n = part
-                    .trim()
-                    .parse::<u64>()
-                    .map_err(|_| BodyError::ContentLength(text.to_string()))?;
+                let n = part.trim().parse::<u64>().map_err(|_| bad())?;
                 if length.is_some_and(|l| l != n) {
-                    return Err(BodyError::ContentLength(text.to_string()));
+                    return Err(bad());
                 }
                 length = Some(n);
             }

@@ -14,7 +14,11 @@ pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// The most header fields accepted in one head.
 pub const MAX_HEADERS: usize = 128;
 
-/// Why a response head could not be parsed.
+/// The most characters of a server's line quoted in an error (escaped, cut with `…`).
+pub const QUOTED_CHARS: usize = 120;
+
+/// Why a response head could not be parsed. Quoted lines are escaped with
+/// `portolan_text`'s one rule.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum HeadError {
     /// The head grew past [`MAX_HEAD_BYTES`] without ending.
@@ -24,10 +28,10 @@ pub enum HeadError {
     #[error("the response has more than {MAX_HEADERS} header fields")]
     TooManyHeaders,
     /// The first line is not `HTTP/x.y NNN reason`.
-    #[error("not an HTTP status line: {0:?}")]
+    #[error("not an HTTP status line: \"{0}\"")]
     StatusLine(String),
     /// A header line without a colon, or with an invalid name.
-    #[error("malformed header line: {0:?}")]
+    #[error("malformed header line: \"{0}\"")]
     HeaderLine(String),
 }
 
@@ -137,7 +141,7 @@ fn parse_head(raw: Vec<u8>) -> Result<ResponseHead, HeadError> {
 }
 
 fn parse_status_line(line: &[u8]) -> Result<(String, u16, String), HeadError> {
-    let bad = || HeadError::StatusLine(String::from_utf8_lossy(line).into_owned());
+    let bad = || HeadError::StatusLine(portolan_text::escape_field(line, QUOTED_CHARS));
     let text = String::from_utf8_lossy(line);
     let mut parts = text.splitn(3, ' ');
     let version = parts.next().unwrap_or_default();
@@ -157,7 +161,7 @@ fn parse_status_line(line: &[u8]) -> Result<(String, u16, String), HeadError> {
 }
 
 fn parse_header_line(line: &[u8]) -> Result<(String, Vec<u8>), HeadError> {
-    let bad = || HeadError::HeaderLine(String::from_utf8_lossy(line).into_owned());
+    let bad = || HeadError::HeaderLine(portolan_text::escape_field(line, QUOTED_CHARS));
     let colon = line.iter().position(|&b| b == b':').ok_or_else(bad)?;
     let (name, value) = (&line[..colon], &line[colon + 1..]);
     let token = |b: &u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(b);
@@ -232,6 +236,20 @@ mod tests {
             .push(b"HTTP/1.1 200 OK\r\nno colon\r\n\r\n")
             .unwrap_err();
         assert!(matches!(err, HeadError::HeaderLine(_)));
+    }
+
+    #[test]
+    fn quoted_lines_are_escaped_and_bounded() {
+        let mut evil = b"EVIL\x1b]0;T\x07\xe2\x80\xae".to_vec();
+        evil.extend_from_slice(&[b'a'; 500]);
+        evil.extend_from_slice(b"\r\n\r\n");
+        let err = HeadParser::new().push(&evil).unwrap_err().to_string();
+        assert!(
+            err.starts_with("not an HTTP status line: \"EVIL\\x1b]0;T\\x07\\u{202e}aaa"),
+            "{err}"
+        );
+        assert!(err.ends_with("a…\""), "{err}");
+        assert!(!err.contains(portolan_text::is_unsafe_in_line), "{err}");
     }
 
     #[test]
