@@ -704,9 +704,13 @@ fn telnetd_like() -> (u16, mpsc::Receiver<bool>) {
         let _ = s.write_all(&[255, 253, 24, 255, 253, 31, 255, 251, 1, 255, 251, 3]);
         let mut got = Vec::new();
         let mut buf = [0; 256];
-        while got.iter().filter(|&&b| b == 255).count() < 4 {
+        let mut answers = 0;
+        while answers < 4 {
             match s.read(&mut buf) {
-                Ok(n) if n > 0 => got.extend_from_slice(&buf[..n]),
+                Ok(n) if n > 0 => {
+                    answers += buf[..n].iter().fold(0, |k, &b| k + usize::from(b == 255));
+                    got.extend_from_slice(&buf[..n]);
+                }
                 _ => {
                     let _ = tx.send(false);
                     return;
