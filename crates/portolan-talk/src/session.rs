@@ -495,4 +495,91 @@ mod tests {
         assert_eq!(got.output, b"\xff\xfd\x18");
         assert!(got.telnet_detected && got.reply.is_empty());
     }
+
+    /// Runs a Telnet session with stdin at EOF against `peer`, which gets the other
+    /// end of an in-memory stream.
+    async fn telnet_session<F, Fut>(peer: F) -> (Result<SessionEnd, TalkError>, Vec<u8>)
+    where
+        F: FnOnce(tokio::io::DuplexStream) -> Fut,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let (ours, theirs) = tokio::io::duplex(4096);
+        let server = tokio::spawn(peer(theirs));
+        let options = SessionOptions {
+            telnet: TelnetMode::On,
+            ..SessionOptions::default()
+        };
+        let (mut input, mut output, mut diag) = (tokio::io::empty(), Vec::new(), Vec::new());
+        let io = SessionIo {
+            input: &mut input,
+            output: &mut output,
+            diag: &mut diag,
+        };
+        let end = run(ours, &options, io).await;
+        server.await.unwrap();
+        (end, output)
+    }
+
+    /// Regression (issue 9, item 11): with stdin at EOF the half-close went out before
+    /// the negotiation replies, so the telnetd never sent its prompt.
+    #[tokio::test]
+    async fn telnet_half_close_waits_for_the_negotiation() {
+        let (end, output) = telnet_session(|mut peer| async move {
+            peer.write_all(b"\xff\xfd\x18\xff\xfb\x01").await.unwrap();
+            let mut answers = [0; 6];
+            peer.read_exact(&mut answers).await.unwrap();
+            assert_eq!(answers, *b"\xff\xfc\x18\xff\xfe\x01");
+            peer.write_all(b"login: ").await.unwrap();
+            let mut rest = Vec::new();
+            peer.read_to_end(&mut rest).await.unwrap();
+            assert!(rest.is_empty());
+        })
+        .await;
+        assert_eq!(end.unwrap(), SessionEnd::PeerClosed);
+        assert_eq!(output, b"login: ");
+    }
+
+    /// Regression (issue 9, item 11): a negotiation that comes after the half-close
+    /// made the reply fail ("Broken pipe"); it is dropped instead.
+    #[tokio::test]
+    async fn a_late_negotiation_is_not_answered_and_not_an_error() {
+        let (end, output) = telnet_session(|mut peer| async move {
+            let mut rest = Vec::new();
+            // The quiet server: the half-close comes after TELNET_SETTLE.
+            peer.read_to_end(&mut rest).await.unwrap();
+            peer.write_all(b"\xff\xfd\x18bye").await.unwrap();
+        })
+        .await;
+        assert_eq!(end.unwrap(), SessionEnd::PeerClosed);
+        assert_eq!(output, b"bye");
+    }
+
+    /// Regression (issue 9, item 11): an idle timeout before the pattern matched was
+    /// an error (exit 1), not an expectation that failed (exit 3).
+    #[tokio::test]
+    async fn an_idle_timeout_fails_the_pending_expectation() {
+        let (ours, mut theirs) = tokio::io::duplex(4096);
+        theirs.write_all(b"+OK\r\n").await.unwrap();
+        let options = SessionOptions {
+            idle_timeout: Some(Duration::from_millis(50)),
+            script: Script {
+                sends: vec![b"x".to_vec()],
+                expects: vec![crate::script::Expectation::new("^-ERR").unwrap()],
+                timeout: Duration::from_secs(10),
+            },
+            ..SessionOptions::default()
+        };
+        let (mut input, mut output, mut diag) = (tokio::io::empty(), Vec::new(), Vec::new());
+        let io = SessionIo {
+            input: &mut input,
+            output: &mut output,
+            diag: &mut diag,
+        };
+        let end = run(ours, &options, io).await.unwrap();
+        assert!(
+            matches!(&end, SessionEnd::ExpectationFailed { pattern, reason } if pattern == "^-ERR" && reason.starts_with("idle")),
+            "{end:?}"
+        );
+        drop(theirs);
+    }
 }
