@@ -272,3 +272,45 @@ fn sv_keeps_sockets_back_for_the_prober() {
     // 1024 - 64 for files and the like - 256 for the prober's connections.
     assert!(err.contains("lowered to 704"), "{err}");
 }
+
+/// Regression (issue 9, item 17): HTTP `Server`, `Location` and title silently lost
+/// ESC, BEL and bidi controls (`Evil]0;SRVTITLE[31mSrv`); they are escaped, in the
+/// JSON and in the table alike.
+#[test]
+fn sv_escapes_hostile_http_fields_in_every_format() {
+    let web = speaker(
+        b"HTTP/1.1 302 Found\r\nServer: Evil\x1b]0;SRVTITLE\x07\x1b[31mSrv\r\nLocation: /\xe2\x80\x8f\\x1b\r\nContent-Length: 30\r\n\r\n<title>T\x1b[2J\xe2\x80\xae</title>",
+    );
+    let port = web.to_string();
+    let args = [
+        "scan",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-sV",
+        "--probe-timeout",
+        "300ms",
+    ];
+    let mut json_args = args.to_vec();
+    json_args.extend(["-oD", "-", "--no-progress"]);
+    let lines = ndjson(&json_args);
+    let http = &lines[0]["service"]["http"];
+    assert_eq!(
+        http["server"], "Evil\\x1b]0;SRVTITLE\\x07\\x1b[31mSrv",
+        "{http}"
+    );
+    assert_eq!(http["location"], "/\\u{200f}\\\\x1b", "{http}");
+    assert_eq!(http["title"], "T\\x1b[2J\\u{202e}", "{http}");
+    let out = portolan().args(args).arg("--no-progress").output().unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{table}");
+    assert!(table.contains("302 -> /\\u{200f}\\\\x1b"), "{table}");
+    assert!(table.contains("title \"T\\x1b[2J\\u{202e}\""), "{table}");
+    assert!(!table.contains(portolan_text_unsafe), "{table}");
+}
+
+/// The characters no output may hold (line breaks aside).
+fn portolan_text_unsafe(c: char) -> bool {
+    (c.is_control() && c != '\n')
+        || matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
