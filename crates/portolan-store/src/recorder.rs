@@ -294,9 +294,10 @@ mod tests {
         let stored = store.results(id).unwrap();
         let ssh = stored.iter().find(|r| r.endpoint.port == 22).unwrap();
         assert_eq!(ssh.endpoint.name.as_deref(), Some("h\u{1b}"));
+        // The banner is stored as its escaped text and read back as its bytes.
         assert_eq!(
             ssh.service.as_ref().unwrap().banner.as_deref(),
-            Some(&b"SSH-2.0-x\\x1b[2J"[..])
+            Some(&b"SSH-2.0-x\x1b[2J"[..])
         );
     }
 }

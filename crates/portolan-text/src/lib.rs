@@ -23,7 +23,8 @@
 //!
 //! Because the backslash itself is escaped, the mapping is injective: a server that
 //! sends the four characters `\x1b` is shown as `\\x1b`, never like one that sends
-//! ESC, and two inputs that differ in one byte are shown differently.
+//! ESC, and two inputs that differ in one byte are shown differently. [`unescape`]
+//! is the inverse (a banner stored as its escaped text is read back as its bytes).
 //!
 //! Long fields are cut by [`truncate`], which counts characters of the escaped text,
 //! never cuts inside an escape, and ends a cut text with [`TRUNCATED`] (`…`).
@@ -143,6 +144,41 @@ fn unit_len(s: &str) -> usize {
         b'u' if b.get(2) == Some(&b'{') => s.find('}').map_or(first, |close| close + 1),
         _ => first,
     }
+}
+
+/// The inverse of [`escape_terminal`] and [`escape_line`]: the bytes that were
+/// escaped. `None` when `escaped` holds a backslash that starts no escape (so it
+/// was not produced by this crate). Used to read back a banner that was stored as
+/// its escaped text.
+///
+/// ```
+/// let bytes = b"\x1b[2J \\x1b \xff \xe2\x80\xae";
+/// let text = portolan_text::escape_terminal(bytes);
+/// assert_eq!(portolan_text::unescape(&text).as_deref(), Some(&bytes[..]));
+/// assert_eq!(portolan_text::unescape("C:\\path"), None);
+/// ```
+pub fn unescape(escaped: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(escaped.len());
+    let mut rest = escaped;
+    while let Some(c) = rest.chars().next() {
+        let unit = unit_len(rest);
+        let text = &rest[..unit];
+        if let Some(hex) = text.strip_prefix("\\x") {
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+        } else if let Some(code) = text.strip_prefix("\\u{") {
+            let code = u32::from_str_radix(code.strip_suffix('}')?, 16).ok()?;
+            let mut utf8 = [0; 4];
+            out.extend_from_slice(char::from_u32(code)?.encode_utf8(&mut utf8).as_bytes());
+        } else if text == "\\\\" {
+            out.push(b'\\');
+        } else if c == '\\' {
+            return None;
+        } else {
+            out.extend_from_slice(text.as_bytes());
+        }
+        rest = &rest[unit..];
+    }
+    Some(out)
 }
 
 /// The guard an output format applies to any text before adding its own syntax:
@@ -381,30 +417,6 @@ mod tests {
         let mut e = TerminalEscaper::new();
         assert_eq!(e.push(b"x\xe2\x80"), "x");
         assert_eq!(e.finish(), "\\xe2\\x80");
-    }
-
-    /// Undoes [`escape_line`]/[`escape_terminal`]: the proof that they lose nothing.
-    fn unescape(s: &str) -> Option<Vec<u8>> {
-        let mut out = Vec::new();
-        let mut rest = s;
-        while let Some(c) = rest.chars().next() {
-            let unit = unit_len(rest);
-            let text = &rest[..unit];
-            if let Some(hex) = text.strip_prefix("\\x") {
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-            } else if let Some(code) = text.strip_prefix("\\u{") {
-                let c = char::from_u32(u32::from_str_radix(code.strip_suffix('}')?, 16).ok()?)?;
-                out.extend_from_slice(c.to_string().as_bytes());
-            } else if text == "\\\\" {
-                out.push(b'\\');
-            } else if c == '\\' {
-                return None;
-            } else {
-                out.extend_from_slice(text.as_bytes());
-            }
-            rest = &rest[unit..];
-        }
-        Some(out)
     }
 
     fn hostile() -> impl Strategy<Value = Vec<u8>> {
