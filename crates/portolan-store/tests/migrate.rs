@@ -58,7 +58,9 @@ fn a_first_schema_database_opens_and_reads_as_tcp() {
         (service.name.as_str(), service.method),
         ("ssh", Method::Banner)
     );
-    assert_eq!(service.banner.as_deref(), Some(&br"SSH-2.0-x\x1b[2J"[..]));
+    // The stored text is read back as the bytes it escaped (an ESC, shown again
+    // as `\x1b`).
+    assert_eq!(service.banner.as_deref(), Some(&b"SSH-2.0-x\x1b[2J"[..]));
     let filtered = &results[1];
     assert_eq!(filtered.endpoint.proto, Protocol::Tcp);
     assert_eq!(filtered.state, PortState::Filtered);
