@@ -107,7 +107,7 @@ fn silence_is_retried_then_filtered_at_the_deadline() {
     let first = send(&mut m, t0);
     let timeout = Timing::default().initial_timeout;
     assert_eq!(m.poll_timeout(), Some(t0 + timeout));
-    m.handle_timeout(t0 + timeout - Duration::from_nanos(1));
+    m.handle_timeout(t0 + timeout.checked_sub(Duration::from_nanos(1)).unwrap());
     assert_eq!(m.poll_cancel(), None, "not yet");
     m.handle_timeout(t0 + timeout);
     assert_eq!(m.poll_cancel(), Some(first.token), "the socket is closed");
@@ -255,7 +255,10 @@ fn no_buffers_shrinks_the_window_and_pauses_launches() {
     assert_eq!(m.progress().window, window * 2 / 3);
     m.handle_timeout(t0);
     assert_eq!(m.poll_timeout(), Some(t0 + PRESSURE_PAUSE));
-    assert_eq!(m.poll_transmit(t0 + PRESSURE_PAUSE - ms(1)), None);
+    assert_eq!(
+        m.poll_transmit(t0 + PRESSURE_PAUSE.checked_sub(ms(1)).unwrap()),
+        None
+    );
     let again = send(&mut m, t0 + PRESSURE_PAUSE);
     assert_eq!(again.addr, b.addr);
 }

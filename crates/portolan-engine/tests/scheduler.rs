@@ -471,6 +471,6 @@ fn endless_local_trouble_is_starvation_not_a_hang() {
         assert!(sink.results.is_empty());
         assert_eq!(net.sent.len(), 0);
         let took = net.elapsed(start);
-        assert!(took < Duration::from_secs(600), "{hiccup:?}: {took:?}");
+        assert!(took < Duration::from_mins(10), "{hiccup:?}: {took:?}");
     }
 }

@@ -81,7 +81,7 @@ mod tests {
     fn a_late_wake_up_gets_a_burst_no_deeper_than_the_bucket() {
         let t0 = Instant::now();
         let mut b = TokenBucket::new(rate(1000.0), t0);
-        b.refill(t0 + Duration::from_secs(60));
+        b.refill(t0 + Duration::from_mins(1));
         let mut sent = 0;
         while b.has_token() {
             b.spend();
@@ -95,12 +95,12 @@ mod tests {
         let t0 = Instant::now();
         let mut b = TokenBucket::new(rate(0.5), t0);
         b.spend();
-        b.refill(t0 + Duration::from_secs(3600));
+        b.refill(t0 + Duration::from_hours(1));
         b.spend();
         assert!(!b.has_token(), "one token at most, however long the pause");
         assert_eq!(
             b.ready_at(),
-            Some(t0 + Duration::from_secs(3600) + Duration::from_secs(2))
+            Some(t0 + Duration::from_hours(1) + Duration::from_secs(2))
         );
     }
 
@@ -135,10 +135,11 @@ mod tests {
 
     #[test]
     fn time_going_backwards_earns_nothing() {
-        let t0 = Instant::now() + Duration::from_secs(1);
+        let before = Instant::now();
+        let t0 = before + Duration::from_secs(1);
         let mut b = TokenBucket::new(rate(100.0), t0);
         b.spend();
-        b.refill(t0 - Duration::from_secs(1));
+        b.refill(before);
         assert!(!b.has_token());
         assert_eq!(b.ready_at(), Some(t0 + Duration::from_millis(10)));
     }
