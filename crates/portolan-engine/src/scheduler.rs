@@ -258,11 +258,13 @@ impl Scanner {
                 return Ok(false);
             }
             let now = transport.now();
+            // Results are passed on as soon as they are decided, so the machine's
+            // outbox stays a few entries long.
             while let Some(Transmit { token, addr }) = machine.poll_transmit(now) {
                 let started = transport.start(token, addr);
                 machine.on_started(token, started, now)?;
+                deliver(machine, sink)?;
             }
-            deliver(machine, sink)?;
             if machine.is_done() {
                 sink.progress(&machine.progress())
                     .map_err(EngineError::Sink)?;
@@ -287,6 +289,7 @@ impl Scanner {
             let after = transport.now();
             for event in events.drain(..) {
                 machine.handle(event, after)?;
+                deliver(machine, sink)?;
             }
             machine.handle_timeout(polled_at.max(now));
             cancel_expired(machine, transport);

@@ -136,11 +136,6 @@ impl SimNet {
         self
     }
 
-    /// Sockets open now (probes in flight).
-    pub fn open_sockets(&self) -> usize {
-        self.open_sockets
-    }
-
     fn chance(&mut self) -> f64 {
         // xorshift64*
         self.rng ^= self.rng >> 12;
