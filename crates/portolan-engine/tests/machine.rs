@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use portolan_engine::scheduler::{HICCUP_LIMIT, PRESSURE_PAUSE};
 use portolan_engine::{
-    Answer, Endpoint, EngineError, Event, Hiccup, Machine, PortState, Rate, Reason, Scanner,
-    Started, TargetOrder, Timing, Transmit,
+    Answer, Endpoint, EngineError, Event, Hiccup, Machine, PortState, Protocol, Rate, Reason,
+    Scanner, Started, TargetOrder, Timing, Transmit,
 };
 
 /// The pairs, in this order.
@@ -43,6 +43,7 @@ fn pairs(list: &[(u8, u16)]) -> List {
                 addr: ip(host),
                 port,
                 name: None,
+                proto: Protocol::Tcp,
             })
             .collect(),
         next: 0,
