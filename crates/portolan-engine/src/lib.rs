@@ -11,17 +11,21 @@
 //! - [`congestion`]: how many probes may be in flight; grows while answers come back
 //!   and backs off when retried probes show that earlier ones were dropped.
 //! - [`transport`]: the seam between the scheduler and the network. [`ConnectTransport`]
-//!   does non-blocking `connect()` with mio; a raw SYN transport can sit beside it.
-//! - [`scheduler`]: the loop that ties them together: launches, timeouts, retries,
-//!   per-host caps, rate limits, local resource back-off.
-//! - [`sim`]: a simulated network with virtual time, for deterministic tests of the
-//!   scheduler (loss, drops, refusals, resource exhaustion) without sleeping.
+//!   does non-blocking `connect()` with mio; a raw SYN or UDP transport sits beside it.
+//! - [`scheduler`]: the decisions (launches, timeouts, retries, per-host caps, rate
+//!   limit, local resource back-off) as a sans-IO [`Machine`] that is given the time
+//!   and the transport's events and answers with probes to send and results; and
+//!   [`Scanner::run`], the thin loop that drives a machine over any transport.
+//! - `sim` (with the `sim` feature, and in the engine's own tests): a simulated
+//!   network with virtual time, for deterministic tests of the scheduler (loss,
+//!   drops, refusals, synchronous answers, every local hiccup) without sleeping.
 //! - [`sys`]: the few system calls that need care (the open-file limit, ICMP details).
 
 pub mod congestion;
 pub mod connect;
 pub mod result;
 pub mod scheduler;
+#[cfg(any(test, feature = "sim"))]
 pub mod sim;
 pub mod sys;
 pub mod timing;
@@ -32,7 +36,8 @@ pub use result::{
     Endpoint, HttpInfo, Method, PortResult, PortState, Protocol, Reason, Service, Summary, TlsInfo,
 };
 pub use scheduler::{
-    Concurrency, EngineError, Progress, Rate, Scanner, ScannerBuilder, Sink, TargetOrder,
+    Concurrency, EngineError, Machine, Progress, Rate, Scanner, ScannerBuilder, Sink, TargetOrder,
+    Transmit,
 };
 pub use timing::{Template, Timing};
 pub use transport::{Answer, Event, Hiccup, Started, Token, Transport};

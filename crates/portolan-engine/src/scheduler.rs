@@ -1,15 +1,26 @@
-//! The scan loop: what to send next, when to give up on a probe, when to retry.
+//! The scan scheduler: what to send next, when to give up on a probe, when to retry.
 //!
-//! One thread drives everything through a [`Transport`]; no locks, no tasks per
-//! probe. Each turn of the loop:
+//! It is split so that every decision can be tested without a network or a clock:
 //!
-//! 1. expires probes whose deadline passed (retry, or report `filtered/no-response`
-//!    once the retry budget is spent),
-//! 2. launches probes while the congestion window, the rate limit, the per-host cap
+//! - [`Machine`] holds the decisions, sans-IO in quinn-proto's style: it is told the
+//!   time and what happened, and answers with probes to send ([`Transmit`]),
+//!   sockets to cancel and results. A test steps it with made-up instants.
+//! - [`Scanner::run`] is the thin loop that drives a machine over a [`Transport`]
+//!   (mio sockets, the simulated network, raw SYN or UDP) and passes results to a
+//!   [`Sink`].
+//! - Three parts have types of their own, each with its own tests: the probe slab
+//!   with generations (`slab`), the per-host cap with parking (`caps`) and the
+//!   token bucket of the rate limit (`bucket`).
+//!
+//! One thread drives everything; no locks, no tasks per probe. Each turn of the loop:
+//!
+//! 1. launches probes while the congestion window, the rate limit, the per-host cap
 //!    and any back-off allow (retries first, then new pairs from the [`TargetOrder`]),
-//! 3. waits for events until the next deadline, and handles them: answers become
+//! 2. waits for events until the next deadline, and handles them: answers become
 //!    results and round-trip samples; local hiccups (`EMFILE`, `ENOBUFS`,
-//!    `EADDRNOTAVAIL`, a self-connect) put the probe back without counting a try.
+//!    `EADDRNOTAVAIL`, a self-connect) put the probe back without counting a try,
+//! 3. expires probes whose deadline passed before the wait began (retry, or report
+//!    `filtered/no-response` once the retry budget is spent).
 //!
 //! The congestion window limits the probes that may still be on the wire. A probe
 //! unanswered for twice the smoothed round trip is presumed lost: it keeps its
@@ -17,32 +28,48 @@
 //! range (whose probes all wait out their timeouts) does not slow the scan of the
 //! ports that answer. The socket ceiling (`max_in_flight`) still counts every probe.
 //!
+//! When the first round trips are measured, the timeout falls far below the initial
+//! one; probes already in flight are then given the new, shorter deadline
+//! (*retime*) instead of waiting out the initial timeout.
+//!
 //! The retry budget is derived from the measured loss (see
-//! [`Congestion::tries_needed`]): two tries on a clean path, more on a lossy one, never
-//! above the user's `max_retries`. A pair is reported exactly once; a cancelled run
+//! [`Congestion::tries_needed`](crate::congestion::Congestion::tries_needed)): two
+//! tries on a clean path, more on a lossy one, never above the user's
+//! `max_retries`.
+//!
+//! Local hiccups are this machine's trouble, not the target's, so none counts as a
+//! try or loses a port: `EMFILE` lowers the socket ceiling to what is open now;
+//! `ENOBUFS` and `EADDRNOTAVAIL` shrink the window and pause launches for
+//! [`PRESSURE_PAUSE`]; a self-connect (loopback, source port equal to the
+//! destination port) is simply sent again. After any hiccup at `start`, launching
+//! waits for the next turn, when sockets may have freed up. Hiccups with nothing in
+//! flight cannot be waited out: the file limit at once, or [`HICCUP_LIMIT`] of the
+//! others in a row, end the scan with [`EngineError::Starved`] instead of a hang.
+//!
+//! A pair is reported exactly once: an event for a probe that is no longer in flight
+//! (it expired, or its slot holds a newer probe) is ignored. A cancelled run
 //! reports only what was answered, so a resumed run can probe the rest.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
-use std::net::{IpAddr, SocketAddr};
+mod bucket;
+mod caps;
+mod machine;
+mod slab;
+
+pub use machine::{Machine, Transmit, HICCUP_LIMIT, PRESSURE_PAUSE};
+
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use portolan_target::{Endpoint, ScanOrder};
 
-use crate::congestion::Congestion;
-use crate::result::{PortResult, Reason, Summary};
-use crate::timing::{RttEstimator, Timing};
-use crate::transport::{Event, Hiccup, Started, Token, Transport};
+use crate::result::{PortResult, Summary};
+use crate::timing::Timing;
+use crate::transport::{Hiccup, Transport};
 
 /// How often the sink hears about progress.
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
-/// How long launches pause after the kernel ran short of buffers or ports.
-const PRESSURE_PAUSE: Duration = Duration::from_millis(5);
-/// Hiccups in a row with nothing in flight before the engine gives up.
-const HICCUP_LIMIT: u32 = 2000;
 
 /// Where pairs come from. [`ScanOrder`] is the usual one; resume and sharding wrap it.
 pub trait TargetOrder {
@@ -51,6 +78,18 @@ pub trait TargetOrder {
     fn total(&self) -> u128;
     /// Pair slots walked so far.
     fn consumed(&self) -> u128;
+}
+
+impl<T: TargetOrder + ?Sized> TargetOrder for &mut T {
+    fn next_endpoint(&mut self) -> Option<Endpoint> {
+        (**self).next_endpoint()
+    }
+    fn total(&self) -> u128 {
+        (**self).total()
+    }
+    fn consumed(&self) -> u128 {
+        (**self).consumed()
+    }
 }
 
 impl TargetOrder for ScanOrder {
@@ -188,496 +227,89 @@ impl Scanner {
         ScannerBuilder::default()
     }
 
-    /// Scans every pair of `order` through `transport`, reporting to `sink`.
+    /// Scans every pair of `order` through `transport`, reporting to `sink`: a
+    /// [`Machine`] driven by a loop that owns nothing else.
     pub fn run(
         &self,
         order: &mut dyn TargetOrder,
         transport: &mut dyn Transport,
         sink: &mut dyn Sink,
     ) -> Result<Summary, EngineError> {
-        let mut run = Run::new(self, transport.now(), order.total());
-        let result = run.drive(order, transport, sink);
-        run.cancel_all(transport);
-        let mut summary = result?;
-        summary.elapsed = transport.now().saturating_duration_since(run.started);
-        Ok(summary)
-    }
-}
-
-#[derive(Debug)]
-struct Probe {
-    endpoint: Endpoint,
-    tries: u8,
-    sent: Instant,
-    /// Presumed lost: no longer counted against the congestion window.
-    aged: bool,
-}
-
-/// The state of one run.
-struct Run<'s> {
-    cfg: &'s Scanner,
-    started: Instant,
-    total: u128,
-    rtt: RttEstimator,
-    cc: Congestion,
-    slots: Vec<Option<(Probe, u32)>>,
-    generations: Vec<u32>,
-    free: Vec<Token>,
-    in_flight: usize,
-    /// Probes in flight that are presumed lost (see the module overview).
-    aged: usize,
-    /// The timeout in force when deadlines were last set; see `retime`.
-    deadline_basis: Duration,
-    /// Most sockets open at once: `max_in_flight`, lowered when the file limit bites.
-    socket_ceiling: usize,
-    /// Probes in flight in send order, for ageing.
-    young: VecDeque<(Instant, Token, u32)>,
-    deadlines: BinaryHeap<Reverse<(Instant, Token, u32)>>,
-    retries: VecDeque<Probe>,
-    parked: HashMap<IpAddr, VecDeque<Probe>>,
-    parked_count: usize,
-    per_host: HashMap<IpAddr, usize>,
-    order_done: bool,
-    yielded: u128,
-    tokens: f64,
-    refilled: Instant,
-    paused_until: Option<Instant>,
-    idle_hiccups: u32,
-    summary: Summary,
-    events: Vec<Event>,
-}
-
-impl<'s> Run<'s> {
-    fn new(cfg: &'s Scanner, now: Instant, total: u128) -> Self {
-        Run {
-            cfg,
-            started: now,
-            total,
-            rtt: RttEstimator::new(cfg.timing),
-            cc: Congestion::new(cfg.timing.initial_window, cfg.max_in_flight),
-            slots: Vec::new(),
-            generations: Vec::new(),
-            free: Vec::new(),
-            in_flight: 0,
-            aged: 0,
-            socket_ceiling: cfg.max_in_flight,
-            deadline_basis: cfg.timing.initial_timeout,
-            young: VecDeque::new(),
-            deadlines: BinaryHeap::new(),
-            retries: VecDeque::new(),
-            parked: HashMap::new(),
-            parked_count: 0,
-            per_host: HashMap::new(),
-            order_done: false,
-            yielded: 0,
-            tokens: 1.0,
-            refilled: now,
-            paused_until: None,
-            idle_hiccups: 0,
-            summary: Summary::default(),
-            events: Vec::with_capacity(4096),
-        }
+        let mut machine = self.machine(order, transport.now());
+        let outcome = self.drive(&mut machine, transport, sink);
+        machine.abort();
+        cancel_expired(&mut machine, transport);
+        let complete = outcome?;
+        Ok(machine.finish(complete, transport.now()))
     }
 
-    fn drive(
-        &mut self,
-        order: &mut dyn TargetOrder,
+    /// Turns the machine until every pair is decided (`true`) or the cancel flag
+    /// is set (`false`).
+    fn drive<O: TargetOrder>(
+        &self,
+        machine: &mut Machine<O>,
         transport: &mut dyn Transport,
         sink: &mut dyn Sink,
-    ) -> Result<Summary, EngineError> {
-        let mut next_progress = self.started;
+    ) -> Result<bool, EngineError> {
+        let mut events = Vec::with_capacity(4096);
+        let mut next_progress = machine.started();
         loop {
-            if self.cfg.cancel.load(Ordering::Relaxed) {
-                return Ok(self.finish(order, false));
+            if self.cancel.load(Ordering::Relaxed) {
+                return Ok(false);
             }
             let now = transport.now();
-            self.age(now);
-            self.launch(now, order, transport, sink)?;
-            if self.is_done() {
-                self.report_progress(order, sink)?;
-                return Ok(self.finish(order, true));
+            // Results are passed on as soon as they are decided, so the machine's
+            // outbox stays a few entries long.
+            while let Some(Transmit { token, addr }) = machine.poll_transmit(now) {
+                let started = transport.start(token, addr);
+                machine.on_started(token, started, now)?;
+                deliver(machine, sink)?;
+            }
+            if machine.is_done() {
+                sink.progress(&machine.progress())
+                    .map_err(EngineError::Sink)?;
+                return Ok(true);
             }
             if now >= next_progress {
-                self.report_progress(order, sink)?;
+                sink.progress(&machine.progress())
+                    .map_err(EngineError::Sink)?;
                 next_progress = now + PROGRESS_EVERY;
             }
             // Answers are read before timeouts are judged, and a probe only times out
             // if its deadline passed before this wait began: every answer that had
             // arrived by then is in this batch. A scanner that was itself stalled
             // (descheduled on a busy machine) does not call its answers lost.
-            let wait = self.wait_time(now, next_progress);
+            let until = machine
+                .poll_timeout()
+                .map_or(next_progress, |t| t.min(next_progress));
             let polled_at = transport.now();
-            let mut events = std::mem::take(&mut self.events);
             transport
-                .wait(wait, &mut events)
+                .wait(until.saturating_duration_since(now), &mut events)
                 .map_err(EngineError::Poll)?;
             let after = transport.now();
             for event in events.drain(..) {
-                self.handle(event, after, sink)?;
+                machine.handle(event, after)?;
+                deliver(machine, sink)?;
             }
-            self.events = events;
-            self.retime();
-            self.expire(polled_at.max(now), transport, sink)?;
+            machine.handle_timeout(polled_at.max(now));
+            cancel_expired(machine, transport);
+            deliver(machine, sink)?;
         }
     }
+}
 
-    fn is_done(&self) -> bool {
-        self.order_done && self.in_flight == 0 && self.retries.is_empty() && self.parked_count == 0
+fn cancel_expired<O: TargetOrder>(machine: &mut Machine<O>, transport: &mut dyn Transport) {
+    while let Some(token) = machine.poll_cancel() {
+        transport.cancel(token);
     }
+}
 
-    fn finish(&mut self, order: &dyn TargetOrder, complete: bool) -> Summary {
-        self.summary.complete = complete;
-        self.summary.excluded =
-            u64::try_from(order.consumed().saturating_sub(self.yielded)).unwrap_or(u64::MAX);
-        std::mem::take(&mut self.summary)
+fn deliver<O: TargetOrder>(
+    machine: &mut Machine<O>,
+    sink: &mut dyn Sink,
+) -> Result<(), EngineError> {
+    while let Some(result) = machine.poll_result() {
+        sink.result(&result).map_err(EngineError::Sink)?;
     }
-
-    fn report_progress(
-        &self,
-        order: &dyn TargetOrder,
-        sink: &mut dyn Sink,
-    ) -> Result<(), EngineError> {
-        let excluded = order.consumed().saturating_sub(self.yielded);
-        let progress = Progress {
-            done: u128::from(self.summary.results()) + excluded,
-            total: self.total,
-            in_flight: self.in_flight,
-            window: self.cc.window(),
-            timeout: self.rtt.timeout(),
-            probes_sent: self.summary.probes_sent,
-            open: self.summary.count(crate::PortState::Open),
-        };
-        sink.progress(&progress).map_err(EngineError::Sink)
-    }
-
-    fn wait_time(&self, now: Instant, next_progress: Instant) -> Duration {
-        let mut until = next_progress;
-        if let Some(Reverse((deadline, _, _))) = self.deadlines.peek() {
-            until = until.min(*deadline);
-        }
-        if let Some(p) = self.paused_until {
-            until = until.min(p);
-        }
-        if let Some(rate) = self.cfg.rate {
-            if self.tokens < 1.0 && self.has_room() {
-                let need = Duration::from_secs_f64((1.0 - self.tokens) / rate.get());
-                until = until.min(now + need);
-            }
-        }
-        until.saturating_duration_since(now)
-    }
-
-    /// Gives up on, or retries, every probe whose deadline has passed.
-    fn expire(
-        &mut self,
-        now: Instant,
-        transport: &mut dyn Transport,
-        sink: &mut dyn Sink,
-    ) -> Result<(), EngineError> {
-        while let Some(&Reverse((deadline, token, generation))) = self.deadlines.peek() {
-            if deadline > now {
-                break;
-            }
-            self.deadlines.pop();
-            if self.generations.get(token) != Some(&generation) || self.slots[token].is_none() {
-                continue;
-            }
-            transport.cancel(token);
-            let probe = self.release(token);
-            if probe.tries == 1 {
-                self.cc.on_silence();
-            }
-            let allowed = self
-                .cc
-                .tries_needed(self.total, self.cfg.timing.max_retries.saturating_add(1));
-            if probe.tries < allowed {
-                self.summary.retries += 1;
-                self.retries.push_back(probe);
-            } else {
-                self.emit(probe, Reason::NoResponse, None, sink)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// When the timeout has fallen to less than half of what in-flight probes were
-    /// given (typically: the first round trips were just measured, and the first
-    /// probes still wait out the initial timeout), gives them the new, shorter
-    /// deadline. Old heap entries stay and are skipped once the probe is gone.
-    fn retime(&mut self) {
-        let timeout = self.rtt.timeout();
-        if timeout * 2 > self.deadline_basis {
-            return;
-        }
-        self.deadline_basis = timeout;
-        for (token, slot) in self.slots.iter().enumerate() {
-            if let Some((probe, generation)) = slot {
-                self.deadlines
-                    .push(Reverse((probe.sent + timeout, token, *generation)));
-            }
-        }
-    }
-
-    /// Marks probes unanswered for twice the smoothed round trip as presumed lost.
-    fn age(&mut self, now: Instant) {
-        let Some(srtt) = self.rtt.srtt() else { return };
-        let lost_after = (srtt * 2 + Duration::from_millis(1)).min(self.rtt.timeout());
-        while let Some(&(sent, token, generation)) = self.young.front() {
-            if sent + lost_after > now {
-                break;
-            }
-            self.young.pop_front();
-            if self.generations.get(token) != Some(&generation) {
-                continue;
-            }
-            if let Some((probe, g)) = self.slots[token].as_mut() {
-                if *g == generation && !probe.aged {
-                    probe.aged = true;
-                    self.aged += 1;
-                }
-            }
-        }
-    }
-
-    /// Room in the congestion window and under the socket ceiling.
-    fn has_room(&self) -> bool {
-        self.in_flight - self.aged < self.cc.window() && self.in_flight < self.socket_ceiling
-    }
-
-    fn launch(
-        &mut self,
-        now: Instant,
-        order: &mut dyn TargetOrder,
-        transport: &mut dyn Transport,
-        sink: &mut dyn Sink,
-    ) -> Result<(), EngineError> {
-        if self.paused_until.is_some_and(|p| p > now) {
-            return Ok(());
-        }
-        self.paused_until = None;
-        self.refill(now);
-        while self.has_room() && self.has_token() {
-            let Some(probe) = self.next_probe(order) else {
-                break;
-            };
-            if !self.send(probe, now, transport, sink)? {
-                break;
-            }
-        }
-        Ok(())
-    }
-
-    fn refill(&mut self, now: Instant) {
-        if let Some(rate) = self.cfg.rate {
-            let burst = (rate.get() / 100.0).max(1.0);
-            let dt = now.saturating_duration_since(self.refilled).as_secs_f64();
-            self.tokens = (self.tokens + dt * rate.get()).min(burst);
-            self.refilled = now;
-        }
-    }
-
-    fn has_token(&self) -> bool {
-        self.cfg.rate.is_none() || self.tokens >= 1.0
-    }
-
-    /// The next probe to send: a retry, else a new pair; parks pairs of hosts at their cap.
-    fn next_probe(&mut self, order: &mut dyn TargetOrder) -> Option<Probe> {
-        let parked_limit = self.cc.window() * 4 + 1024;
-        loop {
-            let probe = match self.retries.pop_front() {
-                Some(p) => p,
-                None if self.order_done || self.parked_count > parked_limit => return None,
-                None => {
-                    let Some(endpoint) = order.next_endpoint() else {
-                        self.order_done = true;
-                        return None;
-                    };
-                    self.yielded += 1;
-                    Probe {
-                        endpoint,
-                        tries: 0,
-                        sent: self.started,
-                        aged: false,
-                    }
-                }
-            };
-            match self.cfg.host_cap {
-                Some(cap)
-                    if self
-                        .per_host
-                        .get(&probe.endpoint.addr)
-                        .copied()
-                        .unwrap_or(0)
-                        >= cap.get() =>
-                {
-                    self.parked_count += 1;
-                    self.parked
-                        .entry(probe.endpoint.addr)
-                        .or_default()
-                        .push_back(probe);
-                }
-                _ => return Some(probe),
-            }
-        }
-    }
-
-    fn send(
-        &mut self,
-        mut probe: Probe,
-        now: Instant,
-        transport: &mut dyn Transport,
-        sink: &mut dyn Sink,
-    ) -> Result<bool, EngineError> {
-        let token = self.free.pop().unwrap_or_else(|| {
-            self.slots.push(None);
-            self.generations.push(0);
-            self.slots.len() - 1
-        });
-        let addr = SocketAddr::new(probe.endpoint.addr, probe.endpoint.port);
-        match transport.start(token, addr) {
-            Started::InFlight => {
-                probe.tries += 1;
-                probe.sent = now;
-                probe.aged = false;
-                self.summary.probes_sent += 1;
-                if self.cfg.rate.is_some() {
-                    self.tokens -= 1.0;
-                }
-                self.generations[token] = self.generations[token].wrapping_add(1);
-                let generation = self.generations[token];
-                let timeout = self.rtt.timeout();
-                self.deadline_basis = self.deadline_basis.max(timeout);
-                self.deadlines
-                    .push(Reverse((now + timeout, token, generation)));
-                self.young.push_back((now, token, generation));
-                if self.cfg.host_cap.is_some() {
-                    *self.per_host.entry(probe.endpoint.addr).or_default() += 1;
-                }
-                self.slots[token] = Some((probe, generation));
-                self.in_flight += 1;
-                self.summary.max_in_flight = self.summary.max_in_flight.max(self.in_flight);
-                self.idle_hiccups = 0;
-                Ok(true)
-            }
-            Started::Answered(answer) => {
-                self.free.push(token);
-                probe.tries += 1;
-                self.summary.probes_sent += 1;
-                self.cc.on_answer(probe.tries > 1, None);
-                self.emit(probe, answer.reason(), Some(Duration::ZERO), sink)?;
-                Ok(true)
-            }
-            Started::Hiccup(hiccup) => {
-                // Stop launching this turn; the loop waits for sockets to free up.
-                self.free.push(token);
-                self.hiccup(probe, hiccup, now)?;
-                Ok(false)
-            }
-        }
-    }
-
-    fn handle(
-        &mut self,
-        event: Event,
-        now: Instant,
-        sink: &mut dyn Sink,
-    ) -> Result<(), EngineError> {
-        let (Event::Answered(token, _) | Event::Hiccup(token, _)) = event;
-        if self.slots.get(token).is_none_or(Option::is_none) {
-            return Ok(());
-        }
-        let probe = self.release(token);
-        match event {
-            Event::Answered(_, answer) => {
-                let rtt = now.saturating_duration_since(probe.sent);
-                self.rtt.sample(rtt);
-                self.cc.on_answer(probe.tries > 1, Some(rtt));
-                self.emit(probe, answer.reason(), Some(rtt), sink)
-            }
-            Event::Hiccup(_, hiccup) => {
-                let mut probe = probe;
-                probe.tries -= 1;
-                self.hiccup(probe, hiccup, now)
-            }
-        }
-    }
-
-    /// Frees a slot and returns its probe; unparks a probe of the same host.
-    fn release(&mut self, token: Token) -> Probe {
-        let (probe, _) = self.slots[token]
-            .take()
-            .expect("release of an occupied slot");
-        self.free.push(token);
-        self.in_flight -= 1;
-        if probe.aged {
-            self.aged -= 1;
-        }
-        if self.cfg.host_cap.is_some() {
-            let addr = probe.endpoint.addr;
-            if let Some(n) = self.per_host.get_mut(&addr) {
-                *n -= 1;
-                if *n == 0 {
-                    self.per_host.remove(&addr);
-                }
-            }
-            if let Some(queue) = self.parked.get_mut(&addr) {
-                if let Some(p) = queue.pop_front() {
-                    self.parked_count -= 1;
-                    self.retries.push_front(p);
-                }
-                if queue.is_empty() {
-                    self.parked.remove(&addr);
-                }
-            }
-        }
-        probe
-    }
-
-    fn hiccup(&mut self, probe: Probe, hiccup: Hiccup, now: Instant) -> Result<(), EngineError> {
-        if self.in_flight == 0 {
-            self.idle_hiccups += 1;
-            if self.idle_hiccups > HICCUP_LIMIT || hiccup == Hiccup::FileLimit {
-                return Err(EngineError::Starved { hiccup });
-            }
-        }
-        match hiccup {
-            Hiccup::FileLimit => {
-                self.socket_ceiling = self.in_flight.max(1);
-                self.cc.cap(self.in_flight);
-            }
-            Hiccup::NoBuffers | Hiccup::NoLocalPort => {
-                self.cc.back_off();
-                self.paused_until = Some(now + PRESSURE_PAUSE);
-            }
-            Hiccup::SelfConnect => {}
-        }
-        self.retries.push_front(probe);
-        Ok(())
-    }
-
-    fn emit(
-        &mut self,
-        probe: Probe,
-        reason: Reason,
-        rtt: Option<Duration>,
-        sink: &mut dyn Sink,
-    ) -> Result<(), EngineError> {
-        let result = PortResult::new(probe.endpoint, reason, rtt, probe.tries);
-        *self
-            .summary
-            .counts
-            .entry((result.state, reason))
-            .or_default() += 1;
-        sink.result(&result).map_err(EngineError::Sink)
-    }
-
-    fn cancel_all(&mut self, transport: &mut dyn Transport) {
-        for (token, slot) in self.slots.iter_mut().enumerate() {
-            if slot.take().is_some() {
-                transport.cancel(token);
-            }
-        }
-        self.in_flight = 0;
-        self.aged = 0;
-    }
+    Ok(())
 }

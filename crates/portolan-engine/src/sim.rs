@@ -6,6 +6,14 @@
 //! finishes in milliseconds of real time and every run with the same seed is the
 //! same. The simulation also counts what a test may want to check: probes sent per
 //! pair, most sockets open at once, and a socket limit that yields `EMFILE`.
+//!
+//! What the scanning machine itself does with a probe is scripted apart from the
+//! network, per address and try, as a [`Local`]: an answer straight from `start`
+//! (loopback can refuse synchronously), or any [`Hiccup`] either from `start` or as a
+//! later [`Event::Hiccup`]. So every path of the scheduler has a deterministic test.
+//!
+//! Only tests use it: it is compiled for the crate's own tests and with the `sim`
+//! feature, never into the `portolan` binary.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -29,6 +37,31 @@ pub enum Behavior {
 
 type BehaviorFn = Box<dyn Fn(SocketAddr) -> Behavior>;
 
+/// What happens to one probe on the scanning machine, before the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Local {
+    /// The probe goes on the wire; the port's [`Behavior`] answers after one round trip.
+    Wire,
+    /// The port's answer comes back from `start` itself ([`Started::Answered`]), as
+    /// loopback may refuse at once; no loss applies. A dropped port's probe goes on
+    /// the wire as usual.
+    AtOnce,
+    /// `start` fails with this hiccup; nothing is sent.
+    StartFails(Hiccup),
+    /// The probe is sent, and after one round trip its socket reports this hiccup
+    /// as an [`Event::Hiccup`] (a self-connect is found this way); no loss applies.
+    FailsLater(Hiccup),
+}
+
+type LocalFn = Box<dyn Fn(SocketAddr, u32) -> Local>;
+
+/// What a pending event carries.
+#[derive(Debug, Clone, Copy)]
+enum Outcome {
+    Answer(Answer),
+    Hiccup(Hiccup),
+}
+
 /// A simulated network.
 pub struct SimNet {
     now: Instant,
@@ -36,11 +69,14 @@ pub struct SimNet {
     loss: f64,
     rng: u64,
     behavior: BehaviorFn,
+    local: LocalFn,
+    /// Calls of `start` per address, for [`Local`] scripts.
+    attempts: HashMap<SocketAddr, u32>,
     socket_limit: usize,
     open_sockets: usize,
-    /// `(when, sequence, token, attempt id, answer)`.
+    /// `(when, sequence, token, attempt id)`.
     pending: BinaryHeap<Reverse<(Instant, u64, Token, u64)>>,
-    answers: HashMap<u64, Answer>,
+    outcomes: HashMap<u64, Outcome>,
     live: HashMap<Token, u64>,
     seq: u64,
     /// Probes sent per address.
@@ -48,6 +84,10 @@ pub struct SimNet {
     pub max_open: usize,
     /// Ports that hiccup (`EADDRNOTAVAIL`) on their first try.
     pub flaky_first: Vec<SocketAddr>,
+    /// Every hiccup produced, from `start` or as an event, in order.
+    pub hiccups: Vec<(SocketAddr, Hiccup)>,
+    /// Where each token's probe went, for the hiccup log.
+    targets: HashMap<Token, SocketAddr>,
 }
 
 impl SimNet {
@@ -59,15 +99,19 @@ impl SimNet {
             loss: 0.0,
             rng: 0x5eed,
             behavior: Box::new(behavior),
+            local: Box::new(|_, _| Local::Wire),
+            attempts: HashMap::new(),
             socket_limit: usize::MAX,
             open_sockets: 0,
             pending: BinaryHeap::new(),
-            answers: HashMap::new(),
+            outcomes: HashMap::new(),
             live: HashMap::new(),
             seq: 0,
             sent: HashMap::new(),
             max_open: 0,
             flaky_first: Vec::new(),
+            hiccups: Vec::new(),
+            targets: HashMap::new(),
         }
     }
 
@@ -84,12 +128,25 @@ impl SimNet {
         self
     }
 
+    /// Scripts what this machine does with each probe: `local(addr, n)` for the
+    /// probe of `start`'s `n`-th call for `addr` (from 0). The socket limit and
+    /// [`SimNet::flaky_first`] are checked first.
+    pub fn with_local(mut self, local: impl Fn(SocketAddr, u32) -> Local + 'static) -> Self {
+        self.local = Box::new(local);
+        self
+    }
+
     fn chance(&mut self) -> f64 {
         // xorshift64*
         self.rng ^= self.rng >> 12;
         self.rng ^= self.rng << 25;
         self.rng ^= self.rng >> 27;
         (self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn start_fails(&mut self, addr: SocketAddr, hiccup: Hiccup) -> Started {
+        self.hiccups.push((addr, hiccup));
+        Started::Hiccup(hiccup)
     }
 
     /// Virtual time elapsed since the simulation began.
@@ -104,28 +161,45 @@ impl Transport for SimNet {
     }
 
     fn start(&mut self, token: Token, addr: SocketAddr) -> Started {
+        let attempt = self.attempts.entry(addr).or_default();
+        let n = *attempt;
+        *attempt += 1;
         if self.open_sockets >= self.socket_limit {
-            return Started::Hiccup(Hiccup::FileLimit);
+            return self.start_fails(addr, Hiccup::FileLimit);
         }
         if let Some(i) = self.flaky_first.iter().position(|a| *a == addr) {
             self.flaky_first.swap_remove(i);
-            return Started::Hiccup(Hiccup::NoLocalPort);
+            return self.start_fails(addr, Hiccup::NoLocalPort);
         }
-        *self.sent.entry(addr).or_default() += 1;
-        self.open_sockets += 1;
-        self.max_open = self.max_open.max(self.open_sockets);
-        self.seq += 1;
-        let id = self.seq;
-        self.live.insert(token, id);
-        let lost = self.chance() < self.loss || self.chance() < self.loss;
         let answer = match (self.behavior)(addr) {
             Behavior::Open => Some(Answer::Connected),
             Behavior::Closed => Some(Answer::Refused),
             Behavior::Unreachable(r) => Some(Answer::Unreachable(r)),
             Behavior::Dropped => None,
         };
-        if let (Some(answer), false) = (answer, lost) {
-            self.answers.insert(id, answer);
+        let outcome = match ((self.local)(addr, n), answer) {
+            (Local::StartFails(hiccup), _) => return self.start_fails(addr, hiccup),
+            (Local::AtOnce, Some(answer)) => {
+                *self.sent.entry(addr).or_default() += 1;
+                return Started::Answered(answer);
+            }
+            (Local::FailsLater(hiccup), _) => {
+                self.targets.insert(token, addr);
+                Some(Outcome::Hiccup(hiccup))
+            }
+            (Local::Wire | Local::AtOnce, answer) => {
+                let lost = self.chance() < self.loss || self.chance() < self.loss;
+                answer.filter(|_| !lost).map(Outcome::Answer)
+            }
+        };
+        *self.sent.entry(addr).or_default() += 1;
+        self.open_sockets += 1;
+        self.max_open = self.max_open.max(self.open_sockets);
+        self.seq += 1;
+        let id = self.seq;
+        self.live.insert(token, id);
+        if let Some(outcome) = outcome {
+            self.outcomes.insert(id, outcome);
             self.pending
                 .push(Reverse((self.now + self.rtt, id, token, id)));
         }
@@ -136,6 +210,7 @@ impl Transport for SimNet {
         if self.live.remove(&token).is_some() {
             self.open_sockets -= 1;
         }
+        self.targets.remove(&token);
     }
 
     fn wait(&mut self, timeout: Duration, events: &mut Vec<Event>) -> io::Result<()> {
@@ -154,12 +229,19 @@ impl Transport for SimNet {
                 break;
             }
             self.pending.pop();
-            let answer = self.answers.remove(&id);
+            let outcome = self.outcomes.remove(&id);
             if self.live.get(&token) == Some(&id) {
                 self.live.remove(&token);
                 self.open_sockets -= 1;
-                if let Some(answer) = answer {
-                    events.push(Event::Answered(token, answer));
+                match outcome {
+                    Some(Outcome::Answer(answer)) => events.push(Event::Answered(token, answer)),
+                    Some(Outcome::Hiccup(hiccup)) => {
+                        if let Some(addr) = self.targets.remove(&token) {
+                            self.hiccups.push((addr, hiccup));
+                        }
+                        events.push(Event::Hiccup(token, hiccup));
+                    }
+                    None => {}
                 }
             }
         }

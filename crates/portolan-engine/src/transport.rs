@@ -2,7 +2,7 @@
 //!
 //! A [`Transport`] starts probes, reports what came back, and owns the clock, so
 //! the same scheduler runs over real sockets ([`crate::ConnectTransport`]), a
-//! simulated network ([`crate::sim::SimNet`], virtual time) or, later, raw SYN
+//! simulated network (`sim::SimNet`, virtual time) or, later, raw SYN
 //! packets. Tokens are small integers chosen by the scheduler (slot numbers), so a
 //! transport can keep its sockets in a plain vector.
 

@@ -1,6 +1,7 @@
 //! The scheduler against the simulated network: exactness under loss, resource
 //! exhaustion, caps, rates and cancellation, in virtual time.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroUsize;
@@ -8,9 +9,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use portolan_engine::sim::{Behavior, SimNet};
+use portolan_engine::scheduler::{HICCUP_LIMIT, PRESSURE_PAUSE};
+use portolan_engine::sim::{Behavior, Local, SimNet};
 use portolan_engine::{
-    Concurrency, PortResult, PortState, Progress, Rate, Reason, Scanner, Sink, Summary, Transport,
+    Concurrency, EngineError, Hiccup, PortResult, PortState, Progress, Rate, Reason, Scanner, Sink,
+    Summary, Transport,
 };
 use portolan_target::spec::{HostBlock, TargetSet};
 use portolan_target::{PortList, ScanOrder};
@@ -284,4 +287,190 @@ fn a_host_that_drops_everything_is_not_scanned_at_the_initial_pace() {
         took < Duration::from_secs(40),
         "took {took:?} of virtual time"
     );
+}
+
+fn lab_addr(port: u16) -> SocketAddr {
+    SocketAddr::new("198.18.0.1".parse().unwrap(), port)
+}
+
+#[test]
+fn self_connect_is_retried_without_counting_a_try() {
+    let mut net = SimNet::new(Duration::from_millis(1), lab).with_local(|a, n| {
+        if a.port() == 22 && n == 0 {
+            Local::FailsLater(Hiccup::SelfConnect)
+        } else {
+            Local::Wire
+        }
+    });
+    let (sink, summary) = scan(
+        &mut net,
+        &mut order(1, "1-100", 3),
+        &Scanner::builder().build(),
+    );
+    assert_eq!(check_lab(&sink, &summary, 100), 0);
+    let r = &sink.results[&("198.18.0.1".parse().unwrap(), 22)];
+    assert_eq!((r.state, r.tries), (PortState::Open, 1));
+    assert_eq!(net.sent[&lab_addr(22)], 2, "sent twice, one try");
+    assert_eq!(net.hiccups, [(lab_addr(22), Hiccup::SelfConnect)]);
+    assert_eq!(summary.retries, 0, "a hiccup is not a retry");
+}
+
+#[test]
+fn every_hiccup_from_start_or_in_flight_is_retried_without_a_try() {
+    let hiccups = [Hiccup::NoBuffers, Hiccup::NoLocalPort, Hiccup::SelfConnect];
+    for hiccup in hiccups {
+        for later in [false, true] {
+            let local = if later {
+                Local::FailsLater(hiccup)
+            } else {
+                Local::StartFails(hiccup)
+            };
+            let mut net = SimNet::new(Duration::from_millis(1), lab).with_local(move |a, n| {
+                if (20..=30).contains(&a.port()) && n == 0 {
+                    local
+                } else {
+                    Local::Wire
+                }
+            });
+            let (sink, summary) = scan(
+                &mut net,
+                &mut order(1, "1-100", 3),
+                &Scanner::builder().build(),
+            );
+            assert_eq!(check_lab(&sink, &summary, 100), 0, "{local:?}");
+            assert_eq!(net.hiccups.len(), 11, "{local:?}");
+            for port in 20..=30 {
+                let r = &sink.results[&("198.18.0.1".parse().unwrap(), port)];
+                assert_eq!(r.tries, 1, "{local:?}: port {port}");
+                let sent = if later { 2 } else { 1 };
+                assert_eq!(net.sent[&lab_addr(port)], sent, "{local:?}: port {port}");
+            }
+        }
+    }
+}
+
+#[test]
+fn synchronous_refusal_is_reported_once() {
+    let mut net = SimNet::new(Duration::from_millis(1), lab).with_local(|_, _| Local::AtOnce);
+    let (sink, summary) = scan(
+        &mut net,
+        &mut order(1, "1-3000", 3),
+        &Scanner::builder().build(),
+    );
+    assert_eq!(check_lab(&sink, &summary, 3000), 0);
+    let closed = sink
+        .results
+        .values()
+        .filter(|r| r.state == PortState::Closed)
+        .collect::<Vec<_>>();
+    assert_eq!(closed.len(), 3000 - 1000 - 100 - 4);
+    for r in closed {
+        assert_eq!((r.rtt, r.tries), (Some(Duration::ZERO), 1));
+        assert_eq!(
+            net.sent[&SocketAddr::new(r.endpoint.addr, r.endpoint.port)],
+            1
+        );
+    }
+    let port = |p: u16| &sink.results[&("198.18.0.1".parse().unwrap(), p)];
+    assert_eq!(
+        (port(22).reason, port(22).rtt),
+        (Reason::SynAck, Some(Duration::ZERO))
+    );
+    assert_eq!(port(2050).reason, Reason::AdminProhibited);
+    assert_eq!(
+        port(1500).reason,
+        Reason::NoResponse,
+        "silence is never at once"
+    );
+    assert_eq!(
+        summary.probes_sent,
+        net.sent.values().map(|&n| u64::from(n)).sum()
+    );
+}
+
+#[test]
+fn synchronous_answers_respect_the_rate_limit() {
+    let mut net = SimNet::new(Duration::from_millis(1), |_| Behavior::Closed)
+        .with_local(|_, _| Local::AtOnce);
+    let start = net.now();
+    let scanner = Scanner::builder().max_rate(Rate::new(1000.0)).build();
+    let (sink, summary) = scan(&mut net, &mut order(1, "1-2000", 3), &scanner);
+    assert_eq!(sink.results.len(), 2000);
+    assert_eq!(summary.probes_sent, 2000);
+    let took = net.elapsed(start).as_secs_f64();
+    assert!(
+        (1.9..2.5).contains(&took),
+        "2000 probes at 1000/s took {took}s"
+    );
+}
+
+#[test]
+fn no_buffers_pauses_launches() {
+    let ports = 100;
+    let mut net = SimNet::new(Duration::from_millis(1), lab).with_local(|_, n| {
+        if n == 0 {
+            Local::StartFails(Hiccup::NoBuffers)
+        } else {
+            Local::Wire
+        }
+    });
+    let start = net.now();
+    let (sink, summary) = scan(
+        &mut net,
+        &mut order(1, &format!("1-{ports}"), 3),
+        &Scanner::builder().build(),
+    );
+    assert_eq!(check_lab(&sink, &summary, ports), 0);
+    assert!(sink.results.values().all(|r| r.tries == 1));
+    let took = net.elapsed(start);
+    assert!(
+        took >= PRESSURE_PAUSE * u32::from(ports),
+        "each of {ports} hiccups pauses launches; took {took:?}"
+    );
+}
+
+#[test]
+fn file_limit_lowers_the_ceiling_for_the_rest_of_the_scan() {
+    // The tenth socket fails with EMFILE: nine is the most this machine can open.
+    let starts = Cell::new(0u32);
+    let mut net = SimNet::new(Duration::from_millis(1), lab).with_local(move |_, _| {
+        starts.set(starts.get() + 1);
+        if starts.get() == 10 {
+            Local::StartFails(Hiccup::FileLimit)
+        } else {
+            Local::Wire
+        }
+    });
+    let (sink, summary) = scan(
+        &mut net,
+        &mut order(1, "1-1000", 3),
+        &Scanner::builder().build(),
+    );
+    assert_eq!(check_lab(&sink, &summary, 1000), 0);
+    assert_eq!(net.hiccups.len(), 1, "the limit is not hit twice");
+    assert_eq!(net.max_open, 9);
+    assert_eq!(summary.max_in_flight, 9);
+}
+
+#[test]
+fn endless_local_trouble_is_starvation_not_a_hang() {
+    for hiccup in [Hiccup::NoBuffers, Hiccup::NoLocalPort, Hiccup::SelfConnect] {
+        let mut net = SimNet::new(Duration::from_millis(1), lab)
+            .with_local(move |_, _| Local::StartFails(hiccup));
+        let start = net.now();
+        let mut sink = Collect::default();
+        let err = Scanner::builder()
+            .build()
+            .run(&mut order(1, "1-10", 3), &mut net, &mut sink)
+            .unwrap_err();
+        assert!(
+            matches!(err, EngineError::Starved { hiccup: h } if h == hiccup),
+            "{err}"
+        );
+        assert_eq!(net.hiccups.len(), HICCUP_LIMIT as usize + 1, "{hiccup:?}");
+        assert!(sink.results.is_empty());
+        assert_eq!(net.sent.len(), 0);
+        let took = net.elapsed(start);
+        assert!(took < Duration::from_mins(10), "{hiccup:?}: {took:?}");
+    }
 }

@@ -1,0 +1,497 @@
+//! The scheduler's decisions as a state machine with no I/O: time and events in,
+//! probes to send, sockets to cancel and results out (the shape of quinn-proto's
+//! `Connection`).
+//!
+//! A driver, [`Scanner::run`](super::Scanner::run) or a test, turns it like this:
+//!
+//! 1. while [`Machine::poll_transmit`] names a probe, start it on the transport and
+//!    tell the machine how that went with [`Machine::on_started`];
+//! 2. wait for events until [`Machine::poll_timeout`] (or less), feed each to
+//!    [`Machine::handle`], then call [`Machine::handle_timeout`] with the moment the
+//!    wait *began*;
+//! 3. cancel every token [`Machine::poll_cancel`] names, and pass on every
+//!    [`Machine::poll_result`].
+//!
+//! The machine never reads a clock: every `now` comes from the driver, so a test
+//! can step it with made-up instants and check each decision (see
+//! `tests/machine.rs`). The reasons behind the decisions are in the
+//! [`scheduler`](super) overview.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use portolan_target::Endpoint;
+
+use super::bucket::TokenBucket;
+use super::caps::HostCaps;
+use super::slab::{Generation, ProbeSlab};
+use super::{EngineError, Progress, Scanner, TargetOrder};
+use crate::congestion::Congestion;
+use crate::result::{PortResult, PortState, Reason, Summary};
+use crate::timing::RttEstimator;
+use crate::transport::{Event, Hiccup, Started, Token};
+
+/// How long launches pause after the kernel ran short of buffers or ports.
+pub const PRESSURE_PAUSE: Duration = Duration::from_millis(5);
+/// Hiccups in a row with nothing in flight before the engine gives up.
+pub const HICCUP_LIMIT: u32 = 2000;
+
+/// A probe to start: [`crate::Transport::start`]`(token, addr)`, then
+/// [`Machine::on_started`] with what it returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transmit {
+    pub token: Token,
+    pub addr: SocketAddr,
+}
+
+/// One pair on its way to a result.
+#[derive(Debug)]
+struct Probe {
+    endpoint: Endpoint,
+    tries: u8,
+    sent: Instant,
+    /// Presumed lost: no longer counted against the congestion window.
+    aged: bool,
+}
+
+/// What the machine has for its driver.
+#[derive(Debug, Default)]
+struct Outbox {
+    results: VecDeque<PortResult>,
+    /// Tokens of expired probes whose sockets the transport must close.
+    cancels: VecDeque<Token>,
+}
+
+/// Where new pairs come from and how far the walk is.
+struct Source<O> {
+    order: O,
+    total: u128,
+    done: bool,
+    /// Pairs drawn from the order; the rest of what it consumed was excluded.
+    yielded: u128,
+}
+
+/// A scan in progress, without I/O. Built by [`Scanner::machine`].
+pub struct Machine<O> {
+    /// Most tries per pair (`max_retries + 1`); the loss estimate may allow fewer.
+    max_tries: u8,
+    started: Instant,
+    source: Source<O>,
+    rtt: RttEstimator,
+    cc: Congestion,
+    slab: ProbeSlab<Probe>,
+    /// Probes in flight that are presumed lost (see the scheduler overview).
+    aged: usize,
+    /// Probes in flight in send order, for ageing.
+    young: VecDeque<(Instant, Token, Generation)>,
+    deadlines: BinaryHeap<Reverse<(Instant, Token, Generation)>>,
+    /// The timeout in force when deadlines were last set; see `retime`.
+    deadline_basis: Duration,
+    /// Most sockets open at once: `max_in_flight`, lowered when the file limit bites.
+    socket_ceiling: usize,
+    /// Pairs to send before any new one: retries, hiccups, unparked pairs.
+    retries: VecDeque<Probe>,
+    caps: HostCaps<Probe>,
+    bucket: Option<TokenBucket>,
+    /// Launches wait until then (the kernel was short of buffers or ports).
+    paused_until: Option<Instant>,
+    /// A start hiccuped: nothing more goes out until the driver has waited.
+    stalled: bool,
+    /// The probe handed out by `poll_transmit`, waiting for `on_started`.
+    launching: Option<(Token, Probe)>,
+    idle_hiccups: u32,
+    summary: Summary,
+    outbox: Outbox,
+}
+
+impl Scanner {
+    /// A machine for one run over `order`, starting at `now`; drive it yourself, or
+    /// let [`Scanner::run`] drive it over a transport.
+    pub fn machine<O: TargetOrder>(&self, order: O, now: Instant) -> Machine<O> {
+        let total = order.total();
+        Machine {
+            max_tries: self.timing.max_retries.saturating_add(1),
+            started: now,
+            source: Source {
+                order,
+                total,
+                done: false,
+                yielded: 0,
+            },
+            rtt: RttEstimator::new(self.timing),
+            cc: Congestion::new(self.timing.initial_window, self.max_in_flight),
+            slab: ProbeSlab::default(),
+            aged: 0,
+            young: VecDeque::new(),
+            deadlines: BinaryHeap::new(),
+            deadline_basis: self.timing.initial_timeout,
+            socket_ceiling: self.max_in_flight,
+            retries: VecDeque::new(),
+            caps: HostCaps::new(self.host_cap),
+            bucket: self.rate.map(|rate| TokenBucket::new(rate, now)),
+            paused_until: None,
+            stalled: false,
+            launching: None,
+            idle_hiccups: 0,
+            summary: Summary::default(),
+            outbox: Outbox::default(),
+        }
+    }
+}
+
+impl<O: TargetOrder> Machine<O> {
+    /// When the machine began.
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    /// The next probe to start, if the window, the socket ceiling, the rate limit,
+    /// the per-host cap and any pause allow one now. Until [`Self::on_started`] has
+    /// been told how it went, there is no other.
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
+        self.age(now);
+        if self.launching.is_some() || self.stalled {
+            return None;
+        }
+        if self.paused_until.is_some_and(|p| p > now) {
+            return None;
+        }
+        self.paused_until = None;
+        if let Some(bucket) = &mut self.bucket {
+            bucket.refill(now);
+        }
+        if !self.has_room() || !self.bucket.as_ref().is_none_or(TokenBucket::has_token) {
+            return None;
+        }
+        let probe = self.next_probe()?;
+        let token = self.slab.reserve();
+        let addr = SocketAddr::new(probe.endpoint.addr, probe.endpoint.port);
+        self.launching = Some((token, probe));
+        Some(Transmit { token, addr })
+    }
+
+    /// What the transport's `start` did with the probe of the last [`Transmit`]. A
+    /// token that is not the one handed out is ignored.
+    pub fn on_started(
+        &mut self,
+        token: Token,
+        started: Started,
+        now: Instant,
+    ) -> Result<(), EngineError> {
+        let Some((t, mut probe)) = self.launching.take() else {
+            return Ok(());
+        };
+        if t != token {
+            self.launching = Some((t, probe));
+            return Ok(());
+        }
+        match started {
+            Started::InFlight => {
+                probe.tries += 1;
+                probe.sent = now;
+                probe.aged = false;
+                let addr = probe.endpoint.addr;
+                let Some(generation) = self.slab.insert(token, probe) else {
+                    return Ok(());
+                };
+                self.sent_one();
+                self.caps.started(addr);
+                let timeout = self.rtt.timeout();
+                self.deadline_basis = self.deadline_basis.max(timeout);
+                self.deadlines
+                    .push(Reverse((now + timeout, token, generation)));
+                self.young.push_back((now, token, generation));
+                self.summary.max_in_flight = self.summary.max_in_flight.max(self.slab.len());
+                Ok(())
+            }
+            Started::Answered(answer) => {
+                self.slab.free(token);
+                probe.tries += 1;
+                self.sent_one();
+                self.cc.on_answer(probe.tries > 1, None);
+                self.emit(probe, answer.reason(), Some(Duration::ZERO));
+                Ok(())
+            }
+            Started::Hiccup(hiccup) => {
+                // Stop launching until the driver has waited for sockets to free up.
+                self.slab.free(token);
+                self.stalled = true;
+                self.hiccup(probe, hiccup, now)
+            }
+        }
+    }
+
+    /// An event from the transport, read at `now`. Events for probes that are no
+    /// longer in flight are ignored, so each pair is reported once.
+    pub fn handle(&mut self, event: Event, now: Instant) -> Result<(), EngineError> {
+        let (Event::Answered(token, _) | Event::Hiccup(token, _)) = event;
+        let Some(probe) = self.release(token, true) else {
+            return Ok(());
+        };
+        match event {
+            Event::Answered(_, answer) => {
+                let rtt = now.saturating_duration_since(probe.sent);
+                self.rtt.sample(rtt);
+                self.cc.on_answer(probe.tries > 1, Some(rtt));
+                self.emit(probe, answer.reason(), Some(rtt));
+                Ok(())
+            }
+            Event::Hiccup(_, hiccup) => {
+                let mut probe = probe;
+                probe.tries -= 1;
+                self.hiccup(probe, hiccup, now)
+            }
+        }
+    }
+
+    /// When the machine next needs [`Self::handle_timeout`] or
+    /// [`Self::poll_transmit`]: the earliest deadline, or when a pause ends or the
+    /// rate limit allows the next probe. `None`: only an event can change anything.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let deadline = self.deadlines.peek().map(|Reverse((d, _, _))| *d);
+        let token = self
+            .bucket
+            .as_ref()
+            .filter(|_| self.has_room())
+            .and_then(TokenBucket::ready_at);
+        let launch = match (self.paused_until, token) {
+            (Some(p), Some(t)) => Some(p.max(t)),
+            (p, t) => p.or(t),
+        };
+        match (deadline, launch) {
+            (Some(d), Some(l)) => Some(d.min(l)),
+            (d, l) => d.or(l),
+        }
+    }
+
+    /// Time has come to `now`: probes whose deadline passed are retried, or
+    /// reported `filtered/no-response` once their retry budget is spent. Give the
+    /// moment the wait for events *began*: an answer that had arrived by then was
+    /// in that batch, so a scanner that was itself stalled does not call its
+    /// answers lost.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.stalled = false;
+        self.retime();
+        while let Some(&Reverse((deadline, token, generation))) = self.deadlines.peek() {
+            if deadline > now {
+                break;
+            }
+            self.deadlines.pop();
+            if !self.slab.is_live(token, generation) {
+                continue;
+            }
+            let Some(probe) = self.release(token, false) else {
+                continue;
+            };
+            self.outbox.cancels.push_back(token);
+            if probe.tries == 1 {
+                self.cc.on_silence();
+            }
+            let allowed = self.cc.tries_needed(self.source.total, self.max_tries);
+            if probe.tries < allowed {
+                self.summary.retries += 1;
+                self.retries.push_back(probe);
+            } else {
+                self.emit(probe, Reason::NoResponse, None);
+            }
+        }
+    }
+
+    /// A probe in flight that the transport must forget (its socket closed, no
+    /// event to follow). Its token is reused only after it was polled here.
+    pub fn poll_cancel(&mut self) -> Option<Token> {
+        let token = self.outbox.cancels.pop_front()?;
+        self.slab.free(token);
+        Some(token)
+    }
+
+    /// The next decided result, in the order they were decided.
+    pub fn poll_result(&mut self) -> Option<PortResult> {
+        self.outbox.results.pop_front()
+    }
+
+    /// Every pair has its result (results and cancels may still wait to be polled).
+    /// The end of the order is found by [`Self::poll_transmit`] asking it for more.
+    pub fn is_done(&self) -> bool {
+        self.source.done
+            && self.slab.len() == 0
+            && self.launching.is_none()
+            && self.retries.is_empty()
+            && self.caps.parked() == 0
+    }
+
+    /// Probes in flight, including those presumed lost.
+    pub fn in_flight(&self) -> usize {
+        self.slab.len()
+    }
+
+    /// A snapshot for progress bars.
+    pub fn progress(&self) -> Progress {
+        Progress {
+            done: u128::from(self.summary.results()) + self.excluded(),
+            total: self.source.total,
+            in_flight: self.slab.len(),
+            window: self.cc.window(),
+            timeout: self.rtt.timeout(),
+            probes_sent: self.summary.probes_sent,
+            open: self.summary.count(PortState::Open),
+        }
+    }
+
+    /// Stops the run: every probe in flight is to be cancelled (see
+    /// [`Self::poll_cancel`]); unanswered pairs get no result.
+    pub fn abort(&mut self) {
+        if let Some((token, _)) = self.launching.take() {
+            self.slab.free(token);
+        }
+        for token in self.slab.tokens() {
+            if self.slab.take(token).is_some() {
+                self.outbox.cancels.push_back(token);
+            }
+        }
+        self.aged = 0;
+    }
+
+    /// The run's summary; `complete` says whether every pair was decided.
+    pub fn finish(&mut self, complete: bool, now: Instant) -> Summary {
+        self.summary.complete = complete;
+        self.summary.excluded = u64::try_from(self.excluded()).unwrap_or(u64::MAX);
+        self.summary.elapsed = now.saturating_duration_since(self.started);
+        std::mem::take(&mut self.summary)
+    }
+
+    fn excluded(&self) -> u128 {
+        self.source
+            .order
+            .consumed()
+            .saturating_sub(self.source.yielded)
+    }
+
+    fn sent_one(&mut self) {
+        self.summary.probes_sent += 1;
+        self.idle_hiccups = 0;
+        if let Some(bucket) = &mut self.bucket {
+            bucket.spend();
+        }
+    }
+
+    /// When the timeout has fallen to less than half of what in-flight probes were
+    /// given (typically: the first round trips were just measured, and the first
+    /// probes still wait out the initial timeout), gives them the new, shorter
+    /// deadline. Old heap entries stay and are skipped once the probe is gone.
+    fn retime(&mut self) {
+        let timeout = self.rtt.timeout();
+        if timeout * 2 > self.deadline_basis {
+            return;
+        }
+        self.deadline_basis = timeout;
+        for (token, generation, probe) in self.slab.iter() {
+            self.deadlines
+                .push(Reverse((probe.sent + timeout, token, generation)));
+        }
+    }
+
+    /// Marks probes unanswered for twice the smoothed round trip as presumed lost.
+    fn age(&mut self, now: Instant) {
+        let Some(srtt) = self.rtt.srtt() else { return };
+        let lost_after = (srtt * 2 + Duration::from_millis(1)).min(self.rtt.timeout());
+        while let Some(&(sent, token, generation)) = self.young.front() {
+            if sent + lost_after > now {
+                break;
+            }
+            self.young.pop_front();
+            if let Some(probe) = self.slab.get_mut(token, generation) {
+                if !probe.aged {
+                    probe.aged = true;
+                    self.aged += 1;
+                }
+            }
+        }
+    }
+
+    /// Room in the congestion window and under the socket ceiling.
+    fn has_room(&self) -> bool {
+        let in_flight = self.slab.len();
+        in_flight - self.aged < self.cc.window() && in_flight < self.socket_ceiling
+    }
+
+    /// The next probe to send: a retry, else a new pair; parks pairs of hosts at their cap.
+    fn next_probe(&mut self) -> Option<Probe> {
+        let parked_limit = self.cc.window() * 4 + 1024;
+        loop {
+            let probe = match self.retries.pop_front() {
+                Some(p) => p,
+                None if self.source.done || self.caps.parked() > parked_limit => return None,
+                None => {
+                    let Some(endpoint) = self.source.order.next_endpoint() else {
+                        self.source.done = true;
+                        return None;
+                    };
+                    self.source.yielded += 1;
+                    Probe {
+                        endpoint,
+                        tries: 0,
+                        sent: self.started,
+                        aged: false,
+                    }
+                }
+            };
+            if self.caps.admits(probe.endpoint.addr) {
+                return Some(probe);
+            }
+            self.caps.park(probe.endpoint.addr, probe);
+        }
+    }
+
+    /// Takes a probe out of flight and unparks a pair of the same host. With
+    /// `answered`, the token is free at once; otherwise it waits for its cancel.
+    fn release(&mut self, token: Token, answered: bool) -> Option<Probe> {
+        let probe = if answered {
+            self.slab.remove(token)?
+        } else {
+            self.slab.take(token)?
+        };
+        if probe.aged {
+            self.aged -= 1;
+        }
+        if let Some(unparked) = self.caps.finished(probe.endpoint.addr) {
+            self.retries.push_front(unparked);
+        }
+        Some(probe)
+    }
+
+    fn hiccup(&mut self, probe: Probe, hiccup: Hiccup, now: Instant) -> Result<(), EngineError> {
+        let in_flight = self.slab.len();
+        if in_flight == 0 {
+            self.idle_hiccups += 1;
+            if self.idle_hiccups > HICCUP_LIMIT || hiccup == Hiccup::FileLimit {
+                return Err(EngineError::Starved { hiccup });
+            }
+        }
+        match hiccup {
+            Hiccup::FileLimit => {
+                self.socket_ceiling = in_flight.max(1);
+                self.cc.cap(in_flight);
+            }
+            Hiccup::NoBuffers | Hiccup::NoLocalPort => {
+                self.cc.back_off();
+                self.paused_until = Some(now + PRESSURE_PAUSE);
+            }
+            Hiccup::SelfConnect => {}
+        }
+        self.retries.push_front(probe);
+        Ok(())
+    }
+
+    fn emit(&mut self, probe: Probe, reason: Reason, rtt: Option<Duration>) {
+        let result = PortResult::new(probe.endpoint, reason, rtt, probe.tries);
+        *self
+            .summary
+            .counts
+            .entry((result.state, reason))
+            .or_default() += 1;
+        self.outbox.results.push_back(result);
+    }
+}

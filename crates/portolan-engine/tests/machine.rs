@@ -1,0 +1,519 @@
+//! The scheduler's machine stepped by hand: explicit instants, no transport, one
+//! decision checked at a time.
+
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroUsize;
+use std::time::{Duration, Instant};
+
+use portolan_engine::scheduler::{HICCUP_LIMIT, PRESSURE_PAUSE};
+use portolan_engine::{
+    Answer, Endpoint, EngineError, Event, Hiccup, Machine, PortState, Protocol, Rate, Reason,
+    Scanner, Started, TargetOrder, Timing, Transmit,
+};
+
+/// The pairs, in this order.
+struct List {
+    pairs: Vec<Endpoint>,
+    next: usize,
+}
+
+impl TargetOrder for List {
+    fn next_endpoint(&mut self) -> Option<Endpoint> {
+        let e = self.pairs.get(self.next).cloned();
+        self.next += usize::from(e.is_some());
+        e
+    }
+    fn total(&self) -> u128 {
+        self.pairs.len() as u128
+    }
+    fn consumed(&self) -> u128 {
+        self.next as u128
+    }
+}
+
+fn ip(last: u8) -> IpAddr {
+    IpAddr::from([198, 18, 0, last])
+}
+
+fn pairs(list: &[(u8, u16)]) -> List {
+    List {
+        pairs: list
+            .iter()
+            .map(|&(host, port)| Endpoint {
+                addr: ip(host),
+                port,
+                name: None,
+                proto: Protocol::Tcp,
+            })
+            .collect(),
+        next: 0,
+    }
+}
+
+fn ports(n: u16) -> List {
+    pairs(&(1..=n).map(|p| (1, p)).collect::<Vec<_>>())
+}
+
+fn addr(port: u16) -> SocketAddr {
+    SocketAddr::new(ip(1), port)
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// Starts the next probe; it goes in flight.
+fn send(m: &mut Machine<List>, now: Instant) -> Transmit {
+    let t = m.poll_transmit(now).expect("a probe to send");
+    m.on_started(t.token, Started::InFlight, now).unwrap();
+    t
+}
+
+#[test]
+fn an_answer_becomes_one_result_with_its_round_trip() {
+    let t0 = Instant::now();
+    let mut m = Scanner::builder().build().machine(ports(1), t0);
+    let t = m.poll_transmit(t0).unwrap();
+    assert_eq!(t.addr, addr(1));
+    assert_eq!(m.poll_transmit(t0), None, "one start at a time");
+    m.on_started(t.token, Started::InFlight, t0).unwrap();
+    assert_eq!(m.poll_transmit(t0), None, "the order is walked");
+    assert!(!m.is_done());
+    m.handle(Event::Answered(t.token, Answer::Connected), t0 + ms(3))
+        .unwrap();
+    m.handle(Event::Answered(t.token, Answer::Refused), t0 + ms(4))
+        .unwrap();
+    let r = m.poll_result().unwrap();
+    assert_eq!(
+        (r.state, r.reason, r.rtt, r.tries),
+        (PortState::Open, Reason::SynAck, Some(ms(3)), 1)
+    );
+    assert_eq!(
+        m.poll_result(),
+        None,
+        "a second event is not a second result"
+    );
+    assert!(m.is_done());
+    let summary = m.finish(true, t0 + ms(3));
+    assert_eq!(
+        (summary.probes_sent, summary.elapsed, summary.results()),
+        (1, ms(3), 1)
+    );
+}
+
+#[test]
+fn silence_is_retried_then_filtered_at_the_deadline() {
+    let t0 = Instant::now();
+    let mut m = Scanner::builder().build().machine(ports(1), t0);
+    let first = send(&mut m, t0);
+    let timeout = Timing::default().initial_timeout;
+    assert_eq!(m.poll_timeout(), Some(t0 + timeout));
+    m.handle_timeout(t0 + timeout.checked_sub(Duration::from_nanos(1)).unwrap());
+    assert_eq!(m.poll_cancel(), None, "not yet");
+    m.handle_timeout(t0 + timeout);
+    assert_eq!(m.poll_cancel(), Some(first.token), "the socket is closed");
+    assert_eq!(m.poll_result(), None, "one silence is not an answer");
+    let t1 = t0 + timeout;
+    let retry = send(&mut m, t1);
+    assert_eq!(retry.addr, first.addr);
+    assert_eq!(m.poll_transmit(t1), None, "the order is walked");
+    assert_eq!(m.poll_timeout(), Some(t1 + timeout));
+    m.handle_timeout(t1 + timeout);
+    assert_eq!(m.poll_cancel(), Some(retry.token));
+    let r = m.poll_result().unwrap();
+    assert_eq!(
+        (r.state, r.reason, r.rtt, r.tries),
+        (PortState::Filtered, Reason::NoResponse, None, 2),
+        "two tries on a path with no measured loss"
+    );
+    assert!(m.is_done());
+    assert_eq!(m.finish(true, t1 + timeout).retries, 1);
+}
+
+#[test]
+fn no_retries_means_one_try() {
+    let t0 = Instant::now();
+    let timing = Timing {
+        max_retries: 0,
+        ..Timing::default()
+    };
+    let mut m = Scanner::builder()
+        .timing(timing)
+        .build()
+        .machine(ports(1), t0);
+    send(&mut m, t0);
+    m.handle_timeout(t0 + timing.initial_timeout);
+    assert_eq!(m.poll_result().unwrap().tries, 1);
+}
+
+#[test]
+fn a_token_is_reused_only_once_its_cancel_was_polled() {
+    let t0 = Instant::now();
+    let mut m = Scanner::builder().build().machine(ports(3), t0);
+    let a = send(&mut m, t0);
+    let t1 = t0 + Timing::default().initial_timeout;
+    m.handle_timeout(t1);
+    let b = send(&mut m, t1);
+    assert_ne!(
+        b.token, a.token,
+        "the transport has not been told to forget it"
+    );
+    assert_eq!(m.poll_cancel(), Some(a.token));
+    let c = send(&mut m, t1);
+    assert_eq!(c.token, a.token, "now it may be reused");
+}
+
+#[test]
+fn events_for_unknown_tokens_are_ignored() {
+    let t0 = Instant::now();
+    let mut m = Scanner::builder().build().machine(ports(1), t0);
+    m.handle(Event::Answered(42, Answer::Connected), t0)
+        .unwrap();
+    m.handle(Event::Hiccup(7, Hiccup::FileLimit), t0).unwrap();
+    assert_eq!(m.poll_result(), None);
+    assert_eq!(m.in_flight(), 0);
+}
+
+#[test]
+fn a_synchronous_answer_is_reported_once_and_frees_its_token() {
+    let t0 = Instant::now();
+    let mut m = Scanner::builder().build().machine(ports(2), t0);
+    let a = m.poll_transmit(t0).unwrap();
+    m.on_started(a.token, Started::Answered(Answer::Refused), t0)
+        .unwrap();
+    let r = m.poll_result().unwrap();
+    assert_eq!(
+        (r.state, r.reason, r.rtt, r.tries),
+        (
+            PortState::Closed,
+            Reason::ConnRefused,
+            Some(Duration::ZERO),
+            1
+        )
+    );
+    assert_eq!(m.poll_result(), None);
+    let b = m.poll_transmit(t0).unwrap();
+    assert_eq!(b.token, a.token);
+    assert_eq!(m.in_flight(), 0);
+}
+
+#[test]
+fn a_stray_on_started_is_ignored() {
+    let t0 = Instant::now();
+    let mut m = Scanner::builder().build().machine(ports(1), t0);
+    m.on_started(3, Started::Answered(Answer::Connected), t0)
+        .unwrap();
+    let t = m.poll_transmit(t0).unwrap();
+    m.on_started(t.token + 1, Started::InFlight, t0).unwrap();
+    assert_eq!(m.in_flight(), 0, "not the probe handed out");
+    m.on_started(t.token, Started::InFlight, t0).unwrap();
+    assert_eq!(m.in_flight(), 1);
+    assert_eq!(m.poll_result(), None);
+}
+
+#[test]
+fn a_self_connect_at_start_waits_for_the_next_turn_and_is_not_a_try() {
+    let t0 = Instant::now();
+    let mut m = Scanner::builder().build().machine(ports(2), t0);
+    let a = m.poll_transmit(t0).unwrap();
+    m.on_started(a.token, Started::Hiccup(Hiccup::SelfConnect), t0)
+        .unwrap();
+    assert_eq!(m.poll_transmit(t0), None, "no more launches this turn");
+    m.handle_timeout(t0);
+    let again = send(&mut m, t0);
+    assert_eq!(again.addr, a.addr, "put back first in line");
+    m.handle(Event::Answered(again.token, Answer::Refused), t0 + ms(1))
+        .unwrap();
+    assert_eq!(m.poll_result().unwrap().tries, 1);
+}
+
+#[test]
+fn a_self_connect_event_puts_the_probe_back_without_a_try() {
+    let t0 = Instant::now();
+    let mut m = Scanner::builder().build().machine(ports(1), t0);
+    let a = send(&mut m, t0);
+    m.handle(Event::Hiccup(a.token, Hiccup::SelfConnect), t0 + ms(1))
+        .unwrap();
+    assert_eq!(m.poll_result(), None);
+    let b = send(&mut m, t0 + ms(1));
+    assert_eq!(b.addr, a.addr);
+    m.handle(Event::Answered(b.token, Answer::Connected), t0 + ms(2))
+        .unwrap();
+    let r = m.poll_result().unwrap();
+    assert_eq!((r.state, r.tries), (PortState::Open, 1));
+    assert_eq!(m.finish(true, t0 + ms(2)).probes_sent, 2);
+}
+
+#[test]
+fn no_buffers_shrinks_the_window_and_pauses_launches() {
+    let t0 = Instant::now();
+    let mut m = Scanner::builder().build().machine(ports(3), t0);
+    send(&mut m, t0);
+    let window = m.progress().window;
+    let b = m.poll_transmit(t0).unwrap();
+    m.on_started(b.token, Started::Hiccup(Hiccup::NoBuffers), t0)
+        .unwrap();
+    assert_eq!(m.progress().window, window * 2 / 3);
+    m.handle_timeout(t0);
+    assert_eq!(m.poll_timeout(), Some(t0 + PRESSURE_PAUSE));
+    assert_eq!(
+        m.poll_transmit(t0 + PRESSURE_PAUSE.checked_sub(ms(1)).unwrap()),
+        None
+    );
+    let again = send(&mut m, t0 + PRESSURE_PAUSE);
+    assert_eq!(again.addr, b.addr);
+}
+
+#[test]
+fn no_local_port_pauses_too() {
+    let t0 = Instant::now();
+    let mut m = Scanner::builder().build().machine(ports(3), t0);
+    send(&mut m, t0);
+    let b = m.poll_transmit(t0).unwrap();
+    m.on_started(b.token, Started::Hiccup(Hiccup::NoLocalPort), t0)
+        .unwrap();
+    m.handle_timeout(t0 + ms(1));
+    assert_eq!(m.poll_transmit(t0 + ms(1)), None);
+    assert_eq!(send(&mut m, t0 + PRESSURE_PAUSE).addr, b.addr);
+}
+
+#[test]
+fn the_file_limit_lowers_the_socket_ceiling_for_good() {
+    let t0 = Instant::now();
+    let mut m = Scanner::builder().build().machine(ports(10), t0);
+    let first: Vec<_> = (0..3).map(|_| send(&mut m, t0)).collect();
+    let d = m.poll_transmit(t0).unwrap();
+    m.on_started(d.token, Started::Hiccup(Hiccup::FileLimit), t0)
+        .unwrap();
+    m.handle_timeout(t0);
+    assert_eq!(m.poll_transmit(t0), None, "three sockets is the most");
+    assert_eq!(m.progress().window, 3);
+    m.handle(Event::Answered(first[0].token, Answer::Refused), t0 + ms(1))
+        .unwrap();
+    let again = send(&mut m, t0 + ms(1));
+    assert_eq!(again.addr, d.addr, "the hiccuped pair goes first");
+    assert_eq!(m.poll_transmit(t0 + ms(1)), None, "still three at most");
+    m.handle(Event::Answered(first[1].token, Answer::Refused), t0 + ms(2))
+        .unwrap();
+    m.handle(Event::Answered(first[2].token, Answer::Refused), t0 + ms(2))
+        .unwrap();
+    m.handle_timeout(t0 + ms(2));
+    for _ in 0..2 {
+        send(&mut m, t0 + ms(2));
+    }
+    assert_eq!(m.poll_transmit(t0 + ms(2)), None);
+    assert_eq!(m.in_flight(), 3);
+}
+
+#[test]
+fn the_file_limit_with_nothing_in_flight_is_starvation() {
+    let t0 = Instant::now();
+    let mut m = Scanner::builder().build().machine(ports(1), t0);
+    let a = m.poll_transmit(t0).unwrap();
+    let err = m
+        .on_started(a.token, Started::Hiccup(Hiccup::FileLimit), t0)
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        EngineError::Starved {
+            hiccup: Hiccup::FileLimit
+        }
+    ));
+}
+
+#[test]
+fn endless_hiccups_with_nothing_in_flight_end_in_starvation() {
+    for hiccup in [Hiccup::NoBuffers, Hiccup::NoLocalPort, Hiccup::SelfConnect] {
+        let t0 = Instant::now();
+        let mut m = Scanner::builder().build().machine(ports(1), t0);
+        let mut now = t0;
+        let mut tries = 0;
+        let err = loop {
+            let t = m
+                .poll_transmit(now)
+                .unwrap_or_else(|| panic!("{hiccup:?}: stuck after {tries} hiccups"));
+            tries += 1;
+            if let Err(e) = m.on_started(t.token, Started::Hiccup(hiccup), now) {
+                break e;
+            }
+            now += PRESSURE_PAUSE;
+            m.handle_timeout(now);
+        };
+        assert!(matches!(err, EngineError::Starved { hiccup: h } if h == hiccup));
+        assert_eq!(tries, HICCUP_LIMIT + 1, "{hiccup:?}");
+    }
+}
+
+#[test]
+fn a_probe_in_flight_resets_the_starvation_count() {
+    let t0 = Instant::now();
+    let mut m = Scanner::builder().build().machine(ports(2), t0);
+    let mut now = t0;
+    for _ in 0..HICCUP_LIMIT {
+        let t = m.poll_transmit(now).unwrap();
+        m.on_started(t.token, Started::Hiccup(Hiccup::NoLocalPort), now)
+            .unwrap();
+        now += PRESSURE_PAUSE;
+        m.handle_timeout(now);
+    }
+    let t = send(&mut m, now);
+    m.handle(Event::Answered(t.token, Answer::Refused), now)
+        .unwrap();
+    for _ in 0..HICCUP_LIMIT {
+        let t = m.poll_transmit(now).unwrap();
+        m.on_started(t.token, Started::Hiccup(Hiccup::NoLocalPort), now)
+            .unwrap();
+        now += PRESSURE_PAUSE;
+        m.handle_timeout(now);
+    }
+}
+
+#[test]
+fn the_first_round_trips_shorten_the_deadlines_in_flight() {
+    let t0 = Instant::now();
+    let mut m = Scanner::builder().build().machine(ports(2), t0);
+    let a = send(&mut m, t0);
+    let b = send(&mut m, t0);
+    assert_eq!(
+        m.poll_timeout(),
+        Some(t0 + Timing::default().initial_timeout)
+    );
+    m.handle(Event::Answered(a.token, Answer::Refused), t0 + ms(2))
+        .unwrap();
+    m.handle_timeout(t0 + ms(2));
+    // srtt 2 ms: the timeout falls to its floor, and `b` is given it.
+    let floor = Timing::default().min_timeout;
+    assert_eq!(m.poll_timeout(), Some(t0 + floor));
+    m.handle_timeout(t0 + floor);
+    assert_eq!(m.poll_cancel(), Some(b.token));
+}
+
+#[test]
+fn probes_unanswered_for_two_round_trips_leave_the_window() {
+    let t0 = Instant::now();
+    let timing = Timing {
+        initial_window: 2,
+        ..Timing::default()
+    };
+    let mut m = Scanner::builder()
+        .timing(timing)
+        .build()
+        .machine(ports(9), t0);
+    let a = send(&mut m, t0);
+    send(&mut m, t0);
+    assert_eq!(m.poll_transmit(t0), None, "window of two");
+    m.handle(Event::Answered(a.token, Answer::Refused), t0 + ms(1))
+        .unwrap();
+    // The answer grew the window to three: two more go out.
+    send(&mut m, t0 + ms(1));
+    send(&mut m, t0 + ms(1));
+    assert_eq!(m.poll_transmit(t0 + ms(2)), None);
+    // srtt 1 ms: the probe sent at t0 is presumed lost after 2·srtt + 1 ms.
+    send(&mut m, t0 + ms(3));
+    assert_eq!(m.poll_transmit(t0 + ms(3)), None);
+    assert_eq!(m.in_flight(), 4, "it keeps its socket");
+}
+
+#[test]
+fn the_rate_limit_spaces_probes() {
+    let t0 = Instant::now();
+    let scanner = Scanner::builder().max_rate(Rate::new(1000.0)).build();
+    let mut m = scanner.machine(ports(3), t0);
+    send(&mut m, t0);
+    assert_eq!(m.poll_transmit(t0), None);
+    assert_eq!(m.poll_timeout(), Some(t0 + ms(1)));
+    assert_eq!(m.poll_transmit(t0 + Duration::from_micros(999)), None);
+    send(&mut m, t0 + ms(1));
+}
+
+#[test]
+fn synchronous_answers_spend_the_rate_limit_too() {
+    let t0 = Instant::now();
+    let scanner = Scanner::builder().max_rate(Rate::new(1000.0)).build();
+    let mut m = scanner.machine(ports(3), t0);
+    let a = m.poll_transmit(t0).unwrap();
+    m.on_started(a.token, Started::Answered(Answer::Refused), t0)
+        .unwrap();
+    assert_eq!(m.poll_transmit(t0), None, "that probe went out");
+    assert_eq!(m.poll_timeout(), Some(t0 + ms(1)));
+}
+
+#[test]
+fn a_pause_and_the_rate_limit_wait_for_each_other() {
+    // Rate 100/s: the next token (10 ms) comes after the pause ends (6 ms).
+    // Rate 1000/s: the token (1 ms) is there before the pause ends.
+    for (rate, want) in [(100.0, ms(10)), (1000.0, ms(1) + PRESSURE_PAUSE)] {
+        let t0 = Instant::now();
+        let scanner = Scanner::builder().max_rate(Rate::new(rate)).build();
+        let mut m = scanner.machine(ports(2), t0);
+        let a = send(&mut m, t0);
+        m.handle(Event::Hiccup(a.token, Hiccup::NoBuffers), t0 + ms(1))
+            .unwrap();
+        m.handle_timeout(t0 + ms(1));
+        assert_eq!(m.poll_timeout(), Some(t0 + want), "rate {rate}");
+        assert_eq!(send(&mut m, t0 + want).addr, a.addr);
+    }
+}
+
+#[test]
+fn the_host_cap_parks_pairs_until_their_host_frees_up() {
+    let t0 = Instant::now();
+    let scanner = Scanner::builder()
+        .max_host_concurrency(NonZeroUsize::new(1))
+        .build();
+    let mut m = scanner.machine(pairs(&[(1, 22), (1, 80), (2, 22)]), t0);
+    let a = send(&mut m, t0);
+    let b = send(&mut m, t0);
+    assert_eq!(
+        (a.addr, b.addr),
+        (addr(22), SocketAddr::new(ip(2), 22)),
+        "the second pair of host 1 waits; host 2 does not"
+    );
+    assert_eq!(m.poll_transmit(t0), None);
+    assert!(!m.is_done(), "a pair is parked");
+    m.handle(Event::Answered(a.token, Answer::Refused), t0 + ms(1))
+        .unwrap();
+    assert_eq!(send(&mut m, t0 + ms(1)).addr, addr(80));
+}
+
+#[test]
+fn abort_cancels_everything_in_flight_and_reports_nothing_more() {
+    let t0 = Instant::now();
+    let mut m = Scanner::builder().build().machine(ports(5), t0);
+    let a = send(&mut m, t0);
+    let b = send(&mut m, t0);
+    m.poll_transmit(t0).unwrap();
+    m.abort();
+    let mut cancelled: Vec<_> = std::iter::from_fn(|| m.poll_cancel()).collect();
+    cancelled.sort_unstable();
+    assert_eq!(cancelled, [a.token, b.token]);
+    assert_eq!(m.in_flight(), 0);
+    assert_eq!(m.poll_result(), None);
+    let summary = m.finish(false, t0 + ms(1));
+    assert!(!summary.complete);
+    assert_eq!(summary.results(), 0);
+}
+
+#[test]
+fn progress_counts_excluded_pairs_as_done() {
+    struct Sparse(List);
+    impl TargetOrder for Sparse {
+        fn next_endpoint(&mut self) -> Option<Endpoint> {
+            self.0.next_endpoint()
+        }
+        fn total(&self) -> u128 {
+            self.0.total() * 2
+        }
+        fn consumed(&self) -> u128 {
+            self.0.consumed() * 2
+        }
+    }
+    let t0 = Instant::now();
+    let mut m = Scanner::builder().build().machine(Sparse(ports(2)), t0);
+    let t = m.poll_transmit(t0).unwrap();
+    m.on_started(t.token, Started::Answered(Answer::Refused), t0)
+        .unwrap();
+    let p = m.progress();
+    assert_eq!((p.done, p.total), (2, 4), "one answered, one excluded");
+    assert_eq!(m.finish(false, t0).excluded, 1);
+}
