@@ -419,7 +419,7 @@ fn ports(args: &ScanArgs) -> anyhow::Result<PortList> {
     let list = match (&args.ports, args.top_ports, args.fast) {
         (Some(spec), _, _) => {
             let tcp = tcp_ports(spec)?;
-            PortList::parse(&tcp).with_context(|| format!("-p {spec}"))?
+            PortList::parse(&tcp).with_context(|| format!("-p {}", portolan_target::file::quote(spec)))?
         }
         (None, Some(n), _) => PortList::top(n)?,
         (None, None, true) => PortList::top(100)?,

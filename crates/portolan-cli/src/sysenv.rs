@@ -4,7 +4,7 @@
 //! against a fake.
 
 use std::fs::{self, OpenOptions};
-use std::io::{self, Read};
+use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -20,13 +20,15 @@ pub struct SystemEnv {
 }
 
 impl Env for SystemEnv {
+    /// Within the caps of `portolan_target::file` (size, line length), stdin too.
     fn read_text(&self, path: &Path) -> io::Result<String> {
-        if path == Path::new("-") {
-            let mut text = String::new();
-            io::stdin().lock().read_to_string(&mut text)?;
-            return Ok(text);
-        }
-        fs::read_to_string(path)
+        let limits = portolan_target::file::Limits::DEFAULT;
+        let text = if path == Path::new("-") {
+            portolan_target::file::read_bounded(io::stdin().lock(), path, limits)
+        } else {
+            portolan_target::file::read_list(path)
+        };
+        text.map_err(io::Error::from)
     }
 
     fn output_key(&self, path: &Path) -> Result<FileKey, String> {

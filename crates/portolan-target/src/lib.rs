@@ -7,12 +7,15 @@
 //! - [`spec`]: target specifications (addresses, CIDR blocks, nmap-style octet
 //!   ranges, host names) and their resolution into [`HostBlock`]s, with exclusions,
 //!   the `--large` guard and the `--scope` check, all applied before any packet.
+//! - [`file`]: list files read within size and line caps, and [`file::quote`], the
+//!   one way a message quotes user input (cut short when long).
 //! - [`order`]: the scan order: a keyed permutation of every (host, port) pair,
 //!   computed from an index, so memory stays constant however large the range.
 //!
 //! Nothing here does network I/O except name resolution, which goes through the
 //! [`spec::Resolver`] trait so tests can supply their own answers.
 
+pub mod file;
 pub mod order;
 pub mod ports;
 pub mod services;

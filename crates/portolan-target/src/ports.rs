@@ -13,7 +13,7 @@ use crate::services;
 pub enum PortSpecError {
     #[error("empty port specification")]
     Empty,
-    #[error("port {0:?} is not a number from 1 to 65535")]
+    #[error("port {} is not a number from 1 to 65535", crate::file::quote(.0))]
     NotAPort(String),
     #[error("port 0 cannot be scanned")]
     Zero,
@@ -217,6 +217,12 @@ mod tests {
         assert_eq!(PortList::top(65535).unwrap().len(), 65535);
         assert!(PortList::top(0).is_err());
         assert!(PortList::top(65536).is_err());
+    }
+
+    #[test]
+    fn regression_a_huge_bad_port_is_not_echoed_whole() {
+        let e = PortList::parse(&"9".repeat(1_000_000)).unwrap_err().to_string();
+        assert!(e.len() < 200, "{} bytes", e.len());
     }
 
     proptest! {

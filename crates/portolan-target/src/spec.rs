@@ -15,23 +15,25 @@ use std::sync::Arc;
 
 use ipnet::IpNet;
 
+use crate::file::quote;
+
 /// Hosts in one target above which `--large` is required (a /16 of IPv4, a /112 of IPv6).
 pub const LARGE_HOSTS: u128 = 1 << 16;
 
 /// Why targets were refused.
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
-    #[error("{0:?} is not an address, CIDR block, octet range or host name")]
+    #[error("{} is not an address, CIDR block, octet range or host name", quote(.0))]
     Unrecognised(String),
-    #[error("bad octet range {text:?}: {why}")]
+    #[error("bad octet range {}: {why}", quote(text))]
     Octets { text: String, why: &'static str },
-    #[error("cannot resolve {name:?}: {source}")]
+    #[error("cannot resolve {}: {source}", quote(name))]
     Resolve { name: String, source: io::Error },
-    #[error("{name:?} resolves to no address")]
+    #[error("{} resolves to no address", quote(name))]
     NoAddress { name: String },
-    #[error("target {text:?} has {hosts} hosts, more than a /16 of IPv4 or a /112 of IPv6; add --large if you mean it")]
+    #[error("target {} has {hosts} hosts, more than a /16 of IPv4 or a /112 of IPv6; add --large if you mean it", quote(text))]
     TooLarge { text: String, hosts: u128 },
-    #[error("target {text:?} ({addr}) is outside the scope file")]
+    #[error("target {} ({addr}) is outside the scope file", quote(text))]
     OutOfScope { text: String, addr: IpAddr },
     #[error("no targets given")]
     NoTargets,
@@ -754,6 +756,14 @@ mod tests {
     fn target_file_words() {
         let w: Vec<_> = words("# header\n198.18.0.1 198.18.0.2 # two\n\n  lab.test\n").collect();
         assert_eq!(w, ["198.18.0.1", "198.18.0.2", "lab.test"]);
+    }
+
+    #[test]
+    fn regression_a_huge_bad_target_is_not_echoed_whole() {
+        let huge = "x!".repeat(2_500_000);
+        let e = TargetSetBuilder::new().target(&huge).unwrap_err().to_string();
+        assert!(e.len() < 200, "{} bytes", e.len());
+        assert!(e.contains("(5000000 bytes)"), "{e}");
     }
 
     proptest! {
