@@ -4,6 +4,14 @@
 //! has few of them in one (state, reason) group, and otherwise summarised as
 //! `Not shown: 64400 closed (conn-refused), 1000 filtered (no-response)`. Memory is
 //! bounded by the open ports plus [`FEW`] entries per group and host.
+//!
+//! Hosts with nothing open are kept one by one only up to [`QUIET_HOSTS`] of them
+//! (none with `--open`, which would not show them). Past that, a sweep of a large
+//! range would grow the table by hundreds of bytes per host for lines nobody reads,
+//! so every host without an open port is folded into counts per (state, reason),
+//! printed as one `Not shown:` line for those hosts, and the table's memory stays
+//! bounded by the hosts with an open port. A host folded before its first open port
+//! arrives is listed from that port on; its earlier ports stay in the folded counts.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -20,6 +28,9 @@ use crate::Report;
 
 /// Groups with at most this many ports are listed one by one.
 pub const FEW: usize = 25;
+
+/// Hosts without an open port listed one by one before they are folded into counts.
+pub const QUIET_HOSTS: usize = 4096;
 
 /// Whether to colour states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,7 +68,19 @@ pub struct TableReport<W: Write> {
     out: W,
     colour: Colour,
     open_only: bool,
-    hosts: BTreeMap<(IpAddr, Option<Arc<str>>), Host>,
+    hosts: BTreeMap<HostKey, Host>,
+    /// Hosts in `hosts` without an open port.
+    quiet: usize,
+    /// Once more than [`QUIET_HOSTS`] hosts had nothing open: their port counts.
+    folded: Option<BTreeMap<(PortState, Reason), u64>>,
+}
+
+type HostKey = (IpAddr, Option<Arc<str>>);
+
+impl Host {
+    fn has_open(&self) -> bool {
+        self.groups.keys().any(|(s, _)| *s == PortState::Open)
+    }
 }
 
 impl<W: Write> TableReport<W> {
@@ -67,7 +90,45 @@ impl<W: Write> TableReport<W> {
             colour,
             open_only,
             hosts: BTreeMap::new(),
+            quiet: 0,
+            folded: None,
         }
+    }
+
+    /// Folds every host without an open port into counts, from now on.
+    fn fold(&mut self) {
+        let folded = self.folded.get_or_insert_with(BTreeMap::new);
+        self.hosts.retain(|_, host| {
+            if host.has_open() {
+                return true;
+            }
+            for (k, g) in &host.groups {
+                *folded.entry(*k).or_default() += g.count;
+            }
+            false
+        });
+        self.quiet = 0;
+    }
+
+    fn quiet_limit(&self) -> usize {
+        if self.open_only {
+            0
+        } else {
+            QUIET_HOSTS
+        }
+    }
+
+    /// The `Not shown:` line of the folded hosts.
+    fn folded_text(&self) -> Option<String> {
+        let folded = self.folded.as_ref().filter(|f| !f.is_empty() && !self.open_only)?;
+        let groups: Vec<String> = folded
+            .iter()
+            .map(|((state, reason), n)| format!("{n} {state} ({reason})"))
+            .collect();
+        Some(format!(
+            "Hosts with no open port (more than {QUIET_HOSTS}, folded into counts)\nNot shown: {}\n",
+            groups.join(", ")
+        ))
     }
 
     pub fn into_inner(self) -> W {
@@ -221,10 +282,29 @@ fn format_rtt(d: Duration) -> String {
 
 impl<W: Write> Report for TableReport<W> {
     fn result(&mut self, r: &PortResult) -> io::Result<()> {
-        let host = self
-            .hosts
-            .entry((r.endpoint.addr, r.endpoint.name.clone()))
-            .or_default();
+        let key = (r.endpoint.addr, r.endpoint.name.clone());
+        let open = r.state == PortState::Open;
+        if let Some(folded) = &mut self.folded {
+            if !open && !self.hosts.contains_key(&key) {
+                *folded.entry((r.state, r.reason)).or_default() += 1;
+                return Ok(());
+            }
+        }
+        let host = match self.hosts.entry(key) {
+            std::collections::btree_map::Entry::Occupied(e) => {
+                let host = e.into_mut();
+                if open && !host.has_open() {
+                    self.quiet -= 1;
+                }
+                host
+            }
+            std::collections::btree_map::Entry::Vacant(e) => {
+                if !open {
+                    self.quiet += 1;
+                }
+                e.insert(Host::default())
+            }
+        };
         let group = host.groups.entry((r.state, r.reason)).or_default();
         group.count += 1;
         if r.state == PortState::Open || group.count <= FEW as u64 {
@@ -236,6 +316,9 @@ impl<W: Write> Report for TableReport<W> {
         } else if !group.listed.is_empty() {
             // Too many to list: only the count is shown; free the list once.
             group.listed = Vec::new();
+        }
+        if self.quiet > self.quiet_limit() {
+            self.fold();
         }
         Ok(())
     }
@@ -255,6 +338,13 @@ impl<W: Write> Report for TableReport<W> {
                 shown += 1;
             }
         }
+        if let Some(text) = self.folded_text() {
+            if shown > 0 {
+                self.out.write_all(b"\n")?;
+            }
+            self.out.write_all(text.as_bytes())?;
+            shown += 1;
+        }
         if shown > 0 {
             self.out.write_all(b"\n")?;
         }
@@ -264,9 +354,14 @@ impl<W: Write> Report for TableReport<W> {
             0 => String::new(),
             n => format!(", {n} open|filtered"),
         };
+        let more = if self.folded.is_some() {
+            " with an open port, more without"
+        } else {
+            ""
+        };
         writeln!(
             self.out,
-            "{} {hosts} host{}, {} port results in {:.2} s: {} open, {} closed, {} filtered{open_filtered} ({} probes, {} retries)",
+            "{} {hosts} host{}{more}, {} port results in {:.2} s: {} open, {} closed, {} filtered{open_filtered} ({} probes, {} retries)",
             if summary.complete { "Scanned" } else { "Interrupted after" },
             if hosts == 1 { "" } else { "s" },
             summary.results(),
@@ -422,6 +517,54 @@ mod tests {
         }
         report.finish(&summary).unwrap();
         insta::assert_snapshot!(String::from_utf8(report.into_inner()).unwrap());
+    }
+
+    #[test]
+    fn regression_a_sweep_of_quiet_hosts_is_folded_into_counts() {
+        // 127.0.0.0/8 -p 80 grew the table by ~630 bytes per closed host.
+        let mut report = TableReport::new(Vec::new(), Colour::Never, false);
+        let mut summary = Summary {
+            complete: true,
+            ..Summary::default()
+        };
+        let n: u32 = 3 * QUIET_HOSTS as u32;
+        for i in 0..n {
+            let addr = std::net::Ipv4Addr::from(0x0a00_0000 + i).to_string();
+            let reason = if i % 1000 == 7 {
+                Reason::NoResponse
+            } else {
+                Reason::ConnRefused
+            };
+            let s = feed(&mut report, &addr, None, [(80, reason)].into_iter());
+            summary.counts.extend(s.counts);
+            assert!(report.hosts.len() <= QUIET_HOSTS + 1, "host {i} kept");
+        }
+        // A host folded already, whose open port comes later, is listed from then on.
+        feed(&mut report, "10.0.0.9", None, [(22, Reason::SynAck)].into_iter());
+        feed(&mut report, "10.0.0.9", None, [(23, Reason::ConnRefused)].into_iter());
+        assert_eq!(report.hosts.len(), 1);
+        report.finish(&summary).unwrap();
+        let text = String::from_utf8(report.into_inner()).unwrap();
+        let expect = format!(
+            "Hosts with no open port (more than {QUIET_HOSTS}, folded into counts)\n\
+             Not shown: {} closed (conn-refused), 13 filtered (no-response)\n",
+            n - 13
+        );
+        assert!(text.contains(&expect), "{text}");
+        assert!(text.contains("portolan scan report for 10.0.0.9\n"), "{text}");
+        assert!(text.contains("22/tcp     open"), "{text}");
+        assert!(text.contains("23/tcp     closed"), "{text}");
+        assert!(text.contains("Scanned 1 host with an open port, more without"), "{text}");
+    }
+
+    #[test]
+    fn a_few_quiet_hosts_are_still_listed() {
+        let mut report = TableReport::new(Vec::new(), Colour::Never, false);
+        let s = feed(&mut report, "10.0.0.1", None, [(80, Reason::ConnRefused)].into_iter());
+        report.finish(&s).unwrap();
+        let text = String::from_utf8(report.into_inner()).unwrap();
+        assert!(text.contains("80/tcp     closed"), "{text}");
+        assert!(!text.contains("folded"), "{text}");
     }
 
     #[test]
