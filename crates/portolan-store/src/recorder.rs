@@ -6,6 +6,18 @@
 //! Each transaction writes the new non-closed results, the host rows touched (closed
 //! count and answered bitmap) and the run's open count together, so the answered
 //! bitmap never claims a pair whose result is not stored.
+//!
+//! # A database held by someone else
+//! Another process (a `history` reader, a second scan, a backup) may hold the
+//! database's write lock for a while. A commit then waits [`FLUSH_WAIT`] at most, so
+//! the scan is not stalled, and keeps everything it buffered for the next attempt,
+//! retried with a back-off doubling from [`COMMIT_EVERY`] up to [`MAX_BACKOFF`]. The
+//! buffer is bounded: past [`MAX_PENDING`] buffered results and hosts, the recorder
+//! waits for the database (up to [`PATIENCE`]) before it takes more, slowing the
+//! scan rather than growing without bound. At the end of the scan it waits up to
+//! [`PATIENCE`] as well, so a lock released within that time still leaves the run
+//! recorded whole and finished. Only then, or on any error other than "busy", does
+//! recording stop (and the caller says so).
 
 use std::collections::{HashMap, HashSet};
 use std::io;
@@ -24,6 +36,14 @@ use crate::StoreError;
 
 /// The longest time between two writes to the database while a scan runs.
 pub const COMMIT_EVERY: Duration = Duration::from_millis(250);
+/// How long one commit during the scan waits for a busy database.
+pub const FLUSH_WAIT: Duration = Duration::from_millis(100);
+/// The longest pause between two attempts on a busy database.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(4);
+/// Buffered results and hosts beyond which the recorder waits for the database.
+pub const MAX_PENDING: usize = 200_000;
+/// How long the recorder waits for a busy database when it must write.
+pub const PATIENCE: Duration = Duration::from_mins(2);
 
 /// Totals carried over from the earlier sessions of a resumed run.
 #[derive(Debug, Default, Clone, Copy)]
@@ -53,6 +73,17 @@ pub struct Recorder {
     open: u64,
     carried: Carried,
     last_commit: Instant,
+    /// The database was busy: when to try again, and the pause after that.
+    retry: Option<(Instant, Duration)>,
+}
+
+/// Whether `e` means another connection holds the lock (worth retrying).
+fn is_busy(e: &StoreError) -> bool {
+    matches!(
+        e,
+        StoreError::Sql(rusqlite::Error::SqliteFailure(f, _))
+            if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 impl Recorder {
@@ -81,18 +112,71 @@ impl Recorder {
             open: run.open,
             carried,
             last_commit: Instant::now(),
+            retry: None,
         })
     }
 
+    /// Commits if the database is free within [`FLUSH_WAIT`]; when it is busy,
+    /// keeps the buffer and schedules the next attempt with back-off.
+    fn try_commit(&mut self, now: Instant) -> Result<(), StoreError> {
+        if self.retry.is_some_and(|(at, _)| now < at) {
+            return Ok(());
+        }
+        self.store.conn.busy_timeout(FLUSH_WAIT)?;
+        match self.commit() {
+            Ok(()) => {
+                self.retry = None;
+                Ok(())
+            }
+            Err(e) if is_busy(&e) => {
+                let pause = self.retry.map_or(COMMIT_EVERY, |(_, p)| (p * 2).min(MAX_BACKOFF));
+                self.retry = Some((now + pause, pause));
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Runs `write` until the database is free, for up to [`PATIENCE`].
+    fn patiently(
+        &mut self,
+        mut write: impl FnMut(&mut Self) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let deadline = Instant::now() + PATIENCE;
+        let mut pause = COMMIT_EVERY;
+        loop {
+            self.store.conn.busy_timeout(FLUSH_WAIT)?;
+            match write(self) {
+                Err(e) if is_busy(&e) && Instant::now() + pause < deadline => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(MAX_BACKOFF);
+                }
+                done => {
+                    self.retry = None;
+                    return done;
+                }
+            }
+        }
+    }
+
+    fn buffered(&self) -> usize {
+        self.pending.len() + self.dirty.len()
+    }
+
     /// Writes everything buffered in one transaction.
+    /// Nothing buffered is dropped when it fails: it is all written by the next
+    /// commit that succeeds.
     pub fn commit(&mut self) -> Result<(), StoreError> {
-        let tx = self.store.conn.transaction()?;
+        let tx = self
+            .store
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         {
             let mut insert = tx.prepare_cached(
                 "INSERT OR REPLACE INTO results (run, addr, hostname, port, proto, state, reason, rtt_us, tries, service)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?;
-            for r in self.pending.drain(..) {
+            for r in &self.pending {
                 // The service in the model's serde form, the same object as in NDJSON.
                 let service = r.service.as_deref().map(wire::to_string);
                 let rtt = r
@@ -118,26 +202,32 @@ impl Recorder {
                  ON CONFLICT (run, addr, hostname) DO UPDATE SET closed = hosts.closed + excluded.closed,
                  answered = COALESCE(excluded.answered, hosts.answered)",
             )?;
-            for live in self.dirty.drain() {
+            for live in &self.dirty {
                 let closed =
-                    i64::try_from(self.closed.get(&live).copied().unwrap_or(0)).unwrap_or(i64::MAX);
-                let k = host_key(&live);
+                    i64::try_from(self.closed.get(live).copied().unwrap_or(0)).unwrap_or(i64::MAX);
+                let k = host_key(live);
                 let bits = self.answered.as_ref().and_then(|a| a.bits(&k));
                 host.execute(params![self.run, k.0.to_string(), k.1, closed, bits])?;
             }
-            self.closed.clear();
             tx.execute(
                 "UPDATE runs SET open = ?2 WHERE id = ?1",
                 params![self.run, i64::try_from(self.open).unwrap_or(i64::MAX)],
             )?;
         }
         tx.commit()?;
+        self.pending.clear();
+        self.dirty.clear();
+        self.closed.clear();
         self.last_commit = Instant::now();
         Ok(())
     }
 
     fn end(&mut self, summary: &Summary) -> Result<(), StoreError> {
-        self.commit()?;
+        self.patiently(Self::commit)?;
+        self.patiently(|rec| rec.write_end(summary))
+    }
+
+    fn write_end(&mut self, summary: &Summary) -> Result<(), StoreError> {
         let c = self.carried;
         let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
         self.store.conn.execute(
@@ -175,8 +265,12 @@ impl Report for Recorder {
     }
 
     fn flush(&mut self) -> io::Result<()> {
+        if self.buffered() > MAX_PENDING {
+            // Bounded memory: wait for the database rather than buffer more.
+            return self.patiently(Self::commit).map_err(io::Error::other);
+        }
         if self.last_commit.elapsed() >= COMMIT_EVERY {
-            self.commit().map_err(io::Error::other)?;
+            self.try_commit(Instant::now()).map_err(io::Error::other)?;
         }
         Ok(())
     }
@@ -299,5 +393,63 @@ mod tests {
             ssh.service.as_ref().unwrap().banner.as_deref(),
             Some(&b"SSH-2.0-x\x1b[2J"[..])
         );
+    }
+
+    #[test]
+    fn regression_a_locked_database_is_waited_for_and_the_run_finished() {
+        // Another process holding the write lock longer than a commit waits used to
+        // stop the recording for good and leave the run unfinished forever.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.db");
+        let store = Store::open(&path).unwrap();
+        let ports = PortList::parse("1-100").unwrap();
+        let argv = vec!["127.0.0.1".to_owned()];
+        let id = store
+            .begin_run(&NewRun {
+                command_line: "portolan scan 127.0.0.1",
+                argv: &argv,
+                targets: "127.0.0.1",
+                ports: &ports,
+                hosts: 1,
+                seed: Some(1),
+                started: SystemTime::now(),
+            })
+            .unwrap();
+        let run = store.run(id).unwrap();
+        let mut rec = Recorder::new(store, &run).unwrap();
+        let holder = rusqlite::Connection::open(&path).unwrap();
+        holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+        let hold = std::thread::spawn(move || {
+            locked_rx.recv().unwrap();
+            std::thread::sleep(Duration::from_millis(1500));
+            holder.execute_batch("COMMIT").unwrap();
+        });
+        for p in 1..=50 {
+            rec.result(&result(p, if p == 22 { Reason::SynAck } else { Reason::ConnRefused }))
+                .unwrap();
+        }
+        std::thread::sleep(COMMIT_EVERY);
+        rec.flush().expect("a busy database is not a failure");
+        assert!(rec.retry.is_some(), "the commit was put off");
+        assert_eq!(rec.pending.len(), 1, "nothing buffered was dropped");
+        locked_tx.send(()).unwrap();
+        for p in 51..=100 {
+            rec.result(&result(p, Reason::NoResponse)).unwrap();
+            rec.flush().unwrap();
+        }
+        rec.finish(&Summary {
+            complete: true,
+            probes_sent: 100,
+            ..Summary::default()
+        })
+        .expect("the lock was released in time");
+        hold.join().unwrap();
+        let store = Store::open(&path).unwrap();
+        let run = store.run(id).unwrap();
+        assert!(run.complete && run.ended.is_some(), "{run:?}");
+        assert_eq!(store.answered(&run).unwrap().count(), 100);
+        assert_eq!(store.results(id).unwrap().len(), 51);
+        assert_eq!(store.hosts(id).unwrap()[0].1, 49, "closed counted once");
     }
 }
