@@ -18,7 +18,7 @@ use portolan_engine::scheduler::TargetOrder;
 use portolan_engine::{Endpoint, PortResult, Summary};
 use portolan_output::RunInfo;
 use portolan_store::db::{self, NewRun};
-use portolan_store::{Answered, Recorder, RunRow, Store};
+use portolan_store::{Answered, Recorder, RunLock, RunRow, Store};
 
 use crate::args::HistoryOptions;
 use crate::exit::usage;
@@ -71,6 +71,9 @@ pub struct Session {
     stored: Option<Stored>,
     /// Counts of the results replayed from earlier sessions.
     replayed: Summary,
+    /// The run this process records, held until the session ends (see
+    /// `portolan_store::lock`).
+    lock: Option<RunLock>,
 }
 
 /// The database `--resume` reads: `--db`, or the default one.
@@ -91,6 +94,7 @@ impl Session {
             resumed: None,
             stored: None,
             replayed: Summary::default(),
+            lock: None,
         };
         let Some(which) = which else {
             return Ok(session);
@@ -111,6 +115,8 @@ impl Session {
                 "scan {id} was too large to record for resuming"
             )));
         }
+        // Before any output is opened: a scan still running keeps its run.
+        session.lock = Some(store.lock_run(id)?);
         session.stored = Some(Stored {
             id,
             argv: run.argv.clone(),
@@ -181,6 +187,7 @@ impl Session {
                 started: info.started,
             };
             let id = store.begin_run(&new)?;
+            self.lock = Some(store.lock_run(id)?);
             let run = store.run(id)?;
             sink.outputs.push(Box::new(BestEffort::new(
                 Box::new(Recorder::new(store, &run)?),

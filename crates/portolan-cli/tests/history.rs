@@ -255,3 +255,41 @@ fn kill_9_leaves_an_intact_database() {
         .success();
     assert!(String::from_utf8_lossy(&list.get_output().stdout).contains("complete"));
 }
+
+/// Waits (up to a minute) until `path` exists.
+fn wait_for(path: &Path) {
+    let deadline = std::time::Instant::now() + Duration::from_mins(1);
+    while !path.exists() {
+        assert!(std::time::Instant::now() < deadline, "{} never appeared", path.display());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn regression_resume_while_the_scan_still_runs_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.db");
+    let json = dir.path().join("out.ndjson");
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("portolan"))
+        .args(["scan", "127.0.0.1", "-p", "1-40000", "--max-rate", "2000"])
+        .args(["--no-progress", "--ndjson"])
+        .arg(&json)
+        .arg("--db")
+        .arg(&db)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Readiness: the run is recorded and held once its lock file exists.
+    wait_for(&portolan_store::lock::lock_path(&db, 1));
+    let refused = portolan()
+        .args(["scan", "--resume", "--no-progress", "--db"])
+        .arg(&db)
+        .assert()
+        .code(1);
+    let err = String::from_utf8_lossy(&refused.get_output().stderr).into_owned();
+    assert_eq!(err, "portolan: scan 1 is still running\n");
+    assert!(child.try_wait().unwrap().is_none(), "the scan was still running");
+    // (kill_9_leaves_an_intact_database resumes after a SIGKILL: the lock is gone.)
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

@@ -8,6 +8,8 @@
 //! - [`answered`]: which (host, port) pairs of a run have been answered, one bit
 //!   per pair, the bookkeeping behind `scan --resume`.
 //! - [`diff`]: what changed between two scans, computed without I/O.
+//! - [`lock`]: one process per run, so a `--resume` cannot write beside the scan
+//!   it continues while that scan still runs.
 //!
 //! # Crash safety
 //! The database is in WAL mode and every write is a transaction that leaves it
@@ -18,10 +20,12 @@
 pub mod answered;
 pub mod db;
 pub mod diff;
+pub mod lock;
 pub mod recorder;
 
 pub use answered::Answered;
 pub use db::{RunRow, Store};
+pub use lock::RunLock;
 pub use recorder::Recorder;
 
 use std::path::PathBuf;
@@ -48,6 +52,13 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
     #[error("no scan {0} in the history")]
     NoSuchRun(i64),
+    #[error("scan {0} is still running")]
+    Running(i64),
+    #[error("cannot lock {path}: {source}")]
+    Lock {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("scan {run}: corrupt {what} in the history")]
     Corrupt { run: i64, what: &'static str },
 }
