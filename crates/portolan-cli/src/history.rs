@@ -80,7 +80,7 @@ pub fn run_history(args: &HistoryArgs) -> anyhow::Result<Outcome> {
             status(&run),
             run.open,
             duration,
-            clean(&run.targets)
+            clean(&short(&run.targets))
         )?;
     }
     out.flush()?;
@@ -277,4 +277,18 @@ pub fn run_diff(args: &DiffArgs) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Changed
     })
+}
+
+/// A run's targets for one line of `history`: an `-iL` file's may be long.
+fn short(targets: &str) -> std::borrow::Cow<'_, str> {
+    const CHARS: usize = 60;
+    match targets.char_indices().nth(CHARS) {
+        None => targets.into(),
+        Some((cut, _)) => format!(
+            "{}… ({} targets)",
+            &targets[..cut],
+            targets.split_whitespace().count()
+        )
+        .into(),
+    }
 }

@@ -107,6 +107,8 @@ pub struct Stored {
     pub id: i64,
     pub argv: Vec<String>,
     pub seed: Option<u64>,
+    /// The targets as given (`-iL` words included); `None` for older runs.
+    pub target_specs: Option<Vec<String>>,
 }
 
 /// Where the scan is recorded.
@@ -240,11 +242,15 @@ pub fn scan_request(
     env: &dyn Env,
 ) -> anyhow::Result<ScanRequest> {
     let resume = resume_wanted(typed)?;
+    let mut resume_note = None;
     let (args, record_argv) = match (resume, stored) {
         (None, _) => (Cow::Borrowed(typed.args), record_argv(typed.argv, env)),
         (Some(_), None) => return Err(usage("--resume: the run to continue was not loaded")),
         (Some(_), Some(stored)) => {
             let mut args = stored_args(stored)?;
+            if let Some(specs) = &stored.target_specs {
+                resume_note = use_stored_targets(&mut args, specs, stored.id, env);
+            }
             if let Some(rel) = relative_path(&stored.argv) {
                 return Err(usage(format!(
                     "scan {} recorded the relative path {rel:?}, and portolan cannot tell which directory it meant; start the scan again",
@@ -265,10 +271,11 @@ pub fn scan_request(
     let history = history(args, env);
     let outputs = outputs(args, &history, env)?;
     let ports = Arc::new(ports(args)?);
-    let targets = Arc::new(targets(args, env)?);
+    let (targets, target_words) = targets(args, env)?;
+    let targets = Arc::new(targets);
     let timing = timing(args)?;
     let probe = probe(args, env)?;
-    let mut notes = Vec::new();
+    let mut notes: Vec<String> = resume_note.into_iter().collect();
     let engine = engine(args, timing, probe.as_ref(), env.file_limit(), &mut notes)?;
     let order = if args.no_randomize {
         OrderKind::Sequential
@@ -286,7 +293,7 @@ pub fn scan_request(
         outputs,
         history,
         record_argv,
-        target_words: args.targets.clone(),
+        target_words,
         open_only: args.open,
         progress: !args.no_progress,
         timeline: args.debug_timeline,
@@ -419,7 +426,8 @@ fn ports(args: &ScanArgs) -> anyhow::Result<PortList> {
     let list = match (&args.ports, args.top_ports, args.fast) {
         (Some(spec), _, _) => {
             let tcp = tcp_ports(spec)?;
-            PortList::parse(&tcp).with_context(|| format!("-p {}", portolan_target::file::quote(spec)))?
+            PortList::parse(&tcp)
+                .with_context(|| format!("-p {}", portolan_target::file::quote(spec)))?
         }
         (None, Some(n), _) => PortList::top(n)?,
         (None, None, true) => PortList::top(100)?,
@@ -469,7 +477,46 @@ fn target_word(word: &str) -> Result<&str, UsageError> {
     Ok(w)
 }
 
-fn targets(args: &ScanArgs, env: &dyn Env) -> anyhow::Result<TargetSet> {
+/// The targets as given: those typed, then the words of each `-iL` file.
+fn target_specs(args: &ScanArgs, env: &dyn Env) -> anyhow::Result<Vec<String>> {
+    let mut specs = args.targets.clone();
+    for path in &args.input_list {
+        specs.extend(words(&read(env, path, "target list")?).map(str::to_owned));
+    }
+    Ok(specs)
+}
+
+/// `--resume` scans the targets run `id` stored, not its `-iL` files as they are
+/// now; returns a note when the files changed or are gone.
+fn use_stored_targets(
+    args: &mut ScanArgs,
+    specs: &[String],
+    id: i64,
+    env: &dyn Env,
+) -> Option<String> {
+    let note = (!args.input_list.is_empty()
+        && target_specs(args, env).ok().as_deref() != Some(specs))
+    .then(|| {
+        let files: Vec<String> = args
+            .input_list
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        format!(
+            "{} changed or gone since scan {id} began: resuming with the {} targets it stored",
+            files.join(", "),
+            specs.len()
+        )
+    });
+    args.targets = specs.to_vec();
+    args.input_list.clear();
+    note
+}
+
+/// The target set, and the targets as given (typed, then the words of `-iL` files)
+/// for the history.
+fn targets(args: &ScanArgs, env: &dyn Env) -> anyhow::Result<(TargetSet, Vec<String>)> {
+    let mut specs = args.targets.clone();
     if args.targets.is_empty() && args.input_list.is_empty() {
         return Err(usage(
             "no targets given (try `portolan scan 127.0.0.1`, or `portolan demo`)",
@@ -491,6 +538,7 @@ fn targets(args: &ScanArgs, env: &dyn Env) -> anyhow::Result<TargetSet> {
     for path in &args.input_list {
         let text = read(env, path, "target list")?;
         for w in words(&text) {
+            specs.push(w.to_owned());
             b = b
                 .target(target_word(w)?)
                 .with_context(|| format!("in {}", path.display()))?;
@@ -514,7 +562,7 @@ fn targets(args: &ScanArgs, env: &dyn Env) -> anyhow::Result<TargetSet> {
             .with_context(|| format!("in scope file {}", path.display()))?;
         b = b.scope(Some(scope));
     }
-    Ok(b.build(env.resolver())?)
+    Ok((b.build(env.resolver())?, specs))
 }
 
 fn timing(args: &ScanArgs) -> anyhow::Result<Timing> {
@@ -1129,7 +1177,31 @@ mod tests {
             id: 7,
             argv: argv.iter().map(|s| (*s).to_owned()).collect(),
             seed,
+            target_specs: None,
         }
+    }
+
+    #[test]
+    fn regression_resume_takes_the_stored_targets_not_the_file() {
+        // The run's target file is gone; the run stored its one target.
+        let s = Stored {
+            target_specs: Some(vec!["198.18.0.5".to_owned()]),
+            ..stored(&["-iL", "/gone/hosts.txt", "-p", "80"], Some(3))
+        };
+        let env = FakeEnv::new();
+        let r = request_in(&["--resume", "--db", "h.db"], Some(&s), &env).unwrap();
+        assert_eq!(r.target_words, ["198.18.0.5"]);
+        assert_eq!(r.targets.hosts(), 1);
+        assert_eq!(
+            r.notes,
+            ["/gone/hosts.txt changed or gone since scan 7 began: resuming with the 1 targets it stored"]
+        );
+    }
+
+    #[test]
+    fn regression_target_words_include_the_target_files() {
+        let r = request(&["198.18.0.9", "-iL", "hosts.txt"]);
+        assert_eq!(r.target_words, ["198.18.0.9", "198.18.0.1", "198.18.0.2"]);
     }
 
     #[test]

@@ -9,8 +9,10 @@
 //! (see `portolan_store::answered`). The pairs already answered are replayed into
 //! this session's reports, so its outputs hold the whole scan, and the new results
 //! are recorded into the same run, which is complete once a session finishes.
-//! Targets are resolved again: a host name that now resolves elsewhere is scanned
-//! at its new address.
+//! The targets are those stored with the run (`-iL` files' words included), not the
+//! files as they are now: a file changed or removed since does not change the scan.
+//! Host names are resolved again: one that now resolves elsewhere is scanned at its
+//! new address.
 
 use std::path::PathBuf;
 
@@ -118,6 +120,7 @@ impl Session {
         // Before any output is opened: a scan still running keeps its run.
         session.lock = Some(store.lock_run(id)?);
         session.stored = Some(Stored {
+            target_specs: store.target_specs(id)?,
             id,
             argv: run.argv.clone(),
             seed: run.seed,
@@ -188,6 +191,7 @@ impl Session {
             };
             let id = store.begin_run(&new)?;
             self.lock = Some(store.lock_run(id)?);
+            store.set_target_specs(id, &cfg.target_words)?;
             let run = store.run(id)?;
             sink.outputs.push(Box::new(BestEffort::new(
                 Box::new(Recorder::new(store, &run)?),

@@ -260,7 +260,11 @@ fn kill_9_leaves_an_intact_database() {
 fn wait_for(path: &Path) {
     let deadline = std::time::Instant::now() + Duration::from_mins(1);
     while !path.exists() {
-        assert!(std::time::Instant::now() < deadline, "{} never appeared", path.display());
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -288,8 +292,74 @@ fn regression_resume_while_the_scan_still_runs_is_refused() {
         .code(1);
     let err = String::from_utf8_lossy(&refused.get_output().stderr).into_owned();
     assert_eq!(err, "portolan: scan 1 is still running\n");
-    assert!(child.try_wait().unwrap().is_none(), "the scan was still running");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the scan was still running"
+    );
     // (kill_9_leaves_an_intact_database resumes after a SIGKILL: the lock is gone.)
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+/// The addresses of every result line of an NDJSON output.
+fn ndjson_addrs(path: &Path) -> std::collections::BTreeSet<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| v["addr"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn regression_resume_scans_the_stored_targets_not_the_changed_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.db");
+    let list = dir.path().join("targets.txt");
+    let out = dir.path().join("out.ndjson");
+    std::fs::write(&list, "127.0.0.1 # the first set\n").unwrap();
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("portolan"))
+        .args(["scan", "-iL"])
+        .arg(&list)
+        .args([
+            "-p",
+            "1-3000",
+            "--max-rate",
+            "1000",
+            "--seed",
+            "3",
+            "--no-progress",
+        ])
+        .arg("--ndjson")
+        .arg(&out)
+        .arg("--db")
+        .arg(&db)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(&portolan_store::lock::lock_path(&db, 1));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::fs::write(&list, "127.0.0.2\n").unwrap();
+    let resumed = portolan()
+        .args(["scan", "--resume", "--no-progress", "--db"])
+        .arg(&db)
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&resumed.get_output().stderr).into_owned();
+    assert!(
+        err.contains("changed or gone since scan 1 began: resuming with the 1 targets it stored"),
+        "{err}"
+    );
+    assert_eq!(ndjson_addrs(&out), ["127.0.0.1".to_owned()].into());
+    let history = portolan()
+        .args(["history", "--db"])
+        .arg(&db)
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&history.get_output().stdout).into_owned();
+    assert!(
+        text.contains("complete") && text.contains("127.0.0.1"),
+        "{text}"
+    );
 }

@@ -120,7 +120,10 @@ impl<W: Write> TableReport<W> {
 
     /// The `Not shown:` line of the folded hosts.
     fn folded_text(&self) -> Option<String> {
-        let folded = self.folded.as_ref().filter(|f| !f.is_empty() && !self.open_only)?;
+        let folded = self
+            .folded
+            .as_ref()
+            .filter(|f| !f.is_empty() && !self.open_only)?;
         let groups: Vec<String> = folded
             .iter()
             .map(|((state, reason), n)| format!("{n} {state} ({reason})"))
@@ -540,8 +543,18 @@ mod tests {
             assert!(report.hosts.len() <= QUIET_HOSTS + 1, "host {i} kept");
         }
         // A host folded already, whose open port comes later, is listed from then on.
-        feed(&mut report, "10.0.0.9", None, [(22, Reason::SynAck)].into_iter());
-        feed(&mut report, "10.0.0.9", None, [(23, Reason::ConnRefused)].into_iter());
+        feed(
+            &mut report,
+            "10.0.0.9",
+            None,
+            [(22, Reason::SynAck)].into_iter(),
+        );
+        feed(
+            &mut report,
+            "10.0.0.9",
+            None,
+            [(23, Reason::ConnRefused)].into_iter(),
+        );
         assert_eq!(report.hosts.len(), 1);
         report.finish(&summary).unwrap();
         let text = String::from_utf8(report.into_inner()).unwrap();
@@ -551,16 +564,27 @@ mod tests {
             n - 13
         );
         assert!(text.contains(&expect), "{text}");
-        assert!(text.contains("portolan scan report for 10.0.0.9\n"), "{text}");
+        assert!(
+            text.contains("portolan scan report for 10.0.0.9\n"),
+            "{text}"
+        );
         assert!(text.contains("22/tcp     open"), "{text}");
         assert!(text.contains("23/tcp     closed"), "{text}");
-        assert!(text.contains("Scanned 1 host with an open port, more without"), "{text}");
+        assert!(
+            text.contains("Scanned 1 host with an open port, more without"),
+            "{text}"
+        );
     }
 
     #[test]
     fn a_few_quiet_hosts_are_still_listed() {
         let mut report = TableReport::new(Vec::new(), Colour::Never, false);
-        let s = feed(&mut report, "10.0.0.1", None, [(80, Reason::ConnRefused)].into_iter());
+        let s = feed(
+            &mut report,
+            "10.0.0.1",
+            None,
+            [(80, Reason::ConnRefused)].into_iter(),
+        );
         report.finish(&s).unwrap();
         let text = String::from_utf8(report.into_inner()).unwrap();
         assert!(text.contains("80/tcp     closed"), "{text}");

@@ -3,7 +3,9 @@
 //! ```text
 //! runs     one row per scan: command line, arguments (JSON), targets, ports, seed,
 //!          start and end (unix ms; no end = killed or still running), complete,
-//!          totals (open, probes, retries, excluded, elapsed)
+//!          totals (open, probes, retries, excluded, elapsed), and target_specs:
+//!          the targets as given, `-iL` files' words included (JSON array; NULL
+//!          for runs recorded before it existed; schema version 2)
 //! results  (run, addr, hostname, port, proto): every result that is not closed, with
 //!          its service as JSON (the model's serde form, written by portolan_output::wire)
 //! hosts    (run, addr, hostname): closed ports as a count, and the answered bitmap
@@ -30,7 +32,7 @@ use crate::answered::{Answered, HostKey};
 use crate::StoreError;
 
 /// The schema version this code reads and writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 const RUNS_AND_HOSTS: &str = "
 CREATE TABLE IF NOT EXISTS runs (
@@ -101,7 +103,23 @@ fn migrate(tx: &Transaction<'_>) -> Result<(), MigrateError> {
     }
     tx.execute_batch(RUNS_AND_HOSTS)?;
     tx.execute_batch(RESULTS)?;
+    // Version 1 → 2: the targets as given.
+    migrate_target_specs(tx)?;
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    Ok(())
+}
+
+/// Adds `runs.target_specs` (a JSON array of the targets as given) to a database
+/// made before it existed; older runs keep it NULL.
+fn migrate_target_specs(conn: &Connection) -> rusqlite::Result<()> {
+    let has: bool = conn.query_row(
+        "SELECT count(*) FROM pragma_table_info('runs') WHERE name = 'target_specs'",
+        [],
+        |r| r.get::<_, i64>(0).map(|n| n > 0),
+    )?;
+    if !has {
+        conn.execute_batch("ALTER TABLE runs ADD COLUMN target_specs TEXT")?;
+    }
     Ok(())
 }
 
@@ -224,6 +242,37 @@ impl Store {
         migrate(&tx).map_err(migrate_err)?;
         tx.commit().map_err(open)?;
         Ok(Store { conn })
+    }
+
+    /// Stores the targets of run `id` as given (addresses, blocks, names; the
+    /// words of `-iL` files included), so that `--resume` scans the same set even
+    /// when a file changed or went away.
+    pub fn set_target_specs(&self, id: i64, specs: &[String]) -> Result<(), StoreError> {
+        let json = serde_json::to_string(specs).unwrap_or_else(|_| "[]".into());
+        self.conn.execute(
+            "UPDATE runs SET target_specs = ?2 WHERE id = ?1",
+            params![id, json],
+        )?;
+        Ok(())
+    }
+
+    /// The targets stored by [`Store::set_target_specs`]; `None` for runs
+    /// recorded before they were stored.
+    pub fn target_specs(&self, id: i64) -> Result<Option<Vec<String>>, StoreError> {
+        let json: Option<String> = self
+            .conn
+            .query_row("SELECT target_specs FROM runs WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .ok_or(StoreError::NoSuchRun(id))?;
+        json.map(|j| {
+            serde_json::from_str(&j).map_err(|_| StoreError::Corrupt {
+                run: id,
+                what: "target list",
+            })
+        })
+        .transpose()
     }
 
     /// Records the start of a run and returns its id.
@@ -448,5 +497,51 @@ impl Store {
             }
         }
         Ok(missing)
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regression_target_specs_are_stored_and_old_databases_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        {
+            // A version 1 database, from before target_specs.
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(RUNS_AND_HOSTS).unwrap();
+            conn.execute_batch(RESULTS).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute(
+                "INSERT INTO runs (started, command_line, argv, targets, ports, hosts, resumable)
+                 VALUES (0, 'portolan scan -iL t', '[\"-iL\",\"t\"]', '', '80', 1, 1)",
+                [],
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.target_specs(1).unwrap(), None, "an old run");
+        let ports = PortList::parse("80").unwrap();
+        let id = store
+            .begin_run(&NewRun {
+                command_line: "portolan scan -iL t",
+                argv: &["-iL".into(), "t".into()],
+                targets: "127.0.0.1 127.0.0.0/30",
+                ports: &ports,
+                hosts: 5,
+                seed: None,
+                started: SystemTime::now(),
+            })
+            .unwrap();
+        let specs = vec!["127.0.0.1".to_owned(), "127.0.0.0/30".to_owned()];
+        store.set_target_specs(id, &specs).unwrap();
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.target_specs(id).unwrap(), Some(specs));
+        assert!(matches!(
+            store.target_specs(99),
+            Err(StoreError::NoSuchRun(99))
+        ));
     }
 }

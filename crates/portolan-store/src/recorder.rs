@@ -129,7 +129,9 @@ impl Recorder {
                 Ok(())
             }
             Err(e) if is_busy(&e) => {
-                let pause = self.retry.map_or(COMMIT_EVERY, |(_, p)| (p * 2).min(MAX_BACKOFF));
+                let pause = self
+                    .retry
+                    .map_or(COMMIT_EVERY, |(_, p)| (p * 2).min(MAX_BACKOFF));
                 self.retry = Some((now + pause, pause));
                 Ok(())
             }
@@ -426,8 +428,15 @@ mod tests {
             holder.execute_batch("COMMIT").unwrap();
         });
         for p in 1..=50 {
-            rec.result(&result(p, if p == 22 { Reason::SynAck } else { Reason::ConnRefused }))
-                .unwrap();
+            rec.result(&result(
+                p,
+                if p == 22 {
+                    Reason::SynAck
+                } else {
+                    Reason::ConnRefused
+                },
+            ))
+            .unwrap();
         }
         std::thread::sleep(COMMIT_EVERY);
         rec.flush().expect("a busy database is not a failure");

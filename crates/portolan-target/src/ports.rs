@@ -221,7 +221,9 @@ mod tests {
 
     #[test]
     fn regression_a_huge_bad_port_is_not_echoed_whole() {
-        let e = PortList::parse(&"9".repeat(1_000_000)).unwrap_err().to_string();
+        let e = PortList::parse(&"9".repeat(1_000_000))
+            .unwrap_err()
+            .to_string();
         assert!(e.len() < 200, "{} bytes", e.len());
     }
 

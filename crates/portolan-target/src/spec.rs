@@ -761,7 +761,10 @@ mod tests {
     #[test]
     fn regression_a_huge_bad_target_is_not_echoed_whole() {
         let huge = "x!".repeat(2_500_000);
-        let e = TargetSetBuilder::new().target(&huge).unwrap_err().to_string();
+        let e = TargetSetBuilder::new()
+            .target(&huge)
+            .unwrap_err()
+            .to_string();
         assert!(e.len() < 200, "{} bytes", e.len());
         assert!(e.contains("(5000000 bytes)"), "{e}");
     }
