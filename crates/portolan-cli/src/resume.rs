@@ -73,6 +73,9 @@ pub struct Session {
     stored: Option<Stored>,
     /// Counts of the results replayed from earlier sessions.
     replayed: Summary,
+    /// `-sV`: open ports of earlier sessions whose identification was cut off,
+    /// to be identified in this one.
+    to_identify: Vec<PortResult>,
     /// The run this process records, held until the session ends (see
     /// `portolan_store::lock`).
     lock: Option<RunLock>,
@@ -96,6 +99,7 @@ impl Session {
             resumed: None,
             stored: None,
             replayed: Summary::default(),
+            to_identify: Vec::new(),
             lock: None,
         };
         let Some(which) = which else {
@@ -194,30 +198,52 @@ impl Session {
             store.set_target_specs(id, &cfg.target_words)?;
             let run = store.run(id)?;
             sink.outputs.push(Box::new(BestEffort::new(
-                Box::new(Recorder::new(store, &run)?),
+                Box::new(Recorder::new(store, &run)?.identifying(cfg.probe.is_some())?),
                 "history recording",
             )));
             return Ok(None);
         };
-        let replayed = &mut self.replayed;
+        let unidentified = if cfg.probe.is_some() {
+            store.unidentified(run.id)?
+        } else {
+            std::collections::HashSet::new()
+        };
+        let (replayed, to_identify) = (&mut self.replayed, &mut self.to_identify);
         store.replay(&run, |r: &PortResult| -> anyhow::Result<()> {
             *replayed.counts.entry((r.state, r.reason)).or_default() += 1;
+            let name = r.endpoint.name.as_deref().unwrap_or_default().to_owned();
+            if unidentified.contains(&((r.endpoint.addr, name), r.endpoint.port)) {
+                // Reaches the reports once identified, through the probe stage.
+                to_identify.push(r.clone());
+                return Ok(());
+            }
             sink.outputs.iter_mut().try_for_each(|rep| rep.result(r))?;
             Ok(())
         })?;
         let answered = store.answered(&run)?;
         store.reopen_run(run.id)?;
+        let identify = if self.to_identify.is_empty() {
+            String::new()
+        } else {
+            format!(", {} open ports to identify", self.to_identify.len())
+        };
         eprintln!(
-            "portolan: resuming scan {}: {} port results recorded, {} to go",
+            "portolan: resuming scan {}: {} port results recorded, {} to go{identify}",
             run.id,
             answered.count(),
             cfg_total(cfg).saturating_sub(u128::from(answered.count()))
         );
         sink.outputs.push(Box::new(BestEffort::new(
-            Box::new(Recorder::new(store, &run)?),
+            Box::new(Recorder::new(store, &run)?.identifying(cfg.probe.is_some())?),
             "history recording",
         )));
         Ok(Some(answered))
+    }
+
+    /// The open ports whose identification an earlier session did not finish (to
+    /// be sent through the `-sV` stage before the scan); empty after the first call.
+    pub fn take_to_identify(&mut self) -> Vec<PortResult> {
+        std::mem::take(&mut self.to_identify)
     }
 
     /// This session's summary plus the results replayed from earlier ones.

@@ -82,7 +82,12 @@ pub fn run(typed: &Typed, command_line: String) -> anyhow::Result<Outcome> {
     let mut order = crate::resume::Skip::new(order, answered);
     let mut transport = ConnectTransport::new().context("cannot create the event poller")?;
     let scanner = cfg.engine.clone().cancel_flag(cancel.clone()).build();
+    let to_identify = session.take_to_identify();
     let scanned = crate::probe::run(cfg.probe.as_ref(), &mut sink, &cancel, |sink| {
+        // `--resume` of a `-sV` scan: the open ports its probing did not finish.
+        for r in &to_identify {
+            sink.result(r).map_err(portolan_engine::EngineError::Sink)?;
+        }
         scanner.run(&mut order, &mut transport, sink)
     });
     // Whatever happened, every report is closed properly before the error is told.

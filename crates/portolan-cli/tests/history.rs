@@ -363,3 +363,92 @@ fn regression_resume_scans_the_stored_targets_not_the_changed_file() {
         "{text}"
     );
 }
+
+/// The NDJSON line of `port`.
+fn ndjson_line(path: &Path, port: u16) -> Value {
+    let text = std::fs::read_to_string(path).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["port"] == port)
+        .collect();
+    assert_eq!(lines.len(), 1, "port {port} exactly once: {text}");
+    lines.into_iter().next().unwrap()
+}
+
+#[test]
+fn regression_resume_identifies_the_ports_an_interrupt_cut_off() {
+    use std::io::Write;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let (l, port) = listener();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let speak = Arc::new(AtomicBool::new(false));
+    {
+        let (accepted, speak) = (accepted.clone(), speak.clone());
+        // Silent while the first session probes (so Ctrl-C cuts the probe off),
+        // an SSH server once the test says so.
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for mut s in l.incoming().flatten() {
+                if speak.load(Ordering::SeqCst) {
+                    let _ = s.write_all(b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n");
+                }
+                held.push(s);
+                accepted.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.db");
+    let out = dir.path().join("out.ndjson");
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("portolan"))
+        .args(["scan", "127.0.0.1", "-p", &port.to_string(), "-sV"])
+        .args(["--probe-timeout", "30s", "--no-progress", "--ndjson"])
+        .arg(&out)
+        .arg("--db")
+        .arg(&db)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Readiness: the scan's connection, then the probe's.
+    let deadline = std::time::Instant::now() + Duration::from_mins(1);
+    while accepted.load(Ordering::SeqCst) < 2 {
+        assert!(std::time::Instant::now() < deadline, "the probe never came");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    StdCommand::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    assert!(ndjson_line(&out, port).get("service").is_none(), "cut off");
+
+    speak.store(true, Ordering::SeqCst);
+    let resumed = portolan()
+        .args(["scan", "--resume", "--no-progress", "--db"])
+        .arg(&db)
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&resumed.get_output().stderr).into_owned();
+    assert!(err.contains("0 to go, 1 open ports to identify"), "{err}");
+    let line = ndjson_line(&out, port);
+    assert_eq!(line["service"]["name"], "ssh", "{line}");
+    let shown = portolan()
+        .args(["show", "-o", "ndjson", "--db"])
+        .arg(&db)
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&shown.get_output().stdout).into_owned();
+    assert!(
+        text.contains("OpenSSH"),
+        "identified in the history too: {text}"
+    );
+    let list = portolan()
+        .args(["history", "--db"])
+        .arg(&db)
+        .assert()
+        .success();
+    let list = String::from_utf8_lossy(&list.get_output().stdout).into_owned();
+    assert!(list.contains("complete"), "{list}");
+}

@@ -10,6 +10,8 @@
 //!          its service as JSON (the model's serde form, written by portolan_output::wire)
 //! hosts    (run, addr, hostname): closed ports as a count, and the answered bitmap
 //!          (see crate::answered) when the run is resumable
+//! unidentified (run, addr, hostname, port): open ports of a `-sV` run whose
+//!          identification was cut off, for `--resume` to identify
 //! ```
 //! A host name of `""` means none. Times are milliseconds since the Unix epoch.
 //!
@@ -79,6 +81,22 @@ CREATE TABLE IF NOT EXISTS results (
 ) WITHOUT ROWID;
 ";
 
+/// The open ports of a `-sV` run whose identification did not finish (cut off by
+/// an interrupt): `--resume` identifies them again. A table of its own (schema
+/// version 2), so that older runs simply have none.
+const UNIDENTIFIED: &str = "
+CREATE TABLE IF NOT EXISTS unidentified (
+    run INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    addr TEXT NOT NULL,
+    hostname TEXT NOT NULL,
+    port INTEGER NOT NULL,
+    PRIMARY KEY (run, addr, hostname, port)
+) WITHOUT ROWID;
+";
+
+/// An open port waiting for its identification: host and port.
+pub type PortKey = (HostKey, u16);
+
 /// Brings the schema to [`SCHEMA_VERSION`], inside `tx`.
 fn migrate(tx: &Transaction<'_>) -> Result<(), MigrateError> {
     let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -105,6 +123,7 @@ fn migrate(tx: &Transaction<'_>) -> Result<(), MigrateError> {
     tx.execute_batch(RESULTS)?;
     // Version 1 → 2: the targets as given.
     migrate_target_specs(tx)?;
+    tx.execute_batch(UNIDENTIFIED)?;
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     Ok(())
 }
@@ -408,6 +427,30 @@ impl Store {
                 .transpose()?
                 .map(Box::new);
             out.push(result);
+        }
+        Ok(out)
+    }
+
+    /// The open ports of a run whose identification did not finish.
+    pub fn unidentified(&self, run: i64) -> Result<std::collections::HashSet<PortKey>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT addr, hostname, port FROM unidentified WHERE run = ?1")?;
+        let rows = stmt.query_map([run], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, u16>(2)?,
+            ))
+        })?;
+        let mut out = std::collections::HashSet::new();
+        for row in rows {
+            let (addr, name, port) = row?;
+            let addr = addr.parse().map_err(|_| StoreError::Corrupt {
+                run,
+                what: "address",
+            })?;
+            out.insert(((addr, name), port));
         }
         Ok(out)
     }

@@ -7,6 +7,11 @@
 //! count and answered bitmap) and the run's open count together, so the answered
 //! bitmap never claims a pair whose result is not stored.
 //!
+//! With `-sV` ([`Recorder::identifying`]) an open port that arrives without a
+//! service (its probe was cut off by Ctrl-C) is noted in the `unidentified` table,
+//! in the same transaction, and cleared when a resumed session brings it back
+//! identified.
+//!
 //! # A database held by someone else
 //! Another process (a `history` reader, a second scan, a backup) may hold the
 //! database's write lock for a while. A commit then waits [`FLUSH_WAIT`] at most, so
@@ -75,6 +80,11 @@ pub struct Recorder {
     last_commit: Instant,
     /// The database was busy: when to try again, and the pause after that.
     retry: Option<(Instant, Duration)>,
+    /// `-sV`: open ports arriving without a service did not finish identification.
+    identifying: bool,
+    /// Open ports stored unidentified by an earlier session, expected again with
+    /// their service (already counted as open).
+    reidentify: HashSet<crate::db::PortKey>,
 }
 
 /// Whether `e` means another connection holds the lock (worth retrying).
@@ -113,7 +123,19 @@ impl Recorder {
             carried,
             last_commit: Instant::now(),
             retry: None,
+            identifying: false,
+            reidentify: HashSet::new(),
         })
+    }
+
+    /// Records which open ports a `-sV` scan identified: one that arrives without a
+    /// service is stored as unidentified, for `--resume` to identify again.
+    pub fn identifying(mut self, on: bool) -> Result<Self, StoreError> {
+        self.identifying = on;
+        if on {
+            self.reidentify = self.store.unidentified(self.run)?;
+        }
+        Ok(self)
     }
 
     /// Commits if the database is free within [`FLUSH_WAIT`]; when it is busy,
@@ -199,6 +221,9 @@ impl Recorder {
                     service
                 ])?;
             }
+            if self.identifying {
+                write_identification(&tx, self.run, &self.pending)?;
+            }
             let mut host = tx.prepare_cached(
                 "INSERT INTO hosts (run, addr, hostname, closed, answered) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (run, addr, hostname) DO UPDATE SET closed = hosts.closed + excluded.closed,
@@ -257,7 +282,10 @@ impl Report for Recorder {
         match r.state {
             PortState::Closed => *self.closed.entry(k.clone()).or_default() += 1,
             PortState::Open => {
-                self.open += 1;
+                let again = (host_key(&k), r.endpoint.port);
+                if !self.reidentify.remove(&again) {
+                    self.open += 1;
+                }
                 self.pending.push(r.clone());
             }
             PortState::Filtered | PortState::OpenFiltered => self.pending.push(r.clone()),
@@ -280,6 +308,31 @@ impl Report for Recorder {
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
         self.end(summary).map_err(io::Error::other)
     }
+}
+
+/// Notes which open ports of `results` finished identification (a service) and
+/// which did not.
+fn write_identification(
+    tx: &rusqlite::Transaction<'_>,
+    run: i64,
+    results: &[PortResult],
+) -> Result<(), StoreError> {
+    let mut unfinished = tx.prepare_cached(
+        "INSERT OR IGNORE INTO unidentified (run, addr, hostname, port) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    let mut finished = tx.prepare_cached(
+        "DELETE FROM unidentified WHERE run = ?1 AND addr = ?2 AND hostname = ?3 AND port = ?4",
+    )?;
+    for r in results.iter().filter(|r| r.state == PortState::Open) {
+        let name = r.endpoint.name.as_deref().unwrap_or_default();
+        let row = params![run, r.endpoint.addr.to_string(), name, r.endpoint.port];
+        if r.service.is_some() {
+            finished.execute(row)?;
+        } else {
+            unfinished.execute(row)?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -460,5 +513,59 @@ mod tests {
         assert_eq!(store.answered(&run).unwrap().count(), 100);
         assert_eq!(store.results(id).unwrap().len(), 51);
         assert_eq!(store.hosts(id).unwrap()[0].1, 49, "closed counted once");
+    }
+
+    #[test]
+    fn regression_cut_off_identifications_are_recorded_and_finished_on_resume() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        let store = Store::open(&path).unwrap();
+        let ports = PortList::parse("20-30").unwrap();
+        let argv = vec!["-sV".to_owned()];
+        let id = store
+            .begin_run(&NewRun {
+                command_line: "portolan scan -sV 127.0.0.1",
+                argv: &argv,
+                targets: "127.0.0.1",
+                ports: &ports,
+                hosts: 1,
+                seed: Some(1),
+                started: SystemTime::now(),
+            })
+            .unwrap();
+        let run = store.run(id).unwrap();
+        let mut rec = Recorder::new(store, &run)
+            .unwrap()
+            .identifying(true)
+            .unwrap();
+        // 22 identified (result() gives it a service); 23 cut off by Ctrl-C.
+        rec.result(&result(22, Reason::SynAck)).unwrap();
+        rec.result(&result(23, Reason::SynAck)).unwrap();
+        rec.finish(&Summary::default()).unwrap();
+        let store = Store::open(&path).unwrap();
+        let left = store.unidentified(id).unwrap();
+        let key: crate::db::PortKey = (("127.0.0.1".parse().unwrap(), "h\u{1b}".into()), 23);
+        assert_eq!(left, [key].into());
+        // The resumed session identifies 23.
+        let run = store.run(id).unwrap();
+        assert_eq!(run.open, 2);
+        let mut rec = Recorder::new(store, &run)
+            .unwrap()
+            .identifying(true)
+            .unwrap();
+        let mut again = result(23, Reason::SynAck);
+        again.service = result(22, Reason::SynAck).service;
+        rec.result(&again).unwrap();
+        rec.finish(&Summary {
+            complete: true,
+            ..Summary::default()
+        })
+        .unwrap();
+        let store = Store::open(&path).unwrap();
+        assert!(store.unidentified(id).unwrap().is_empty());
+        let run = store.run(id).unwrap();
+        assert_eq!(run.open, 2, "an open port identified again is counted once");
+        let stored = store.results(id).unwrap();
+        assert!(stored.iter().all(|r| r.service.is_some()));
     }
 }
