@@ -138,7 +138,7 @@ pub fn read_bounded(
     String::from_utf8(out).map_err(|e| {
         let upto = e.utf8_error().valid_up_to();
         let bytes = e.as_bytes();
-        let line = 1 + bytes[..upto].iter().filter(|&&b| b == b'\n').count() as u64;
+        let line = bytes[..upto].split(|&b| b == b'\n').count() as u64;
         FileError::NotText {
             path: path.to_owned(),
             line,
