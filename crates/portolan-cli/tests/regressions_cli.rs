@@ -341,3 +341,50 @@ fn an_error_chain_says_each_cause_once() {
     let err = stderr_of(&o);
     assert_eq!(err.matches("not a database").count(), 1, "{err}");
 }
+
+/// Issue 9 item 8: endless or huge list files, and a huge bad target.
+#[test]
+fn list_files_and_quoted_input_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    for (flag, file, what) in [
+        (
+            "-iL",
+            "/dev/zero",
+            "target list /dev/zero: line 1: longer than 4096 bytes",
+        ),
+        (
+            "--scope",
+            "/dev/zero",
+            "scope file /dev/zero: line 1: longer than 4096 bytes",
+        ),
+        (
+            "--exclude-file",
+            "/dev/urandom",
+            "exclude file /dev/urandom: ",
+        ),
+    ] {
+        let mut cmd = portolan(dir.path());
+        cmd.args(["scan", "127.0.0.1", "--no-history", flag, file]);
+        if flag == "-iL" {
+            cmd = portolan(dir.path());
+            cmd.args(["scan", "--no-history", flag, file]);
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{flag} {file}");
+        let err = stderr_of(&out);
+        assert!(err.contains(what), "{flag} {file}: {err}");
+        assert!(err.lines().count() == 1 && err.len() < 200, "{err}");
+    }
+    let huge = "x!".repeat(50_000); // under the kernel's 128 KiB for one argument
+    let out = portolan(dir.path())
+        .args(["scan", "--no-history", &huge])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr_of(&out);
+    assert!(
+        err.len() < 200 && err.contains("(100000 bytes)"),
+        "{} bytes",
+        err.len()
+    );
+}
