@@ -5,19 +5,14 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::process::{Command as StdCommand, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn portolan() -> Command {
-    let mut cmd = Command::cargo_bin("portolan").expect("the portolan binary");
-    cmd.timeout(Duration::from_secs(30));
-    cmd
-}
+use crate::util::{bin, closed_port, have_tool, portolan, portolan_std};
 
 /// Starts a one-connection server; `handle` gets the accepted stream.
 fn serve_once<F>(handle: F) -> u16
@@ -74,11 +69,6 @@ fn recorder() -> (u16, mpsc::Receiver<Vec<u8>>) {
         let _ = tx.send(got);
     });
     (port, rx)
-}
-
-fn closed_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
 }
 
 #[test]
@@ -248,14 +238,12 @@ fn escape_sequences_pass_unchanged_when_not_a_terminal() {
 
 #[test]
 fn escape_sequences_are_shown_escaped_on_a_terminal() {
-    if StdCommand::new("script").arg("--version").output().is_err() {
-        eprintln!("skipped: script(1) is not installed, no pseudo-terminal available");
+    if !have_tool("script") {
         return;
     }
     let port = hostile_server();
-    let bin = assert_cmd::cargo::cargo_bin("portolan");
-    let inner = format!("{} connect 127.0.0.1 {port} --send ''", bin.display());
-    let out = StdCommand::new("script")
+    let inner = format!("{} connect 127.0.0.1 {port} --send ''", bin().display());
+    let out = std::process::Command::new("script")
         .args(["-qec", &inner, "/dev/null"])
         .stdin(Stdio::null())
         .output()
@@ -278,7 +266,7 @@ fn escape_sequences_are_shown_escaped_on_a_terminal() {
 
 /// Starts `portolan listen 0 ARGS` and returns it with the port it printed.
 fn spawn_listener(args: &[&str]) -> (std::process::Child, u16) {
-    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("portolan"))
+    let mut child = portolan_std()
         .args(["listen", "0"])
         .args(args)
         .stdin(Stdio::piped())
@@ -322,17 +310,23 @@ fn listen_accepts_one_connection_on_loopback() {
 #[test]
 fn listen_keep_open_accepts_one_after_another() {
     let (mut child, port) = spawn_listener(&["-k"]);
+    let mut out = BufReader::new(child.stdout.take().unwrap());
     for word in ["first\n", "second\n"] {
         let mut peer = TcpStream::connect(("127.0.0.1", port)).unwrap();
         peer.write_all(word.as_bytes()).unwrap();
         peer.shutdown(Shutdown::Write).unwrap();
         let mut sink = Vec::new();
         let _ = peer.read_to_end(&mut sink);
+        // Readiness: the listener has written what this peer sent.
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        assert_eq!(line, word);
     }
-    thread::sleep(Duration::from_millis(300));
     let _ = child.kill();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.stdout, b"first\nsecond\n");
+    let _ = child.wait();
+    let mut rest = Vec::new();
+    out.read_to_end(&mut rest).unwrap();
+    assert!(rest.is_empty(), "{:?}", String::from_utf8_lossy(&rest));
 }
 
 #[test]

@@ -5,23 +5,10 @@
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command as StdCommand, Stdio};
-use std::time::Duration;
 
-use assert_cmd::Command;
 use serde_json::Value;
 
-fn portolan() -> Command {
-    let mut cmd = Command::cargo_bin("portolan").expect("the portolan binary");
-    cmd.timeout(Duration::from_mins(2));
-    cmd
-}
-
-fn listener() -> (TcpListener, u16) {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    (l, port)
-}
+use crate::util::{listener, portolan, portolan_std, spawn_ready};
 
 /// Listeners on a few ports of 15000-15999 (skipping any already taken).
 fn listeners_in_range() -> Vec<TcpListener> {
@@ -29,17 +16,6 @@ fn listeners_in_range() -> Vec<TcpListener> {
         .step_by(97)
         .filter_map(|p| TcpListener::bind(("127.0.0.1", p)).ok())
         .collect()
-}
-
-fn spawn(args: &[&str], db: &Path) -> Child {
-    StdCommand::new(assert_cmd::cargo::cargo_bin("portolan"))
-        .args(args)
-        .arg("--db")
-        .arg(db)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
 }
 
 /// (port, state) for every row of a CSV file.
@@ -140,23 +116,18 @@ fn resume_after_sigint_equals_an_uninterrupted_scan() {
         "7",
         "--no-progress",
     ];
-    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("portolan"))
-        .args(args)
+    let mut cmd = portolan_std();
+    cmd.args(args)
         .arg("--csv")
         .arg(&csv)
         .arg("-oJ")
         .arg(&json)
-        .arg("--db")
-        .arg(&db)
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(1200));
-    StdCommand::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert_eq!(child.wait().unwrap().code(), Some(130));
+        .args(["-oD", "-", "--db"])
+        .arg(&db);
+    // Interrupted once the scan has written its first result, never after a fixed sleep.
+    let running = spawn_ready(cmd);
+    running.signal("INT");
+    assert_eq!(running.wait_collected().0, Some(130));
     let first = csv_states(&csv);
     let s1 = summary(&json);
     assert_eq!(s1["complete"], false);
@@ -207,21 +178,24 @@ fn resume_after_sigint_equals_an_uninterrupted_scan() {
 fn kill_9_leaves_an_intact_database() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("h.db");
-    let mut child = spawn(
-        &[
-            "scan",
-            "127.0.0.1",
-            "-p",
-            "1-40000",
-            "--max-rate",
-            "8000",
-            "--no-progress",
-        ],
-        &db,
-    );
-    std::thread::sleep(Duration::from_millis(1500));
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let mut cmd = portolan_std();
+    cmd.args([
+        "scan",
+        "127.0.0.1",
+        "-p",
+        "1-40000",
+        "--max-rate",
+        "8000",
+        "--no-progress",
+        "-oD",
+        "-",
+        "--db",
+    ])
+    .arg(&db);
+    // Killed once the scan has written its first result, never after a fixed sleep.
+    let running = spawn_ready(cmd);
+    running.signal("KILL");
+    assert_eq!(running.wait_collected().0, None, "killed by the signal");
     let conn = rusqlite::Connection::open(&db).unwrap();
     let check: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))

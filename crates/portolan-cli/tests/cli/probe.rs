@@ -6,7 +6,7 @@ use std::process::Stdio;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
+use crate::util::{closed_port, portolan, portolan_std, spawn_ready};
 
 /// A listener that greets every connection with `banner` and then reads until EOF.
 fn speaker(banner: &'static [u8]) -> u16 {
@@ -22,22 +22,6 @@ fn speaker(banner: &'static [u8]) -> u16 {
         }
     });
     port
-}
-
-/// A port that nothing listens on.
-fn closed_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
-/// The binary, with its history kept out of `$HOME`.
-fn portolan() -> Command {
-    let mut cmd = Command::cargo_bin("portolan").expect("the portolan binary");
-    cmd.env(
-        "XDG_DATA_HOME",
-        std::env::temp_dir().join("portolan-test-data"),
-    );
-    cmd
 }
 
 fn ndjson(args: &[&str]) -> Vec<serde_json::Value> {
@@ -165,11 +149,7 @@ fn silent(n: usize) -> (Vec<TcpListener>, String) {
 }
 
 fn spawn_scan(args: &[&str]) -> std::process::Child {
-    std::process::Command::new(assert_cmd::cargo::cargo_bin("portolan"))
-        .env(
-            "XDG_DATA_HOME",
-            std::env::temp_dir().join("portolan-test-data"),
-        )
+    portolan_std()
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -214,11 +194,16 @@ fn sv_closed_stdout_is_success() {
 #[test]
 fn sv_ctrl_c_ends_the_probing_promptly() {
     let (_ls, ports) = silent(40);
-    let mut child = spawn_scan(&[
+    // A closed port's result passes the probe stage at once: the first line says the
+    // scan is under way while the silent ports are being probed.
+    let closed = closed_port();
+    let all = format!("{ports},{closed}");
+    let mut cmd = portolan_std();
+    cmd.args([
         "scan",
         "127.0.0.1",
         "-p",
-        &ports,
+        &all,
         "-sV",
         "--probe-timeout",
         "10s",
@@ -227,30 +212,23 @@ fn sv_ctrl_c_ends_the_probing_promptly() {
         "--no-progress",
         "--no-history",
     ]);
-    let mut out = child.stdout.take().unwrap();
-    thread::sleep(Duration::from_secs(1));
+    let running = spawn_ready(cmd);
     let sent = Instant::now();
-    let kill = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let mut text = String::new();
-    out.read_to_string(&mut text).unwrap();
-    let status = child.wait().unwrap();
+    running.signal("INT");
+    let (code, text) = running.wait_collected();
     assert!(
         sent.elapsed() < Duration::from_secs(5),
         "{:?}",
         sent.elapsed()
     );
-    assert!(matches!(status.code(), Some(0 | 130)), "{status}");
+    assert_eq!(code, Some(130), "Ctrl-C is exit 130");
     let mut reported: Vec<u64> = text
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter_map(|v| v["port"].as_u64())
         .collect();
     reported.sort_unstable();
-    let mut wanted: Vec<u64> = ports.split(',').map(|p| p.parse().unwrap()).collect();
+    let mut wanted: Vec<u64> = all.split(',').map(|p| p.parse().unwrap()).collect();
     wanted.sort_unstable();
     assert_eq!(reported, wanted, "every port exactly once");
 }

@@ -1,6 +1,6 @@
 //! Lab tests: a network namespace made by the test itself, with a dropped range on
-//! its loopback. They need root, `ip` and `iptables`; without them they print why
-//! and pass without checking anything else.
+//! its loopback. They need root, `ip` and `iptables`; without them they go through
+//! [`skip_or_fail`]: skipped with a printed reason, or a failure when `CI` is set.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -13,15 +13,17 @@ use std::time::Duration;
 use assert_cmd::Command;
 use serde_json::Value;
 
+use crate::util::{bin, skip_or_fail};
+
 struct Namespace(String);
 
 impl Namespace {
     fn create() -> Option<Self> {
         if !nix::unistd::geteuid().is_root() {
-            eprintln!("skipped: lab tests need root");
+            skip_or_fail("lab tests need root");
             return None;
         }
-        let name = format!("portolan-test-{}", std::process::id());
+        let name = format!("portolan-test-lab-{}", std::process::id());
         let ok = |args: &[&str]| {
             StdCommand::new(args[0])
                 .args(&args[1..])
@@ -29,7 +31,7 @@ impl Namespace {
                 .is_ok_and(|s| s.success())
         };
         if !ok(&["ip", "netns", "add", &name]) {
-            eprintln!("skipped: `ip netns add` failed (no iproute2 or no namespaces)");
+            skip_or_fail("`ip netns add` failed (no iproute2 or no namespaces)");
             return None;
         }
         let ns = Namespace(name);
@@ -53,7 +55,7 @@ impl Namespace {
                 "DROP",
             ])
         {
-            eprintln!("skipped: could not set up the namespace (is iptables installed?)");
+            skip_or_fail("could not set up the namespace (is iptables installed?)");
             return None;
         }
         Some(ns)
@@ -88,11 +90,10 @@ fn full_range_in_a_namespace_is_exact_every_run() {
         return;
     };
     let _listener = ns.listen(4242);
-    let bin = assert_cmd::cargo::cargo_bin("portolan");
     for run in 0..3 {
         let out = Command::new("ip")
             .args(["netns", "exec", &ns.0])
-            .arg(&bin)
+            .arg(bin())
             .args([
                 "scan",
                 "127.0.0.1",

@@ -2,50 +2,29 @@
 //! at once, XML checked with `xmllint` against nmap's DTD and rendered by
 //! `xsltproc`, `ndiff` between two scans, the JSON document against its schema, and
 //! documents closed properly when the scan is interrupted. Tests that need a tool
-//! print why and pass when it is missing (Debian: nmap, ndiff, libxml2-utils,
-//! xsltproc).
+//! go through [`skip_or_fail`] when it is missing (Debian: nmap, ndiff,
+//! libxml2-utils, xsltproc): skipped on a developer's machine, a failure in CI.
 
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Command as StdCommand, Stdio};
-use std::time::Duration;
+use std::process::Command as StdCommand;
 
-use assert_cmd::Command;
 use serde_json::Value;
+
+use crate::util::{
+    closed_port, have_tool, listener, portolan, portolan_std, skip_or_fail, spawn_ready,
+};
 
 const NMAP_DTD: &str = "/usr/share/nmap/nmap.dtd";
 const NMAP_XSL: &str = "/usr/share/nmap/nmap.xsl";
 
-fn portolan() -> Command {
-    let mut cmd = Command::cargo_bin("portolan").expect("the portolan binary");
-    cmd.timeout(Duration::from_mins(1));
-    cmd
-}
-
-fn listener() -> (TcpListener, u16) {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    (l, port)
-}
-
-/// A port with nothing listening (bound, then released).
-fn closed_port() -> u16 {
-    listener().1
-}
-
+/// Whether `tool` runs and `file` (if any) exists; if not, [`skip_or_fail`] says so.
 fn have(tool: &str, file: Option<&str>) -> bool {
-    if StdCommand::new(tool)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_err()
-    {
-        eprintln!("skipped: {tool} is not installed");
+    if !have_tool(tool) {
         return false;
     }
     if let Some(f) = file.filter(|f| !Path::new(f).exists()) {
-        eprintln!("skipped: {f} is missing (Debian package nmap-common)");
+        skip_or_fail(&format!("{f} is missing (Debian package nmap-common)"));
         return false;
     }
     true
@@ -76,7 +55,7 @@ fn xmllint(doc: &Path) {
 }
 
 fn schema_errors(doc: &Value) -> Vec<String> {
-    let text = include_str!("../../../docs/schema/scan-v1.json");
+    let text = include_str!("../../../../docs/schema/scan-v1.json");
     let schema: Value = serde_json::from_str(text).unwrap();
     let v = jsonschema::validator_for(&schema).unwrap();
     v.iter_errors(doc)
@@ -195,34 +174,30 @@ fn ndiff_sees_a_port_that_opened() {
 #[test]
 fn interrupted_scan_still_closes_every_document() {
     let dir = tempfile::tempdir().unwrap();
-    let bin = assert_cmd::cargo::cargo_bin("portolan");
-    let mut child = StdCommand::new(bin)
-        .args([
-            "scan",
-            "127.0.0.1",
-            "-p",
-            "1-60000",
-            "--max-rate",
-            "2000",
-            "--no-progress",
-            "--no-history",
-        ])
-        .arg("-oX")
-        .arg(dir.path().join("x.xml"))
-        .arg("-oJ")
-        .arg(dir.path().join("x.json"))
-        .arg("-oG")
-        .arg(dir.path().join("x.gnmap"))
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_secs(1));
-    StdCommand::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130));
+    let mut cmd = portolan_std();
+    cmd.args([
+        "scan",
+        "127.0.0.1",
+        "-p",
+        "1-60000",
+        "--max-rate",
+        "2000",
+        "--no-progress",
+        "--no-history",
+        "-oD",
+        "-",
+    ])
+    .arg("-oX")
+    .arg(dir.path().join("x.xml"))
+    .arg("-oJ")
+    .arg(dir.path().join("x.json"))
+    .arg("-oG")
+    .arg(dir.path().join("x.gnmap"));
+    // Signalled once the scan has written its first result, never after a fixed sleep.
+    let running = spawn_ready(cmd);
+    running.signal("INT");
+    let (code, _) = running.wait_collected();
+    assert_eq!(code, Some(130));
     let doc: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("x.json")).unwrap()).unwrap();
     assert_eq!(doc["summary"]["complete"], false);

@@ -2,47 +2,15 @@
 //! listeners this test starts on 127.0.0.1, and its answers to bad usage.
 
 use std::collections::HashMap;
-use std::io::Write;
-use std::net::TcpListener;
+use std::io::{BufRead, BufReader, Write};
+use std::process::Stdio;
 use std::time::Duration;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
-/// The binary, with its history kept in a directory of this test run.
-fn portolan() -> Command {
-    let mut cmd = Command::cargo_bin("portolan").expect("the portolan binary");
-    cmd.timeout(Duration::from_mins(1));
-    cmd.env("XDG_DATA_HOME", data_home());
-    cmd
-}
-
-/// A data directory for the binary under test, so no test writes into `$HOME`.
-fn data_home() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("portolan-test-data-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("test data directory");
-    dir
-}
-
-/// A listening port and a port that was just closed.
-fn open_and_closed() -> (TcpListener, u16, u16) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let open = listener.local_addr().unwrap().port();
-    let closed = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    (listener, open, closed)
-}
-
-fn ndjson(out: &[u8]) -> Vec<Value> {
-    String::from_utf8_lossy(out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad NDJSON line {l:?}: {e}")))
-        .collect()
-}
+use crate::util::{bin, data_home, ndjson, open_and_closed, portolan, portolan_std};
 
 fn states(lines: &[Value]) -> HashMap<u64, String> {
     lines
@@ -160,10 +128,9 @@ fn target_files_and_exclusions() {
 #[test]
 fn a_low_file_limit_still_gives_exact_results() {
     let (_l, open, _) = open_and_closed();
-    let bin = assert_cmd::cargo::cargo_bin("portolan");
     let script = format!(
         "ulimit -n 256 && exec {} scan 127.0.0.1 -p- -oD - --no-progress",
-        bin.display()
+        bin().display()
     );
     let out = Command::new("sh")
         .env("XDG_DATA_HOME", data_home())
@@ -275,28 +242,63 @@ fn scope_refuses_before_any_probe() {
 
 #[test]
 fn demo_shows_open_and_closed() {
-    portolan()
-        .arg("demo")
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("open"))
-        .stdout(predicate::str::contains("closed"))
-        .stdout(predicate::str::contains("SSH-2.0-portolan_demo"));
+    let out = portolan().arg("demo").assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    // The ports the demo announces, then the scan's own result line for each.
+    let announced: Vec<(u16, &str)> = text
+        .lines()
+        .filter_map(|l| {
+            let rest = l.trim_start().strip_prefix("port ")?;
+            let mut words = rest.split_whitespace();
+            Some((words.next()?.parse().ok()?, words.next()?))
+        })
+        .collect();
+    let count = |state: &str| announced.iter().filter(|(_, s)| *s == state).count();
+    assert_eq!((count("open"), count("closed")), (3, 3), "{text}");
+    for (port, state) in &announced {
+        let reason = if *state == "open" {
+            "syn-ack"
+        } else {
+            "conn-refused"
+        };
+        let port_cell = format!("{port}/tcp");
+        assert!(
+            text.lines().any(|l| {
+                let cells: Vec<&str> = l.split_whitespace().collect();
+                cells.first() == Some(&port_cell.as_str())
+                    && cells.get(1) == Some(state)
+                    && cells.contains(&reason)
+            }),
+            "no result line `{port_cell} {state} ... {reason}` in {text}"
+        );
+    }
+    assert!(
+        text.contains("Scanned 1 host, 6 port results") && text.contains("3 open, 3 closed"),
+        "{text}"
+    );
+    assert!(text.contains("SSH-2.0-portolan_demo"), "{text}");
 }
 
+/// Regression: the old form (`portolan ... | head` in a shell) checked the exit status
+/// of `head`, so it passed even when portolan panicked. This one reads one line and
+/// closes the pipe itself, then checks portolan's own status.
 #[test]
 fn closed_stdout_is_not_an_error() {
-    let bin = assert_cmd::cargo::cargo_bin("portolan");
-    let script = format!(
-        "{} scan 127.0.0.1 -p 1-3000 -oD - | head -n 1",
-        bin.display()
-    );
-    Command::new("sh")
-        .env("XDG_DATA_HOME", data_home())
-        .args(["-c", &script])
-        .timeout(Duration::from_mins(1))
-        .assert()
-        .success();
+    let mut child = portolan_std()
+        .args(["scan", "127.0.0.1", "-p", "1-3000", "-oD", "-"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn the binary");
+    let mut out = BufReader::new(child.stdout.take().expect("piped stdout"));
+    let mut first = String::new();
+    out.read_line(&mut first).expect("read one line");
+    assert!(first.contains("\"port\""), "{first}");
+    drop(out);
+    let done = child.wait_with_output().expect("wait for the binary");
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(0), "portolan's own status; {err}");
+    assert!(!err.contains("panicked"), "{err}");
 }
 
 #[test]
@@ -316,18 +318,17 @@ fn a_closed_stdout_still_closes_the_other_documents() {
     let (_l, open, _) = open_and_closed();
     let dir = tempfile::tempdir().unwrap();
     let xml = dir.path().join("r.xml");
-    let bin = assert_cmd::cargo::cargo_bin("portolan");
-    let script = format!(
-        "{} scan 127.0.0.1 -p 1-3000,{open} -oX {} | head -c 1 >/dev/null",
-        bin.display(),
-        xml.display()
-    );
-    Command::new("sh")
-        .env("XDG_DATA_HOME", data_home())
-        .args(["-c", &script])
-        .timeout(Duration::from_mins(1))
-        .assert()
-        .success();
+    // Reads one byte and closes the pipe; portolan's own status is what counts.
+    let mut child = portolan_std()
+        .args(["scan", "127.0.0.1", "-p", &format!("1-3000,{open}"), "-oX"])
+        .arg(&xml)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn the binary");
+    let mut out = child.stdout.take().expect("piped stdout");
+    std::io::Read::read_exact(&mut out, &mut [0; 1]).expect("one byte of the table");
+    drop(out);
+    assert_eq!(child.wait().expect("wait").code(), Some(0));
     let text = std::fs::read_to_string(&xml).unwrap();
     assert!(
         text.trim_end().ends_with("</nmaprun>"),

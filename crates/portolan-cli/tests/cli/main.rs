@@ -1,0 +1,15 @@
+//! The integration tests of the `portolan` binary, as one test binary with a module
+//! per command (ripgrep's layout): one build, one set of helpers in [`util`].
+//!
+//! Every test runs the real binary against listeners it starts on 127.0.0.1, or in
+//! a network namespace it makes (`lab`). A test that cannot run here calls
+//! [`util::skip_or_fail`]: skipped with a printed reason on a developer's machine, a
+//! failure when `CI` is set.
+
+mod formats;
+mod history;
+mod lab;
+mod probe;
+mod scan;
+mod talk;
+mod util;
