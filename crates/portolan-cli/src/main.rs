@@ -25,6 +25,7 @@ mod request;
 mod resume;
 mod scan;
 mod scantype;
+mod signal;
 mod sysenv;
 mod talk;
 
@@ -37,6 +38,12 @@ use crate::args::{Cli, Command};
 use crate::exit::{exit_code, ErrorCodes};
 
 fn main() -> ExitCode {
+    // Before anything else, so an early Ctrl-C still ends a scan with its reports
+    // closed and exit 130 (see `signal`).
+    if let Err(e) = signal::install() {
+        eprintln!("portolan: cannot install the signal handlers: {e}");
+        return ExitCode::FAILURE;
+    }
     run(std::env::args_os().collect())
 }
 
@@ -59,6 +66,9 @@ fn run(argv: Vec<OsString>) -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return exit::clap_error(&e),
     };
+    if !matches!(cli.command, Command::Scan(_)) {
+        signal::restore_default();
+    }
     let codes = match cli.command {
         Command::Diff(_) => ErrorCodes::AllTwo,
         _ => ErrorCodes::Standard,

@@ -24,17 +24,12 @@ struct Signals {
 }
 
 impl Signals {
-    fn install() -> anyhow::Result<Self> {
-        let cancel = Arc::new(AtomicBool::new(false));
-        let terminated = Arc::new(AtomicBool::new(false));
-        let install = |signal, flag: &Arc<AtomicBool>| {
-            signal_hook::flag::register(signal, flag.clone())
-                .context("cannot install signal handler")
-        };
-        install(signal_hook::consts::SIGTERM, &terminated)?;
-        install(signal_hook::consts::SIGTERM, &cancel)?;
-        install(signal_hook::consts::SIGINT, &cancel)?;
-        Ok(Signals { cancel, terminated })
+    /// The flags of the handlers `main` installed first thing (see `crate::signal`).
+    fn installed() -> Self {
+        Signals {
+            cancel: crate::signal::cancel_flag(),
+            terminated: crate::signal::terminate_flag(),
+        }
     }
 
     fn which(&self) -> Signal {
@@ -53,10 +48,10 @@ pub fn run(typed: &Typed, command_line: String) -> anyhow::Result<Outcome> {
     };
     let mut session = Session::load(request::resume_wanted(typed)?, &typed.args.history)?;
     let cfg = request::scan_request(typed, session.stored(), &env)?;
-    // Installed once the request is checked (a Ctrl-C while `-iL -` waits for stdin
-    // still ends the process at once) and before any output is opened (a Ctrl-C
-    // from here on finishes every report).
-    let signals = Signals::install()?;
+    // Caught since the start of `main`: a Ctrl-C that came while the request was
+    // checked is already in the flags, and the scan below ends at once with every
+    // report finished (a second Ctrl-C ends the process, e.g. at `-iL -`).
+    let signals = Signals::installed();
     let ScanKind::Connect = cfg.kind;
     session.open_history(&cfg)?;
     for note in &cfg.notes {

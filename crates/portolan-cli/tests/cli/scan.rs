@@ -389,3 +389,61 @@ fn demo_into_a_closed_pipe_exits_0() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
+
+/// Whether `pid` has a handler for `signal` installed (`SigCgt` in /proc).
+fn catches(pid: u32, signal: u32) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (signal - 1)) != 0)
+}
+
+/// Ctrl-C while the scan still reads its targets (before any report exists) ends it
+/// with exit 130 and every report written and closed: the handler is installed first
+/// thing in `main`, not when the scan starts.
+#[test]
+fn an_early_ctrl_c_still_exits_130_with_closed_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let (xml, json) = (dir.path().join("e.xml"), dir.path().join("e.json"));
+    let mut child = portolan_std()
+        .args([
+            "scan",
+            "-iL",
+            "/dev/stdin",
+            "-p",
+            "1",
+            "--no-history",
+            "-oX",
+        ])
+        .arg(&xml)
+        .arg("-oJ")
+        .arg(&json)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn the binary");
+    // Readiness: the SIGINT handler is in place; the target list is still open.
+    let started = std::time::Instant::now();
+    while !catches(child.id(), 2) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no SIGINT handler"
+        );
+        std::thread::yield_now();
+    }
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let mut targets = child.stdin.take().unwrap();
+    targets.write_all(b"127.0.0.1\n").unwrap();
+    drop(targets);
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(doc["summary"]["complete"], false, "{doc}");
+    let xml = std::fs::read_to_string(&xml).unwrap();
+    assert!(xml.trim_end().ends_with("</nmaprun>"), "{xml}");
+}
