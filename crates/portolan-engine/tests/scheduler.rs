@@ -1,6 +1,12 @@
 //! The scheduler against the simulated network: exactness under loss, resource
 //! exhaustion, caps, rates and cancellation, in virtual time.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers: a failed unwrap is a failed test"
+)]
+
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};

@@ -1,6 +1,12 @@
 //! The matcher against captured answers of real products (see `fixtures/README.md`
 //! for where each capture came from).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers: a failed unwrap is a failed test"
+)]
+
 use portolan_probe::{Database, Exchange};
 
 /// (fixture, probe, service, product, version)

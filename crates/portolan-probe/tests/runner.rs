@@ -1,5 +1,11 @@
 //! The runner against listeners started here on 127.0.0.1, friendly and hostile.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers: a failed unwrap is a failed test"
+)]
+
 use std::time::{Duration, Instant};
 
 use portolan_engine::{Endpoint, Method, Protocol, Service};

@@ -6,6 +6,12 @@
 //! [`util::skip_or_fail`]: skipped with a printed reason on a developer's machine, a
 //! failure when `CI` is set.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers: a failed unwrap is a failed test"
+)]
+
 mod formats;
 mod history;
 mod lab;
