@@ -3,96 +3,45 @@
 //! [`skip_or_fail`]: skipped with a printed reason, or a failure when `CI` is set.
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::net::TcpListener;
-use std::os::fd::AsFd;
-use std::process::Command as StdCommand;
-use std::thread;
 use std::time::Duration;
 
 use assert_cmd::Command;
 use serde_json::Value;
 
-use crate::util::{bin, skip_or_fail};
+use crate::util::{bin, skip_or_fail, Namespace};
 
-struct Namespace(String);
-
-impl Namespace {
-    fn create() -> Option<Self> {
-        if !nix::unistd::geteuid().is_root() {
-            skip_or_fail("lab tests need root");
-            return None;
-        }
-        let name = format!("portolan-test-lab-{}", std::process::id());
-        let ok = |args: &[&str]| {
-            StdCommand::new(args[0])
-                .args(&args[1..])
-                .status()
-                .is_ok_and(|s| s.success())
-        };
-        if !ok(&["ip", "netns", "add", &name]) {
-            skip_or_fail("`ip netns add` failed (no iproute2 or no namespaces)");
-            return None;
-        }
-        let ns = Namespace(name);
-        let exec = |args: &[&str]| {
-            let mut all = vec!["ip", "netns", "exec", &ns.0];
-            all.extend_from_slice(args);
-            ok(&all)
-        };
-        if !exec(&["ip", "link", "set", "lo", "up"])
-            || !exec(&[
-                "iptables",
-                "-A",
-                "INPUT",
-                "-i",
-                "lo",
-                "-p",
-                "tcp",
-                "--dport",
-                "3000:3099",
-                "-j",
-                "DROP",
-            ])
-        {
-            skip_or_fail("could not set up the namespace (is iptables installed?)");
-            return None;
-        }
-        Some(ns)
+/// The lab: a namespace whose loopback drops ports 3000-3099.
+fn lab() -> Option<Namespace> {
+    let ns = Namespace::create("lab")?;
+    let dropped = ns.exec(&[
+        "iptables",
+        "-A",
+        "INPUT",
+        "-i",
+        "lo",
+        "-p",
+        "tcp",
+        "--dport",
+        "3000:3099",
+        "-j",
+        "DROP",
+    ]);
+    if !dropped {
+        skip_or_fail("could not set up the namespace (is iptables installed?)");
+        return None;
     }
-
-    /// A listener on 127.0.0.1:`port` inside the namespace, accepting forever.
-    fn listen(&self, port: u16) -> TcpListener {
-        let path = format!("/var/run/netns/{}", self.0);
-        let handle = thread::spawn(move || {
-            let file = File::open(path).expect("namespace file");
-            nix::sched::setns(file.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
-            TcpListener::bind(("127.0.0.1", port)).expect("bind inside the namespace")
-        });
-        let listener = handle.join().expect("listener thread");
-        let clone = listener.try_clone().expect("clone listener");
-        thread::spawn(move || for _ in clone.incoming() {});
-        listener
-    }
-}
-
-impl Drop for Namespace {
-    fn drop(&mut self) {
-        let _ = StdCommand::new("ip")
-            .args(["netns", "del", &self.0])
-            .status();
-    }
+    Some(ns)
 }
 
 #[test]
 fn full_range_in_a_namespace_is_exact_every_run() {
-    let Some(ns) = Namespace::create() else {
+    let Some(ns) = lab() else {
         return;
     };
     let _listener = ns.listen(4242);
     for run in 0..3 {
         let out = Command::new("ip")
-            .args(["netns", "exec", &ns.0])
+            .args(["netns", "exec", ns.name()])
             .arg(bin())
             .args([
                 "scan",

@@ -16,6 +16,7 @@ mod formats;
 mod history;
 mod lab;
 mod probe;
+mod props;
 mod scan;
 mod talk;
 mod util;

@@ -150,3 +150,70 @@ impl Running {
         (status.code(), self.first + &rest)
     }
 }
+
+/// A network namespace made by a test, with its loopback up, deleted on drop. Its
+/// name carries a label and the test process's id, so runs never collide.
+pub struct Namespace(String);
+
+impl Namespace {
+    /// Makes the namespace, or calls [`skip_or_fail`] (not root, no `ip netns`).
+    pub fn create(label: &str) -> Option<Self> {
+        if !nix::unistd::geteuid().is_root() {
+            skip_or_fail("namespace tests need root");
+            return None;
+        }
+        let name = format!("portolan-test-{label}-{}", std::process::id());
+        if !run(&["ip", "netns", "add", &name]) {
+            skip_or_fail("`ip netns add` failed (no iproute2 or no namespaces)");
+            return None;
+        }
+        let ns = Namespace(name);
+        if !ns.exec(&["ip", "link", "set", "lo", "up"]) {
+            skip_or_fail("cannot bring up the namespace's loopback");
+            return None;
+        }
+        Some(ns)
+    }
+
+    /// The namespace's name, for `ip netns exec`.
+    pub fn name(&self) -> &str {
+        &self.0
+    }
+
+    /// Runs a command inside the namespace; whether it succeeded.
+    pub fn exec(&self, args: &[&str]) -> bool {
+        let mut all = vec!["ip", "netns", "exec", &self.0];
+        all.extend_from_slice(args);
+        run(&all)
+    }
+
+    /// A listener on 127.0.0.1:`port` inside the namespace, accepting forever.
+    pub fn listen(&self, port: u16) -> TcpListener {
+        use std::os::fd::AsFd;
+        let path = format!("/var/run/netns/{}", self.0);
+        let handle = thread::spawn(move || {
+            let file = std::fs::File::open(path).expect("namespace file");
+            nix::sched::setns(file.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+            TcpListener::bind(("127.0.0.1", port)).expect("bind inside the namespace")
+        });
+        let listener = handle.join().expect("listener thread");
+        let clone = listener.try_clone().expect("clone listener");
+        thread::spawn(move || for _ in clone.incoming() {});
+        listener
+    }
+}
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        let _ = StdCommand::new("ip")
+            .args(["netns", "del", &self.0])
+            .status();
+    }
+}
+
+fn run(args: &[&str]) -> bool {
+    StdCommand::new(args[0])
+        .args(&args[1..])
+        .status()
+        .is_ok_and(|s| s.success())
+}
