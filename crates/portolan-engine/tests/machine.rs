@@ -1,6 +1,12 @@
 //! The scheduler's machine stepped by hand: explicit instants, no transport, one
 //! decision checked at a time.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers: a failed unwrap is a failed test"
+)]
+
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroUsize;
 use std::time::{Duration, Instant};

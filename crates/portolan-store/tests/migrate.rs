@@ -1,6 +1,12 @@
 //! A history written by the first schema (results without a protocol) still opens,
 //! reads back as TCP, and is brought to the current schema once.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers: a failed unwrap is a failed test"
+)]
+
 use std::time::Duration;
 
 use portolan_engine::{Method, PortState, Protocol, Reason};

@@ -22,6 +22,15 @@ pub fn portolan() -> Command {
     cmd
 }
 
+/// The binary run from `dir`, with its default history kept in `dir/xdg`.
+pub fn portolan_in(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::cargo_bin("portolan").expect("the portolan binary");
+    cmd.timeout(Duration::from_mins(2))
+        .current_dir(dir)
+        .env("XDG_DATA_HOME", dir.join("xdg"));
+    cmd
+}
+
 /// The binary as a plain `std::process::Command`, for tests that spawn it, signal it
 /// or run it under a shell; its history is in [`data_home`] too.
 pub fn portolan_std() -> StdCommand {

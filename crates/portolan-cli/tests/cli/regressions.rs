@@ -3,21 +3,9 @@
 //! exit codes. The many small flag checks are unit tests in `src/request.rs` and
 //! `src/args.rs`; these are the few that need a process.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command as StdCommand, Stdio};
-use std::time::Duration;
 
-use assert_cmd::Command;
-
-/// The binary, with its default history kept in `dir`.
-fn portolan(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("portolan").expect("the portolan binary");
-    cmd.timeout(Duration::from_mins(2))
-        .current_dir(dir)
-        .env("XDG_DATA_HOME", dir.join("xdg"));
-    cmd
-}
+use crate::util::{portolan_in as portolan, portolan_std, spawn_ready};
 
 fn stderr_of(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
@@ -197,8 +185,8 @@ fn a_full_disk_names_the_file() {
 #[test]
 fn sigterm_exits_143() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("portolan"))
-        .current_dir(dir.path())
+    let mut cmd = portolan_std();
+    cmd.current_dir(dir.path())
         .args([
             "scan",
             "127.0.0.1",
@@ -207,24 +195,13 @@ fn sigterm_exits_143() {
             "300",
             "--no-history",
         ])
-        .args(["--no-randomize", "-oD", "-"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // Ready once the first result is out: the handler is installed by then.
-    let mut first = String::new();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    out.read_line(&mut first).unwrap();
-    assert!(first.contains("\"port\""), "{first}");
-    let killed = StdCommand::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let rest = std::io::read_to_string(out).unwrap();
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(143), "{rest}");
+        .args(["--no-randomize", "-oD", "-"]);
+    // Ready once the first result is out.
+    let running = spawn_ready(cmd);
+    assert!(running.first.contains("\"port\""), "{}", running.first);
+    running.signal("TERM");
+    let (code, rest) = running.wait_collected();
+    assert_eq!(code, Some(143), "{rest}");
 }
 
 /// The one line a refused command prints (exit 2).
