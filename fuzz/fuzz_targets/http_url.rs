@@ -1,15 +1,17 @@
-//! A URL (`portolan http URL`) and a server's `Location` joined to it.
+//! A URL (`portolan http URL`) and a server's `Location` (raw bytes, as sent) joined
+//! to it. The two are split at the first newline.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use portolan_talk::http::HttpUrl;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
+    let (url, location) = match data.iter().position(|&b| b == b'\n') {
+        Some(i) => (&data[..i], &data[i + 1..]),
+        None => (data, &b"/"[..]),
     };
-    let (url, location) = text.split_once('\n').unwrap_or((text, "/"));
-    let base = HttpUrl::parse(url).or_else(|_| HttpUrl::parse("http://127.0.0.1/a/b"));
+    let url = String::from_utf8_lossy(url);
+    let base = HttpUrl::parse(&url).or_else(|_| HttpUrl::parse("http://127.0.0.1/a/b"));
     let Ok(base) = base else {
         return;
     };
