@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -248,7 +250,7 @@ fn regression_resume_while_the_scan_still_runs_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("h.db");
     let json = dir.path().join("out.ndjson");
-    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("portolan"))
+    let mut child = portolan_std()
         .args(["scan", "127.0.0.1", "-p", "1-40000", "--max-rate", "2000"])
         .args(["--no-progress", "--ndjson"])
         .arg(&json)
@@ -292,7 +294,7 @@ fn regression_resume_scans_the_stored_targets_not_the_changed_file() {
     let list = dir.path().join("targets.txt");
     let out = dir.path().join("out.ndjson");
     std::fs::write(&list, "127.0.0.1 # the first set\n").unwrap();
-    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("portolan"))
+    let mut child = portolan_std()
         .args(["scan", "-iL"])
         .arg(&list)
         .args([
@@ -376,7 +378,7 @@ fn regression_resume_identifies_the_ports_an_interrupt_cut_off() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("h.db");
     let out = dir.path().join("out.ndjson");
-    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("portolan"))
+    let mut child = portolan_std()
         .args(["scan", "127.0.0.1", "-p", &port.to_string(), "-sV"])
         .args(["--probe-timeout", "30s", "--no-progress", "--ndjson"])
         .arg(&out)
@@ -391,7 +393,7 @@ fn regression_resume_identifies_the_ports_an_interrupt_cut_off() {
         assert!(std::time::Instant::now() < deadline, "the probe never came");
         std::thread::sleep(Duration::from_millis(10));
     }
-    StdCommand::new("kill")
+    std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .unwrap();
