@@ -1,6 +1,7 @@
 //! Checks of XML output with the tools nmap users have (`xmllint`, `xsltproc`),
 //! shared by the unit tests here and usable from integration tests. A missing tool
-//! makes the check print why and pass.
+//! goes through [`skip_or_fail`]: the check prints why and passes, except when the
+//! environment variable `CI` is set, where it fails (CI installs every tool).
 
 use std::path::Path;
 use std::process::Command;
@@ -10,11 +11,22 @@ pub const NMAP_DTD: &str = "/usr/share/nmap/nmap.dtd";
 /// nmap's stylesheet.
 pub const NMAP_XSL: &str = "/usr/share/nmap/nmap.xsl";
 
-/// Whether `tool` runs; prints why not otherwise.
+/// A check that cannot run here: printed and passed, or a failure when `CI` is set
+/// (the same rule as `util::skip_or_fail` of the CLI tests).
+pub fn skip_or_fail(reason: &str) {
+    let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
+    assert!(
+        !ci,
+        "this check cannot run here, and CI is set so that is a failure: {reason}"
+    );
+    eprintln!("skipped: {reason}");
+}
+
+/// Whether `tool` runs; [`skip_or_fail`] otherwise.
 pub fn have(tool: &str) -> bool {
     let ok = Command::new(tool).arg("--version").output().is_ok();
     if !ok {
-        eprintln!("skipped: {tool} is not installed");
+        skip_or_fail(&format!("{tool} is not installed"));
     }
     ok
 }
@@ -24,7 +36,9 @@ pub fn have(tool: &str) -> bool {
 /// the untouched DTD objects to nothing else, and renders it with nmap's stylesheet.
 pub fn check_xml(xml: &str) {
     if !Path::new(NMAP_DTD).exists() {
-        eprintln!("skipped: {NMAP_DTD} is missing (Debian package nmap-common)");
+        skip_or_fail(&format!(
+            "{NMAP_DTD} is missing (Debian package nmap-common)"
+        ));
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
