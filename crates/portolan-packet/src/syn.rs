@@ -76,3 +76,71 @@ impl SynProbe {
         Ok(len)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Ipv4Packet, Ipv6Packet, TcpFlags, TcpPacket};
+    use proptest::prelude::*;
+
+    fn check(probe: SynProbe) -> Result<(), TestCaseError> {
+        let mut buf = [0u8; MAX_LEN];
+        let n = probe.emit(&mut buf).unwrap();
+        let (payload, src, dst) = match buf[0] >> 4 {
+            4 => {
+                let ip = Ipv4Packet::new_checked(&buf[..n]).unwrap();
+                prop_assert!(ip.verify_checksum());
+                (ip.payload().to_vec(), ip.src_addr().into(), ip.dst_addr().into())
+            }
+            _ => {
+                let ip = Ipv6Packet::new_checked(&buf[..n]).unwrap();
+                (ip.payload().to_vec(), ip.src_addr().into(), ip.dst_addr().into())
+            }
+        };
+        prop_assert_eq!(SocketAddr::new(src, probe.src.port()), probe.src);
+        prop_assert_eq!(SocketAddr::new(dst, probe.dst.port()), probe.dst);
+        let tcp = TcpPacket::new_checked(&payload[..]).unwrap();
+        prop_assert!(tcp.verify_checksum(src, dst));
+        prop_assert_eq!(tcp.flags(), TcpFlags(TcpFlags::SYN));
+        prop_assert_eq!(tcp.seq_number(), probe.seq);
+        prop_assert_eq!(tcp.syn_options().timestamp, Some((probe.ts_val, 0)));
+        prop_assert_eq!((tcp.src_port(), tcp.dst_port()), (probe.src.port(), probe.dst.port()));
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn v4_and_v6_syns_parse_back(
+            a: [u8; 4], b: [u8; 4], c: [u16; 8], d: [u16; 8],
+            sp: u16, dp: u16, seq: u32, ts: u32, ident: u32,
+        ) {
+            let v4 = SynProbe {
+                src: SocketAddr::new(a.into(), sp),
+                dst: SocketAddr::new(b.into(), dp),
+                seq, ts_val: ts, ident,
+            };
+            check(v4)?;
+            let v6 = SynProbe {
+                src: SocketAddr::new(c.into(), sp),
+                dst: SocketAddr::new(d.into(), dp),
+                ..v4
+            };
+            check(v6)?;
+        }
+    }
+
+    #[test]
+    fn mixed_families_and_short_buffers_are_errors() {
+        let p = SynProbe {
+            src: "127.0.0.1:1".parse().unwrap(),
+            dst: "[::1]:2".parse().unwrap(),
+            seq: 0,
+            ts_val: 0,
+            ident: 0,
+        };
+        assert_eq!(p.emit(&mut [0; MAX_LEN]), Err(Error::Malformed));
+        let p = SynProbe { dst: "127.0.0.1:2".parse().unwrap(), ..p };
+        assert_eq!(p.emit(&mut [0; 59]), Err(Error::BufferTooSmall));
+        assert_eq!(p.emit(&mut [0; 60]), Ok(60));
+    }
+}
