@@ -2,8 +2,8 @@
 //!
 //! A [`Transport`] starts probes, reports what came back, and owns the clock, so
 //! the same scheduler runs over real sockets ([`crate::ConnectTransport`]), a
-//! simulated network (`sim::SimNet`, virtual time) or, later, raw SYN
-//! packets. Tokens are small integers chosen by the scheduler (slot numbers), so a
+//! simulated network (`sim::SimNet`, virtual time) or raw SYN packets
+//! (`portolan-syn`). Tokens are small integers chosen by the scheduler (slot numbers), so a
 //! transport can keep its sockets in a plain vector.
 
 use std::io;
@@ -22,6 +22,8 @@ pub enum Answer {
     Connected,
     /// The port answered with a reset.
     Refused,
+    /// The port answered a raw SYN with a reset (reason `reset`).
+    Reset,
     /// An ICMP error, or a local refusal, with its reason.
     Unreachable(Reason),
 }
@@ -31,6 +33,7 @@ impl Answer {
         match self {
             Answer::Connected => Reason::SynAck,
             Answer::Refused => Reason::ConnRefused,
+            Answer::Reset => Reason::Reset,
             Answer::Unreachable(r) => r,
         }
     }

@@ -68,6 +68,8 @@ pub enum Reason {
     SynAck,
     /// The host answered with a reset (`ECONNREFUSED`).
     ConnRefused,
+    /// The host answered a raw SYN with a reset (the SYN scan's closed port).
+    Reset,
     /// Nothing came back, after every retry.
     NoResponse,
     /// ICMP host unreachable (`EHOSTUNREACH`).
@@ -88,6 +90,7 @@ pub enum Reason {
 names!(Reason, "reason", {
     SynAck => "syn-ack",
     ConnRefused => "conn-refused",
+    Reset => "reset",
     NoResponse => "no-response",
     HostUnreach => "host-unreach",
     NetUnreach => "net-unreach",
@@ -109,11 +112,11 @@ impl Reason {
         use PortState::{Closed, Filtered, Open, OpenFiltered};
         use Reason::{
             AdminProhibited, ConnRefused, HostUnreach, LocalError, NetUnreach, NoResponse,
-            PortUnreach, SynAck, UdpResponse,
+            PortUnreach, Reset, SynAck, UdpResponse,
         };
         match (proto, self) {
             (_, SynAck | UdpResponse) => Open,
-            (Protocol::Tcp, ConnRefused) | (Protocol::Udp, ConnRefused | PortUnreach) => Closed,
+            (_, ConnRefused | Reset) | (Protocol::Udp, PortUnreach) => Closed,
             (Protocol::Udp, NoResponse) => OpenFiltered,
             (Protocol::Tcp, NoResponse | PortUnreach)
             | (_, HostUnreach | NetUnreach | AdminProhibited | LocalError) => Filtered,

@@ -1,0 +1,27 @@
+//! Raw SYN scanning: a [`SynTransport`] for portolan's scheduler.
+//!
+//! Half-open scanning sends one SYN per probe and reads the answer (SYN-ACK: open;
+//! reset: closed; ICMP unreachable: filtered) without a socket per probe, so it is
+//! bounded by the packet rate, not the kernel's per-connection work. It needs
+//! `CAP_NET_RAW`.
+//!
+//! - [`cookie`]: the keyed sequence numbers that make matching stateless and exact.
+//! - [`matcher`]: sans-IO matching of received packets to the probes in flight.
+//! - [`bpf`]: the kernel filter on the receive socket, with an interpreter for tests.
+//! - [`transport`]: the sockets: raw IP sockets to send (the kernel routes and picks
+//!   the link, so Ethernet, loopback and TUN devices all work) and an
+//!   `AF_PACKET`/`SOCK_DGRAM` socket to receive network-layer packets on any link.
+//!
+//! The scheduler drives it exactly as it drives the connect transport: the congestion
+//! window, rate caps, retries and timeouts are the scheduler's; the transport sends one
+//! packet per [`portolan_engine::Transport::start`] and reports verified replies from
+//! [`portolan_engine::Transport::wait`].
+
+pub mod bpf;
+pub mod cookie;
+pub mod matcher;
+pub mod transport;
+
+pub use cookie::Cookie;
+pub use matcher::{Matcher, Stats};
+pub use transport::{SynError, SynTransport};
