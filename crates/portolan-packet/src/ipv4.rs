@@ -129,7 +129,9 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
     /// buffer when that comes first (a quoted packet).
     pub fn payload(&self) -> &[u8] {
         let b = self.buffer.as_ref();
-        let end = usize::from(self.total_len()).min(b.len()).max(self.header_len());
+        let end = usize::from(self.total_len())
+            .min(b.len())
+            .max(self.header_len());
         &b[self.header_len()..end]
     }
 }
@@ -199,17 +201,32 @@ mod tests {
 
     #[test]
     fn short_and_bad_headers_are_refused() {
-        assert_eq!(Ipv4Packet::new_checked(&[0x45u8; 19][..]).unwrap_err(), Error::Truncated);
+        assert_eq!(
+            Ipv4Packet::new_checked(&[0x45u8; 19][..]).unwrap_err(),
+            Error::Truncated
+        );
         let mut b = [0u8; 20];
         b[0] = 0x65;
-        assert_eq!(Ipv4Packet::new_checked(&b[..]).unwrap_err(), Error::Malformed);
+        assert_eq!(
+            Ipv4Packet::new_checked(&b[..]).unwrap_err(),
+            Error::Malformed
+        );
         b[0] = 0x44; // header length 16 < 20
-        assert_eq!(Ipv4Packet::new_checked(&b[..]).unwrap_err(), Error::Malformed);
+        assert_eq!(
+            Ipv4Packet::new_checked(&b[..]).unwrap_err(),
+            Error::Malformed
+        );
         b[0] = 0x46; // header length 24 > 20 bytes
-        assert_eq!(Ipv4Packet::new_checked(&b[..]).unwrap_err(), Error::Truncated);
+        assert_eq!(
+            Ipv4Packet::new_checked(&b[..]).unwrap_err(),
+            Error::Truncated
+        );
         b[0] = 0x45;
         b[3] = 40; // total length past the buffer
-        assert_eq!(Ipv4Packet::new_checked(&b[..]).unwrap_err(), Error::Truncated);
+        assert_eq!(
+            Ipv4Packet::new_checked(&b[..]).unwrap_err(),
+            Error::Truncated
+        );
         assert!(Ipv4Packet::new_quoted(&b[..]).is_ok());
     }
 

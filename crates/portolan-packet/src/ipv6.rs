@@ -155,10 +155,16 @@ mod tests {
         let mut b = [0u8; 48];
         b[0] = 0x60;
         b[5] = 40;
-        assert_eq!(Ipv6Packet::new_checked(&b[..]).unwrap_err(), Error::Truncated);
+        assert_eq!(
+            Ipv6Packet::new_checked(&b[..]).unwrap_err(),
+            Error::Truncated
+        );
         assert_eq!(Ipv6Packet::new_quoted(&b[..]).unwrap().payload().len(), 8);
         b[0] = 0x40;
-        assert_eq!(Ipv6Packet::new_quoted(&b[..]).unwrap_err(), Error::Malformed);
+        assert_eq!(
+            Ipv6Packet::new_quoted(&b[..]).unwrap_err(),
+            Error::Malformed
+        );
     }
 
     proptest! {

@@ -168,7 +168,10 @@ mod tests {
         let k = ReplyKind::SynAck { ack: 0 };
         assert!(k.answers(u32::MAX));
         assert!(!k.answers(0));
-        let k = ReplyKind::Unreachable { code: Unreachable::Host, seq: 5 };
+        let k = ReplyKind::Unreachable {
+            code: Unreachable::Host,
+            seq: 5,
+        };
         assert!(k.answers(5));
         assert!(!k.answers(4));
     }

@@ -90,11 +90,19 @@ mod tests {
             4 => {
                 let ip = Ipv4Packet::new_checked(&buf[..n]).unwrap();
                 prop_assert!(ip.verify_checksum());
-                (ip.payload().to_vec(), ip.src_addr().into(), ip.dst_addr().into())
+                (
+                    ip.payload().to_vec(),
+                    ip.src_addr().into(),
+                    ip.dst_addr().into(),
+                )
             }
             _ => {
                 let ip = Ipv6Packet::new_checked(&buf[..n]).unwrap();
-                (ip.payload().to_vec(), ip.src_addr().into(), ip.dst_addr().into())
+                (
+                    ip.payload().to_vec(),
+                    ip.src_addr().into(),
+                    ip.dst_addr().into(),
+                )
             }
         };
         prop_assert_eq!(SocketAddr::new(src, probe.src.port()), probe.src);
@@ -104,7 +112,10 @@ mod tests {
         prop_assert_eq!(tcp.flags(), TcpFlags(TcpFlags::SYN));
         prop_assert_eq!(tcp.seq_number(), probe.seq);
         prop_assert_eq!(tcp.syn_options().timestamp, Some((probe.ts_val, 0)));
-        prop_assert_eq!((tcp.src_port(), tcp.dst_port()), (probe.src.port(), probe.dst.port()));
+        prop_assert_eq!(
+            (tcp.src_port(), tcp.dst_port()),
+            (probe.src.port(), probe.dst.port())
+        );
         Ok(())
     }
 
@@ -139,7 +150,10 @@ mod tests {
             ident: 0,
         };
         assert_eq!(p.emit(&mut [0; MAX_LEN]), Err(Error::Malformed));
-        let p = SynProbe { dst: "127.0.0.1:2".parse().unwrap(), ..p };
+        let p = SynProbe {
+            dst: "127.0.0.1:2".parse().unwrap(),
+            ..p
+        };
         assert_eq!(p.emit(&mut [0; 59]), Err(Error::BufferTooSmall));
         assert_eq!(p.emit(&mut [0; 60]), Ok(60));
     }

@@ -153,7 +153,7 @@ impl SynOptions {
             n += 4;
         }
         n += match (self.sack_permitted, self.timestamp.is_some()) {
-            (true, true) => 12, // SACK-permitted then timestamps, no padding
+            (true, true) => 12,  // SACK-permitted then timestamps, no padding
             (false, true) => 12, // NOP NOP timestamps
             (true, false) => 4,  // NOP NOP SACK-permitted
             (false, false) => 0,
@@ -259,8 +259,8 @@ impl SynRepr {
         s[field::CHECKSUM].copy_from_slice(&[0; 2]);
         s[field::URGENT].copy_from_slice(&[0; 2]);
         self.options.emit(&mut s[field::OPTIONS..]);
-        let acc = checksum::pseudo_header(src, dst, proto::TCP, len as u32)
-            .ok_or(Error::Malformed)?;
+        let acc =
+            checksum::pseudo_header(src, dst, proto::TCP, len as u32).ok_or(Error::Malformed)?;
         let sum = checksum::finish(checksum::sum(acc, s));
         s[field::CHECKSUM].copy_from_slice(&sum.to_be_bytes());
         Ok(())
@@ -303,9 +303,15 @@ mod tests {
     fn bad_offsets_are_refused() {
         let mut b = [0u8; 20];
         b[12] = 0x40;
-        assert_eq!(TcpPacket::new_checked(&b[..]).unwrap_err(), Error::Malformed);
+        assert_eq!(
+            TcpPacket::new_checked(&b[..]).unwrap_err(),
+            Error::Malformed
+        );
         b[12] = 0x60;
-        assert_eq!(TcpPacket::new_checked(&b[..]).unwrap_err(), Error::Truncated);
+        assert_eq!(
+            TcpPacket::new_checked(&b[..]).unwrap_err(),
+            Error::Truncated
+        );
     }
 
     proptest! {

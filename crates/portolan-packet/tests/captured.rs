@@ -9,8 +9,7 @@ use portolan_packet::ipv4::Ipv4Repr;
 use portolan_packet::ipv6::Ipv6Repr;
 use portolan_packet::tcp::SynRepr;
 use portolan_packet::{
-    proto, Icmpv4Packet, Ipv4Packet, Ipv6Packet, Reply, ReplyKind, TcpFlags, TcpPacket,
-    Unreachable,
+    proto, Icmpv4Packet, Ipv4Packet, Ipv6Packet, Reply, ReplyKind, TcpFlags, TcpPacket, Unreachable,
 };
 
 fn sa(s: &str) -> SocketAddr {
@@ -61,9 +60,19 @@ fn ipv4_syn_emits_the_same_bytes() {
     let (src, dst) = (IpAddr::V4(ip.src_addr()), IpAddr::V4(ip.dst_addr()));
     repr.emit(&mut buf[20..], src, dst).unwrap();
     assert_eq!(&buf[..20], &fixtures::SYN_V4[..20], "IPv4 header");
-    assert_eq!(&buf[20..36], &fixtures::SYN_V4[20..36], "TCP before the checksum");
-    assert_eq!(&buf[38..], &fixtures::SYN_V4[38..], "TCP after the checksum");
-    assert!(TcpPacket::new_checked(&buf[20..]).unwrap().verify_checksum(src, dst));
+    assert_eq!(
+        &buf[20..36],
+        &fixtures::SYN_V4[20..36],
+        "TCP before the checksum"
+    );
+    assert_eq!(
+        &buf[38..],
+        &fixtures::SYN_V4[38..],
+        "TCP after the checksum"
+    );
+    assert!(TcpPacket::new_checked(&buf[20..])
+        .unwrap()
+        .verify_checksum(src, dst));
 }
 
 #[test]
@@ -78,7 +87,12 @@ fn ipv6_syn_emits_the_same_bytes() {
         window: tcp.window(),
         options: tcp.syn_options(),
     };
-    let flow = u32::from_be_bytes([0, fixtures::SYN_V6[1] & 0x0f, fixtures::SYN_V6[2], fixtures::SYN_V6[3]]);
+    let flow = u32::from_be_bytes([
+        0,
+        fixtures::SYN_V6[1] & 0x0f,
+        fixtures::SYN_V6[2],
+        fixtures::SYN_V6[3],
+    ]);
     let mut buf = [0u8; 80];
     Ipv6Repr {
         src: ip.src_addr(),
@@ -94,7 +108,9 @@ fn ipv6_syn_emits_the_same_bytes() {
     repr.emit(&mut buf[40..], src, dst).unwrap();
     assert_eq!(&buf[..56], &fixtures::SYN_V6[..56]);
     assert_eq!(&buf[58..], &fixtures::SYN_V6[58..]);
-    assert!(TcpPacket::new_checked(&buf[40..]).unwrap().verify_checksum(src, dst));
+    assert!(TcpPacket::new_checked(&buf[40..])
+        .unwrap()
+        .verify_checksum(src, dst));
 }
 
 fn seq_of(syn: &[u8]) -> u32 {
@@ -109,8 +125,18 @@ fn seq_of(syn: &[u8]) -> u32 {
 #[test]
 fn replies_are_classified_and_match_their_syn() {
     let cases = [
-        (fixtures::SYN_ACK_V4, fixtures::SYN_V4, "127.0.0.1:33890", "127.0.0.1:8080"),
-        (fixtures::SYN_ACK_V6, fixtures::SYN_V6, "[::1]:52576", "[::1]:8080"),
+        (
+            fixtures::SYN_ACK_V4,
+            fixtures::SYN_V4,
+            "127.0.0.1:33890",
+            "127.0.0.1:8080",
+        ),
+        (
+            fixtures::SYN_ACK_V6,
+            fixtures::SYN_V6,
+            "[::1]:52576",
+            "[::1]:8080",
+        ),
     ];
     for (reply, syn, local, remote) in cases {
         let r = Reply::parse(reply).unwrap();
@@ -125,7 +151,9 @@ fn replies_are_classified_and_match_their_syn() {
         assert!(matches!(r.kind, ReplyKind::Reset { .. }));
     }
     let r = Reply::parse(fixtures::RST_V4).unwrap();
-    let ReplyKind::Reset { ack } = r.kind else { unreachable!() };
+    let ReplyKind::Reset { ack } = r.kind else {
+        unreachable!()
+    };
     assert_eq!(r.local.port(), 52538);
     assert_ne!(ack, 0);
 }
@@ -133,8 +161,18 @@ fn replies_are_classified_and_match_their_syn() {
 #[test]
 fn icmp_errors_quote_the_syn() {
     let cases = [
-        (fixtures::ICMP_ADMIN_V4, fixtures::SYN_V4_FILTERED, "127.0.0.1:51290", "127.0.0.1:2000"),
-        (fixtures::ICMP_ADMIN_V6, fixtures::SYN_V6_FILTERED, "[::1]:50866", "[::1]:2000"),
+        (
+            fixtures::ICMP_ADMIN_V4,
+            fixtures::SYN_V4_FILTERED,
+            "127.0.0.1:51290",
+            "127.0.0.1:2000",
+        ),
+        (
+            fixtures::ICMP_ADMIN_V6,
+            fixtures::SYN_V6_FILTERED,
+            "[::1]:50866",
+            "[::1]:2000",
+        ),
     ];
     for (reply, syn, local, remote) in cases {
         let r = Reply::parse(reply).unwrap();
@@ -148,7 +186,9 @@ fn icmp_errors_quote_the_syn() {
         );
     }
     let ip = Ipv4Packet::new_checked(fixtures::ICMP_ADMIN_V4).unwrap();
-    assert!(Icmpv4Packet::new_checked(ip.payload()).unwrap().verify_checksum());
+    assert!(Icmpv4Packet::new_checked(ip.payload())
+        .unwrap()
+        .verify_checksum());
 }
 
 #[test]

@@ -65,28 +65,28 @@ pub fn program(port: u16) -> Vec<Insn> {
     let port = u32::from(port);
     // Labels: V4_ICMP = 10, V6 = 14, V6_ICMP = 19 (checked in the tests below).
     let asm = [
-        Op(op::LD_W_ABS, PKTTYPE),    // 0
-        Jeq(OUTGOING, Drop, Next),    // 1
-        Op(op::LD_B_ABS, 0),          // 2
-        Op(op::RSH_K, 4),             // 3: A = IP version
-        Jeq(4, Next, At(14)),         // 4
-        Op(op::LD_B_ABS, 9),          // 5: IPv4 protocol
-        Jeq(6, Next, At(10)),         // 6
-        Op(op::LDX_B_MSH, 0),         // 7: X = IPv4 header length
-        Op(op::LD_H_IND, 2),          // 8: TCP destination port
-        Jeq(port, Accept, Drop),      // 9
-        Jeq(1, Next, Drop),           // 10: ICMP
-        Op(op::LDX_B_MSH, 0),         // 11
-        Op(op::LD_B_IND, 0),          // 12: ICMP type
-        Jeq(3, Accept, Drop),         // 13
-        Jeq(6, Next, Drop),           // 14: IPv6
-        Op(op::LD_B_ABS, 6),          // 15: next header
-        Jeq(6, Next, At(19)),         // 16
-        Op(op::LD_H_ABS, 42),         // 17: TCP destination port
-        Jeq(port, Accept, Drop),      // 18
-        Jeq(58, Next, Drop),          // 19: ICMPv6
-        Op(op::LD_B_ABS, 40),         // 20: ICMPv6 type
-        Jeq(1, Accept, Drop),         // 21
+        Op(op::LD_W_ABS, PKTTYPE), // 0
+        Jeq(OUTGOING, Drop, Next), // 1
+        Op(op::LD_B_ABS, 0),       // 2
+        Op(op::RSH_K, 4),          // 3: A = IP version
+        Jeq(4, Next, At(14)),      // 4
+        Op(op::LD_B_ABS, 9),       // 5: IPv4 protocol
+        Jeq(6, Next, At(10)),      // 6
+        Op(op::LDX_B_MSH, 0),      // 7: X = IPv4 header length
+        Op(op::LD_H_IND, 2),       // 8: TCP destination port
+        Jeq(port, Accept, Drop),   // 9
+        Jeq(1, Next, Drop),        // 10: ICMP
+        Op(op::LDX_B_MSH, 0),      // 11
+        Op(op::LD_B_IND, 0),       // 12: ICMP type
+        Jeq(3, Accept, Drop),      // 13
+        Jeq(6, Next, Drop),        // 14: IPv6
+        Op(op::LD_B_ABS, 6),       // 15: next header
+        Jeq(6, Next, At(19)),      // 16
+        Op(op::LD_H_ABS, 42),      // 17: TCP destination port
+        Jeq(port, Accept, Drop),   // 18
+        Jeq(58, Next, Drop),       // 19: ICMPv6
+        Op(op::LD_B_ABS, 40),      // 20: ICMPv6 type
+        Jeq(1, Accept, Drop),      // 21
     ];
     let accept = asm.len();
     let drop = accept + 1;
@@ -103,7 +103,12 @@ pub fn program(port: u16) -> Vec<Insn> {
         .iter()
         .enumerate()
         .map(|(pc, a)| match *a {
-            Op(code, k) => Insn { code, jt: 0, jf: 0, k },
+            Op(code, k) => Insn {
+                code,
+                jt: 0,
+                jf: 0,
+                k,
+            },
             Jeq(k, t, f) => Insn {
                 code: op::JEQ_K,
                 jt: rel(pc, t),
@@ -112,8 +117,18 @@ pub fn program(port: u16) -> Vec<Insn> {
             },
         })
         .collect();
-    out.push(Insn { code: op::RET_K, jt: 0, jf: 0, k: SNAP_LEN });
-    out.push(Insn { code: op::RET_K, jt: 0, jf: 0, k: 0 });
+    out.push(Insn {
+        code: op::RET_K,
+        jt: 0,
+        jf: 0,
+        k: SNAP_LEN,
+    });
+    out.push(Insn {
+        code: op::RET_K,
+        jt: 0,
+        jf: 0,
+        k: 0,
+    });
     out
 }
 

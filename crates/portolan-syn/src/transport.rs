@@ -112,7 +112,10 @@ impl SynTransport {
             .collect();
         recv.attach_filter(&insns)
             .map_err(socket_error("the receive filter"))?;
-        for s in [Some(&recv), Some(&send4), send6.as_ref()].into_iter().flatten() {
+        for s in [Some(&recv), Some(&send4), send6.as_ref()]
+            .into_iter()
+            .flatten()
+        {
             s.set_nonblocking(true)
                 .map_err(socket_error("a non-blocking socket"))?;
         }
@@ -190,12 +193,16 @@ impl SynTransport {
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let socket = match dst {
             SocketAddr::V4(_) => &self.send4,
-            SocketAddr::V6(_) => self.send6.as_ref().ok_or_else(|| {
-                io::Error::from_raw_os_error(libc::EAFNOSUPPORT)
-            })?,
+            SocketAddr::V6(_) => self
+                .send6
+                .as_ref()
+                .ok_or_else(|| io::Error::from_raw_os_error(libc::EAFNOSUPPORT))?,
         };
         // The port of a raw socket's destination must be zero.
-        socket.send_to(&self.packet[..len], &SockAddr::from(SocketAddr::new(dst.ip(), 0)))?;
+        socket.send_to(
+            &self.packet[..len],
+            &SockAddr::from(SocketAddr::new(dst.ip(), 0)),
+        )?;
         Ok(())
     }
 
@@ -222,14 +229,20 @@ impl SynTransport {
 fn reserve_port() -> io::Result<(Socket, u16)> {
     let v6 = Socket::new(Domain::IPV6, Type::STREAM, None).and_then(|s| {
         s.set_only_v6(false)?;
-        s.bind(&SockAddr::from(SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0))))?;
+        s.bind(&SockAddr::from(SocketAddr::from((
+            Ipv6Addr::UNSPECIFIED,
+            0,
+        ))))?;
         Ok(s)
     });
     let socket = match v6 {
         Ok(s) => s,
         Err(_) => {
             let s = Socket::new(Domain::IPV4, Type::STREAM, None)?;
-            s.bind(&SockAddr::from(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0))))?;
+            s.bind(&SockAddr::from(SocketAddr::from((
+                Ipv4Addr::UNSPECIFIED,
+                0,
+            ))))?;
             s
         }
     };
@@ -278,7 +291,10 @@ impl Transport for SynTransport {
         // Round up, so a short wait does not spin.
         let millis = timeout.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
         let mut fds = [PollFd::new(self.recv.as_fd(), PollFlags::POLLIN)];
-        match poll(&mut fds, PollTimeout::try_from(millis).unwrap_or(PollTimeout::MAX)) {
+        match poll(
+            &mut fds,
+            PollTimeout::try_from(millis).unwrap_or(PollTimeout::MAX),
+        ) {
             Ok(_) | Err(nix::errno::Errno::EINTR) => {}
             Err(e) => return Err(e.into()),
         }

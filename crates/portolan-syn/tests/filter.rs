@@ -20,7 +20,12 @@ fn replies_to_our_port_pass() {
         (fixtures::RST_V6, 55150),
     ] {
         assert_eq!(run(&program(port), packet, HOST), SNAP_LEN, "port {port}");
-        assert_eq!(run(&program(port + 1), packet, HOST), 0, "port {}", port + 1);
+        assert_eq!(
+            run(&program(port + 1), packet, HOST),
+            0,
+            "port {}",
+            port + 1
+        );
         assert_eq!(run(&program(port), packet, OUTGOING), 0, "outgoing copy");
     }
 }

@@ -51,15 +51,53 @@ impl Namespace {
         };
         let rules: [&[&str]; 5] = [
             &["ip", "link", "set", "lo", "up"],
-            &["iptables", "-A", "INPUT", "-p", "tcp", "--dport", "3000:3009", "-j", "DROP"],
-            &["ip6tables", "-A", "INPUT", "-p", "tcp", "--dport", "3000:3009", "-j", "DROP"],
             &[
-                "iptables", "-A", "INPUT", "-p", "tcp", "--dport", "4000:4009", "-j", "REJECT",
-                "--reject-with", "icmp-admin-prohibited",
+                "iptables",
+                "-A",
+                "INPUT",
+                "-p",
+                "tcp",
+                "--dport",
+                "3000:3009",
+                "-j",
+                "DROP",
             ],
             &[
-                "ip6tables", "-A", "INPUT", "-p", "tcp", "--dport", "4000:4009", "-j", "REJECT",
-                "--reject-with", "adm-prohibited",
+                "ip6tables",
+                "-A",
+                "INPUT",
+                "-p",
+                "tcp",
+                "--dport",
+                "3000:3009",
+                "-j",
+                "DROP",
+            ],
+            &[
+                "iptables",
+                "-A",
+                "INPUT",
+                "-p",
+                "tcp",
+                "--dport",
+                "4000:4009",
+                "-j",
+                "REJECT",
+                "--reject-with",
+                "icmp-admin-prohibited",
+            ],
+            &[
+                "ip6tables",
+                "-A",
+                "INPUT",
+                "-p",
+                "tcp",
+                "--dport",
+                "4000:4009",
+                "-j",
+                "REJECT",
+                "--reject-with",
+                "adm-prohibited",
             ],
         ];
         for r in rules {
@@ -89,7 +127,9 @@ struct Collect(BTreeMap<(IpAddr, u16), PortResult>);
 impl Sink for Collect {
     fn result(&mut self, r: &PortResult) -> Result<(), portolan_engine::scheduler::SinkError> {
         assert!(
-            self.0.insert((r.endpoint.addr, r.endpoint.port), r.clone()).is_none(),
+            self.0
+                .insert((r.endpoint.addr, r.endpoint.port), r.clone())
+                .is_none(),
             "a second result for {:?}",
             r.endpoint
         );
@@ -102,11 +142,16 @@ const PORTS: &str = "1-30,2995-3015,3995-4015,4995-5005,8080";
 
 fn scan(addr: &str, transport: &mut dyn Transport) -> Collect {
     let ip: IpAddr = addr.parse().expect("address");
-    let block = HostBlock::Range { start: ip, count: 1 };
+    let block = HostBlock::Range {
+        start: ip,
+        count: 1,
+    };
     let targets = Arc::new(TargetSet::from_blocks(vec![block]).expect("target"));
     let ports = Arc::new(PortList::parse(PORTS).expect("ports"));
     let mut order = ScanOrder::random(targets, ports, 7);
-    let scanner = Scanner::builder().timing(Template::Aggressive.timing()).build();
+    let scanner = Scanner::builder()
+        .timing(Template::Aggressive.timing())
+        .build();
     let mut sink = Collect::default();
     let summary = scanner
         .run(&mut order, transport, &mut sink)
@@ -149,7 +194,11 @@ fn syn_states_equal_connect_states_v4_and_v6() {
         assert_eq!(connect.0.len(), syn.0.len(), "{addr}: every port reported");
         for (key, c) in &connect.0 {
             let s = &syn.0[key];
-            assert_eq!(s.state, c.state, "{addr} port {}: syn {s:?} connect {c:?}", key.1);
+            assert_eq!(
+                s.state, c.state,
+                "{addr} port {}: syn {s:?} connect {c:?}",
+                key.1
+            );
             let want = match key.1 {
                 p if OPEN.contains(&p) => (PortState::Open, Reason::SynAck),
                 3000..=3009 => (PortState::Filtered, Reason::NoResponse),
@@ -159,7 +208,10 @@ fn syn_states_equal_connect_states_v4_and_v6() {
             assert_eq!((s.state, s.reason), want, "{addr} port {}", key.1);
         }
         assert_eq!(stats.failed_check, 0, "{addr}: {stats:?}");
-        assert!(stats.matched >= (syn.0.len() - 10) as u64, "{addr}: {stats:?}");
+        assert!(
+            stats.matched >= (syn.0.len() - 10) as u64,
+            "{addr}: {stats:?}"
+        );
         eprintln!("{addr}: {} ports equal; {stats:?}", syn.0.len());
     }
 }
