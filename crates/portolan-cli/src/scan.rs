@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use anyhow::Context;
-use portolan_engine::{ConnectTransport, Summary};
+use portolan_engine::{ConnectTransport, Summary, Transport};
 use portolan_output::RunInfo;
 use portolan_target::ScanOrder;
 
@@ -41,6 +41,24 @@ impl Signals {
     }
 }
 
+/// The connect transport, or the raw SYN one (`-sS`).
+fn transport(kind: ScanKind) -> anyhow::Result<Box<dyn Transport>> {
+    match kind {
+        ScanKind::Connect => {
+            let connect = ConnectTransport::new().context("cannot create the event poller")?;
+            Ok(Box::new(connect))
+        }
+        ScanKind::Syn => match portolan_syn::SynTransport::new() {
+            Ok(t) => Ok(Box::new(t)),
+            Err(portolan_syn::SynError::NotPermitted) => Err(crate::exit::usage(
+                "-sS needs the CAP_NET_RAW capability: run it with sudo, give the binary \
+                 `setcap cap_net_raw+ep`, or use the connect scan (-sT, the default)",
+            )),
+            Err(e) => Err(anyhow::Error::new(e).context("cannot set up the SYN scan")),
+        },
+    }
+}
+
 /// `portolan scan`, as typed; `command_line` is recorded in the reports.
 pub fn run(typed: &Typed, command_line: String) -> anyhow::Result<Outcome> {
     let env = SystemEnv {
@@ -52,7 +70,8 @@ pub fn run(typed: &Typed, command_line: String) -> anyhow::Result<Outcome> {
     // checked is already in the flags, and the scan below ends at once with every
     // report finished (a second Ctrl-C ends the process, e.g. at `-iL -`).
     let signals = Signals::installed();
-    let ScanKind::Connect = cfg.kind;
+    // Before any history or report is opened: a missing privilege is a usage error.
+    let mut transport = transport(cfg.kind)?;
     session.open_history(&cfg)?;
     for note in &cfg.notes {
         eprintln!("portolan: note: {note}");
@@ -75,7 +94,6 @@ pub fn run(typed: &Typed, command_line: String) -> anyhow::Result<Outcome> {
     let answered = session.attach(&cfg, &info, &mut sink)?;
     let answered = answered.unwrap_or_else(|| portolan_store::Answered::new(cfg.ports.clone()));
     let mut order = crate::resume::Skip::new(order, answered);
-    let mut transport = ConnectTransport::new().context("cannot create the event poller")?;
     let scanner = cfg.engine.clone().cancel_flag(cancel.clone()).build();
     let to_identify = session.take_to_identify();
     let scanned = crate::probe::run(cfg.probe.as_ref(), &mut sink, &cancel, |sink| {
@@ -83,7 +101,7 @@ pub fn run(typed: &Typed, command_line: String) -> anyhow::Result<Outcome> {
         for r in &to_identify {
             sink.result(r).map_err(portolan_engine::EngineError::Sink)?;
         }
-        scanner.run(&mut order, &mut transport, sink)
+        scanner.run(&mut order, transport.as_mut(), sink)
     });
     // Whatever happened, every report is closed properly before the error is told.
     let (summary, failure) = match scanned {

@@ -25,6 +25,8 @@ pub enum ScanType {
 pub enum ScanKind {
     /// Full TCP connects (the default).
     Connect,
+    /// Raw SYN packets (`-sS`, needs `CAP_NET_RAW`; checked when the scan starts).
+    Syn,
 }
 
 impl ScanType {
@@ -46,7 +48,7 @@ impl ScanType {
     pub fn kind(self) -> Result<ScanKind, String> {
         match self {
             ScanType::Connect => Ok(ScanKind::Connect),
-            ScanType::Syn => Err("-sS (SYN scan) is not available yet: portolan scans with full TCP connects (-sT, the default), which need no privileges".into()),
+            ScanType::Syn => Ok(ScanKind::Syn),
             ScanType::Udp => Err("-sU (UDP scan) is not available yet: portolan scans TCP ports only".into()),
             ScanType::NoPortScan => Err("-sn (host discovery only) is not available: portolan never pings; scan a few common ports instead, e.g. -p 22,80,443 --open".into()),
             ScanType::Scripts => Err("-sC (nmap scripts) is not supported: -sV identifies the service behind each open port".into()),
@@ -71,16 +73,12 @@ mod tests {
     fn connect_is_the_default_and_st_selects_it() {
         assert_eq!(resolve(&[]), Ok(ScanKind::Connect));
         assert_eq!(resolve(&["T".into()]), Ok(ScanKind::Connect));
+        assert_eq!(resolve(&["S".into()]), Ok(ScanKind::Syn));
     }
 
     #[test]
     fn unavailable_types_say_what_to_use() {
-        for (l, hint) in [
-            ("S", "-sT"),
-            ("U", "TCP"),
-            ("n", "-p 22,80,443"),
-            ("C", "-sV"),
-        ] {
+        for (l, hint) in [("U", "TCP"), ("n", "-p 22,80,443"), ("C", "-sV")] {
             let e = resolve(&[l.into()]).unwrap_err();
             assert!(e.starts_with(&format!("-s{l}")), "{e}");
             assert!(e.contains(hint), "{e}");

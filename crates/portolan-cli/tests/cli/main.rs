@@ -19,5 +19,6 @@ mod probe;
 mod props;
 mod regressions;
 mod scan;
+mod syn;
 mod talk;
 mod util;
