@@ -179,14 +179,14 @@ mod tests {
         assert_eq!(p.unreachable(), Some(Unreachable::AdminProhibited));
         assert_eq!(p.data(), &[1, 2, 3]);
 
-        let (s, d) = (
+        let (src, dst) = (
             IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]),
             IpAddr::from([0xfe80u16, 0, 0, 0, 0, 0, 0, 2]),
         );
-        let n = emit_unreachable(&mut b, V6_DEST_UNREACH, 1, &[9; 5], Some((s, d))).unwrap();
+        let n = emit_unreachable(&mut b, V6_DEST_UNREACH, 1, &[9; 5], Some((src, dst))).unwrap();
         let p = Icmpv6Packet::new_checked(&b[..n]).unwrap();
-        assert!(p.verify_checksum(s, d));
-        assert!(!p.verify_checksum(d, d));
+        assert!(p.verify_checksum(src, dst));
+        assert!(!p.verify_checksum(dst, dst));
         assert_eq!(p.unreachable(), Some(Unreachable::AdminProhibited));
     }
 

@@ -86,24 +86,21 @@ mod tests {
     fn check(probe: SynProbe) -> Result<(), TestCaseError> {
         let mut buf = [0u8; MAX_LEN];
         let n = probe.emit(&mut buf).unwrap();
-        let (payload, src, dst) = match buf[0] >> 4 {
-            4 => {
-                let ip = Ipv4Packet::new_checked(&buf[..n]).unwrap();
-                prop_assert!(ip.verify_checksum());
-                (
-                    ip.payload().to_vec(),
-                    ip.src_addr().into(),
-                    ip.dst_addr().into(),
-                )
-            }
-            _ => {
-                let ip = Ipv6Packet::new_checked(&buf[..n]).unwrap();
-                (
-                    ip.payload().to_vec(),
-                    ip.src_addr().into(),
-                    ip.dst_addr().into(),
-                )
-            }
+        let (payload, src, dst) = if buf[0] >> 4 == 4 {
+            let ip = Ipv4Packet::new_checked(&buf[..n]).unwrap();
+            prop_assert!(ip.verify_checksum());
+            (
+                ip.payload().to_vec(),
+                ip.src_addr().into(),
+                ip.dst_addr().into(),
+            )
+        } else {
+            let ip = Ipv6Packet::new_checked(&buf[..n]).unwrap();
+            (
+                ip.payload().to_vec(),
+                ip.src_addr().into(),
+                ip.dst_addr().into(),
+            )
         };
         prop_assert_eq!(SocketAddr::new(src, probe.src.port()), probe.src);
         prop_assert_eq!(SocketAddr::new(dst, probe.dst.port()), probe.dst);

@@ -152,10 +152,11 @@ impl SynOptions {
         if self.mss.is_some() {
             n += 4;
         }
+        // Timestamps take 12 bytes with either SACK-permitted or two NOPs before them;
+        // SACK-permitted alone takes 4 with two NOPs.
         n += match (self.sack_permitted, self.timestamp.is_some()) {
-            (true, true) => 12,  // SACK-permitted then timestamps, no padding
-            (false, true) => 12, // NOP NOP timestamps
-            (true, false) => 4,  // NOP NOP SACK-permitted
+            (_, true) => 12,
+            (true, false) => 4,
             (false, false) => 0,
         };
         if self.window_scale.is_some() {

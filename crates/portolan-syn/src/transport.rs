@@ -235,16 +235,15 @@ fn reserve_port() -> io::Result<(Socket, u16)> {
         ))))?;
         Ok(s)
     });
-    let socket = match v6 {
-        Ok(s) => s,
-        Err(_) => {
-            let s = Socket::new(Domain::IPV4, Type::STREAM, None)?;
-            s.bind(&SockAddr::from(SocketAddr::from((
-                Ipv4Addr::UNSPECIFIED,
-                0,
-            ))))?;
-            s
-        }
+    let socket = if let Ok(s) = v6 {
+        s
+    } else {
+        let s = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+        s.bind(&SockAddr::from(SocketAddr::from((
+            Ipv4Addr::UNSPECIFIED,
+            0,
+        ))))?;
+        s
     };
     let port = socket
         .local_addr()?

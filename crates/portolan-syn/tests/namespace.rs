@@ -1,5 +1,5 @@
 //! The SYN transport against a real kernel, in a network namespace the test makes:
-//! listeners on 127.0.0.1 and ::1, a dropped range and an ICMP-rejected range (by
+//! listeners on `127.0.0.1` and `::1`, a dropped range and an ICMP-rejected range (by
 //! iptables). For every port, the SYN scan's state must equal the connect scan's.
 //!
 //! Needs root, `ip`, `iptables` and `ip6tables`. Without them it prints "skipped" and

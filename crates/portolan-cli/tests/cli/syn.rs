@@ -1,5 +1,5 @@
 //! `scan -sS`: the privilege message, and a raw SYN scan equal to the connect scan in a
-//! network namespace the test makes (listeners on 127.0.0.1 and ::1, a dropped range,
+//! network namespace the test makes (listeners on `127.0.0.1` and `::1`, a dropped range,
 //! an ICMP-rejected range).
 //!
 //! The namespace test needs root, `ip`, `iptables` and `ip6tables`; the privilege test
@@ -173,7 +173,7 @@ impl Namespace {
                 "--no-history",
             ])
             .args(extra)
-            .timeout(Duration::from_secs(120))
+            .timeout(Duration::from_mins(2))
             .assert()
             .success();
         let mut states = BTreeMap::new();
