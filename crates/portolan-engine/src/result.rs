@@ -38,3 +38,17 @@ impl Summary {
         self.counts.values().sum()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_scan_reasons_have_their_states_and_names() {
+        assert_eq!(Reason::Reset.state(), PortState::Closed);
+        assert_eq!(Reason::Reset.as_str(), "reset");
+        assert_eq!(Reason::PortUnreach.state(), PortState::Filtered);
+        assert_eq!(Reason::PortUnreach.as_str(), "port-unreach");
+        assert_eq!(crate::Answer::Reset.reason(), Reason::Reset);
+    }
+}
