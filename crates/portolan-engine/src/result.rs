@@ -45,10 +45,14 @@ mod tests {
 
     #[test]
     fn raw_scan_reasons_have_their_states_and_names() {
-        assert_eq!(Reason::Reset.state(), PortState::Closed);
-        assert_eq!(Reason::Reset.as_str(), "reset");
-        assert_eq!(Reason::PortUnreach.state(), PortState::Filtered);
-        assert_eq!(Reason::PortUnreach.as_str(), "port-unreach");
+        use portolan_model::Protocol;
+        assert_eq!(Reason::Reset.state(Protocol::Tcp), PortState::Closed);
+        assert_eq!(Reason::Reset.to_string(), "reset");
+        assert_eq!("reset".parse::<Reason>().ok(), Some(Reason::Reset));
+        assert_eq!(
+            Reason::PortUnreach.state(Protocol::Tcp),
+            PortState::Filtered
+        );
         assert_eq!(crate::Answer::Reset.reason(), Reason::Reset);
     }
 }

@@ -343,13 +343,6 @@ mod tests {
     use portolan_target::PortList;
     use std::collections::BTreeSet;
 
-    #[test]
-    fn raw_scan_reasons_read_back() {
-        for r in [Reason::Reset, Reason::PortUnreach] {
-            assert_eq!(reason(r.as_str()), Some(r));
-        }
-    }
-
     fn result(port: u16, reason: Reason) -> PortResult {
         let mut r = PortResult::new(
             Endpoint {
