@@ -277,7 +277,7 @@ mod tests {
         check(Protocol::ALL);
         check(PortState::ALL);
         check(Reason::ALL);
-        assert_eq!(Reason::ALL.len(), 9);
+        assert_eq!(Reason::ALL.len(), 10);
         assert_eq!(PortState::ALL.len(), 4);
     }
 
@@ -289,6 +289,7 @@ mod tests {
             [
                 "syn-ack",
                 "conn-refused",
+                "reset",
                 "no-response",
                 "host-unreach",
                 "net-unreach",

@@ -1,5 +1,10 @@
 //! Parse and emit tests on packets captured from a real Linux stack (see
 //! `fixtures/mod.rs`).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly on what it did not expect"
+)]
 
 mod fixtures;
 

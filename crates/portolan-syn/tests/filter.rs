@@ -1,5 +1,10 @@
 //! The receive filter on packets captured from a real stack (the packet crate's
 //! fixtures), run through the interpreter.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly on what it did not expect"
+)]
 
 #[path = "../../portolan-packet/tests/fixtures/mod.rs"]
 #[allow(dead_code)]

@@ -4,6 +4,11 @@
 //!
 //! Needs root, `ip`, `iptables` and `ip6tables`. Without them it prints "skipped" and
 //! passes, unless `CI` is set: there a skip is a failure.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly on what it did not expect"
+)]
 
 use std::collections::BTreeMap;
 use std::fs::File;
