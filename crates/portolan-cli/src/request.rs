@@ -933,11 +933,17 @@ mod tests {
 
     #[test]
     fn unavailable_scan_types_say_what_to_use() {
-        assert!(refused(&["::1", "-sS"]).contains("-sT"));
         assert!(refused(&["::1", "-sU"]).contains("TCP"));
         assert!(refused(&["::1", "-sn"]).contains("never pings"));
         assert!(refused(&["::1", "-sC"]).contains("-sV"));
         assert!(refused(&["::1", "-sZ"]).contains("-sZ"));
+    }
+
+    #[test]
+    fn ss_asks_for_the_syn_scan() {
+        // Whether the privilege is there is checked when the scan starts.
+        assert_eq!(request(&["::1", "-sS"]).kind, ScanKind::Syn);
+        assert_eq!(request(&["::1"]).kind, ScanKind::Connect);
     }
 
     #[test]
