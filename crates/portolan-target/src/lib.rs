@@ -11,6 +11,8 @@
 //!   one way a message quotes user input (cut short when long).
 //! - [`order`]: the scan order: a keyed permutation of every (host, port) pair,
 //!   computed from an index, so memory stays constant however large the range.
+//! - [`shard`]: `--shard I/N`, the spec hash that names a pair space and the seed
+//!   derived from it.
 //!
 //! Nothing here does network I/O except name resolution, which goes through the
 //! [`spec::Resolver`] trait so tests can supply their own answers.
@@ -19,6 +21,7 @@ pub mod file;
 pub mod order;
 pub mod ports;
 pub mod services;
+pub mod shard;
 pub mod spec;
 
 pub use order::ScanOrder;
@@ -26,4 +29,5 @@ pub use order::ScanOrder;
 /// need no second import.
 pub use portolan_model::{Endpoint, Protocol};
 pub use ports::{PortList, PortSpecError};
+pub use shard::{derived_seed, Shard, ShardError, SpecHash};
 pub use spec::{HostBlock, Scope, SpecError, TargetSet};

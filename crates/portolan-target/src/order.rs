@@ -59,6 +59,26 @@ impl Permutation {
         (left << self.half_bits) | right
     }
 
+    fn feistel_inverse(&self, y: u128) -> u128 {
+        let mask = self.mask();
+        let (mut left, mut right) = (y >> self.half_bits, y & mask);
+        for k in self.keys.iter().rev() {
+            let f = u128::from(mix(left as u64 ^ k)) & mask;
+            (left, right) = (right ^ f, left);
+        }
+        (left << self.half_bits) | right
+    }
+
+    /// The `i` whose image is `y` (which must be below `n`): the same cycle walk,
+    /// backwards.
+    pub fn invert(&self, y: u128) -> u128 {
+        let mut x = self.feistel_inverse(y);
+        while x >= self.n {
+            x = self.feistel_inverse(x);
+        }
+        x
+    }
+
     /// The image of `i` (which must be below `n`).
     pub fn apply(&self, i: u128) -> u128 {
         let mut y = self.feistel(i);
@@ -122,6 +142,13 @@ impl ScanOrder {
         self.next = k;
         self.step = n.max(1);
         self
+    }
+
+    /// The 0-based shard, of `n`, that walks the pair with index `idx` (host-major:
+    /// `host * ports + port`): the inverse of what [`ScanOrder::shard`] keeps.
+    pub fn owner(&self, idx: u128, n: u128) -> u128 {
+        let i = self.perm.as_ref().map_or(idx, |p| p.invert(idx));
+        i % n.max(1)
     }
 
     /// How many pair slots this walk covers, excluded hosts included.
@@ -192,6 +219,69 @@ mod tests {
             let seen: HashSet<u128> = (0..n).map(|i| p.apply(i)).collect();
             prop_assert_eq!(seen.len() as u128, n);
             prop_assert!(seen.iter().all(|&x| x < n));
+        }
+
+        #[test]
+        fn invert_undoes_apply(n in 1u128..5000, seed: u64, i in 0u128..5000) {
+            let p = Permutation::new(n, seed);
+            let i = i % n;
+            prop_assert_eq!(p.invert(p.apply(i)), i);
+        }
+
+        /// The zmap #913 bug class: for random target sets (with exclusions),
+        /// port lists, seeds and shard counts, the shards are disjoint, their union
+        /// is the whole space, and `owner` names the shard that walked each pair.
+        #[test]
+        fn shards_are_disjoint_and_cover_the_space(
+            blocks in proptest::collection::vec((0u8..4, 0u8..=255, 26u8..=32), 1..4),
+            octets in proptest::option::of((0u8..4, 0u8..200, 0u8..50)),
+            excluded in proptest::collection::vec((0u8..4, 0u8..=255), 0..6),
+            ports in proptest::collection::btree_set(1u16..=65535, 1..6),
+            seed: u64,
+            shards in 1u128..=64,
+            random: bool,
+        ) {
+            use crate::spec::TargetSetBuilder;
+            let mut b = TargetSetBuilder::new();
+            // CIDR blocks (overlapping at times: the builder merges them) and at
+            // most one octet range beside them.
+            for (net, host, prefix) in &blocks {
+                b = b.target(&format!("10.0.{net}.{host}/{prefix}")).unwrap();
+            }
+            if let Some((net, first, extra)) = octets {
+                let last = first.saturating_add(extra);
+                b = b.target(&format!("10.1.{net}.{first}-{last}")).unwrap();
+            }
+            for (net, host) in &excluded {
+                b = b.exclude(&format!("10.0.{net}.{host}")).unwrap();
+            }
+            let Ok(targets) = b.build(&crate::spec::SystemResolver) else {
+                return Ok(()); // everything excluded: refused before any shard exists
+            };
+            let targets = Arc::new(targets);
+            let list: Vec<u16> = ports.into_iter().collect();
+            let ports = Arc::new(PortList::from_ports(list).unwrap());
+            let make = || if random {
+                ScanOrder::random(targets.clone(), ports.clone(), seed)
+            } else {
+                ScanOrder::sequential(targets.clone(), ports.clone())
+            };
+            let full: Vec<Endpoint> = make().collect();
+            let full_set: HashSet<&Endpoint> = full.iter().collect();
+            prop_assert_eq!(full_set.len(), full.len());
+            let mut seen: HashSet<Endpoint> = HashSet::new();
+            let nports = ports.len() as u128;
+            let judge = make();
+            for k in 0..shards {
+                for e in make().shard(k, shards) {
+                    let host = targets.index_of(e.addr).unwrap();
+                    let port = ports.as_slice().iter().position(|&p| p == e.port).unwrap() as u128;
+                    prop_assert_eq!(judge.owner(host * nports + port, shards), k);
+                    prop_assert!(seen.insert(e.clone()), "pair {:?} walked twice", e);
+                }
+            }
+            prop_assert_eq!(seen.len(), full.len());
+            prop_assert!(full.iter().all(|e| seen.contains(e)));
         }
 
         #[test]

@@ -537,6 +537,84 @@ impl TargetSet {
         Some((addr, block.name()))
     }
 
+    /// The index of `addr`'s host slot (the first, if several blocks hold it), or
+    /// `None` when no block holds it or it is excluded. Linear in the blocks.
+    pub fn index_of(&self, addr: IpAddr) -> Option<u128> {
+        if self.is_excluded(addr) {
+            return None;
+        }
+        let k = key(addr);
+        self.blocks.iter().zip(&self.starts).find_map(|(b, &start)| {
+            let at = match b {
+                HostBlock::Range { start: s, count } => {
+                    let s = key(*s);
+                    (s.0 == k.0 && k.1 >= s.1 && k.1 - s.1 < *count).then(|| k.1 - s.1)
+                }
+                HostBlock::Named { addr: a, .. } => (key(*a) == k).then_some(0),
+                HostBlock::Octets(o) => {
+                    let IpAddr::V4(v4) = addr else { return None };
+                    let mut i = 0u128;
+                    for (byte, vals) in v4.octets().iter().zip(o.iter()) {
+                        let pos = vals.iter().position(|v| v == byte)?;
+                        i = i * vals.len() as u128 + pos as u128;
+                    }
+                    Some(i)
+                }
+            };
+            at.map(|i| start + i)
+        })
+    }
+
+    /// Feeds the set's canonical description to `feed`: every block in order (kind,
+    /// addresses, counts, names) and the exclusions. Two sets with the same
+    /// description have the same host slots; the description is independent of
+    /// how the targets were spelled where the builder already merges (overlapping
+    /// ranges, CIDR versus a dash range).
+    pub fn describe(&self, feed: &mut dyn FnMut(&[u8])) {
+        let addr = |feed: &mut dyn FnMut(&[u8]), a: IpAddr| {
+            let (fam, n) = key(a);
+            feed(&[fam]);
+            feed(&n.to_be_bytes());
+        };
+        for b in &self.blocks {
+            match b {
+                HostBlock::Range { start, count } => {
+                    feed(b"R");
+                    addr(feed, *start);
+                    feed(&count.to_be_bytes());
+                }
+                HostBlock::Octets(o) => {
+                    feed(b"O");
+                    for vals in o.iter() {
+                        feed(&(vals.len() as u64).to_be_bytes());
+                        feed(vals);
+                    }
+                }
+                HostBlock::Named { name, addr: a } => {
+                    feed(b"N");
+                    feed(&(name.len() as u64).to_be_bytes());
+                    feed(name.as_bytes());
+                    addr(feed, *a);
+                }
+            }
+        }
+        for (lo, hi) in &self.exclude.0 {
+            feed(b"X");
+            feed(&[lo.0]);
+            feed(&lo.1.to_be_bytes());
+            feed(&hi.1.to_be_bytes());
+        }
+        for b in &self.exclude_octets {
+            if let HostBlock::Octets(o) = b {
+                feed(b"Y");
+                for vals in o.iter() {
+                    feed(&(vals.len() as u64).to_be_bytes());
+                    feed(vals);
+                }
+            }
+        }
+    }
+
     pub fn is_excluded(&self, addr: IpAddr) -> bool {
         self.exclude.contains(key(addr))
             || self.exclude_octets.iter().any(|b| octets_contain(b, addr))
