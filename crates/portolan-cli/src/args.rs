@@ -109,6 +109,12 @@ pub struct ScanArgs {
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
 
+    /// Scan only shard I of N (1 <= I <= N) of the (host, port) pairs; the N shards
+    /// cover every pair exactly once. Without --seed, the seed is derived from the
+    /// targets and ports, so shards started anywhere agree (docs/distributed.md).
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<portolan_target::Shard>,
+
     /// Scan hosts and ports in order instead of a random order; `-r` also works.
     #[arg(long = "no-randomize")]
     pub no_randomize: bool,
@@ -308,6 +314,11 @@ pub fn rewrite_habits(argv: Vec<OsString>) -> Result<Vec<OsString>, UsageError> 
 }
 
 /// A port number from 1 to 65535.
+/// `--shard I/N`, checked by the target crate's parser.
+pub fn parse_shard(text: &str) -> Result<portolan_target::Shard, String> {
+    text.parse().map_err(|e: portolan_target::ShardError| e.to_string())
+}
+
 pub fn parse_port(text: &str) -> Result<u16, String> {
     match text.parse::<u16>() {
         Ok(port) if port > 0 => Ok(port),

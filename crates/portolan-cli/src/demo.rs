@@ -107,6 +107,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
         started: SystemTime::now(),
         ports: ports.to_spec(),
         hosts: 1,
+        shard: None,
     })?;
     let summary =
         Scanner::builder()

@@ -101,6 +101,7 @@ pub fn run_show(args: &ShowArgs) -> anyhow::Result<Outcome> {
         started: run.started,
         ports: run.ports.clone(),
         hosts: u128::from(run.hosts),
+        shard: None,
     };
     let mut report = formats::report(args.format, writer(Path::new("-"))?, args.open);
     report.start(&info)?;

@@ -23,7 +23,7 @@ use clap::{ArgMatches, CommandFactory};
 use portolan_engine::{Concurrency, Rate, Scanner, ScannerBuilder, Template, Timing};
 use portolan_probe::{Database, Settings};
 use portolan_target::spec::{words, Resolver, TargetSetBuilder};
-use portolan_target::{PortList, Scope, TargetSet};
+use portolan_target::{derived_seed, PortList, Protocol, Scope, Shard, SpecHash, TargetSet};
 
 use crate::args::Format;
 use crate::args::{rewrite_habits, Cli, Command, ScanArgs, PATH_OPTIONS};
@@ -139,6 +139,13 @@ pub enum OrderKind {
     Sequential,
 }
 
+/// `--shard I/N`, with the hash of the pair space it is a shard of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShardPlan {
+    pub shard: Shard,
+    pub spec: SpecHash,
+}
+
 /// A report and where it goes (`-` is stdout).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Output {
@@ -152,6 +159,8 @@ pub struct ScanRequest {
     pub targets: Arc<TargetSet>,
     pub ports: Arc<PortList>,
     pub order: OrderKind,
+    /// `--shard`: which part of the order this run walks.
+    pub shard: Option<ShardPlan>,
     pub engine: ScannerBuilder,
     /// Every file report, checked: creatable, distinct, not the database.
     pub outputs: Vec<Output>,
@@ -277,18 +286,28 @@ pub fn scan_request(
     let probe = probe(args, env)?;
     let mut notes: Vec<String> = resume_note.into_iter().collect();
     let engine = engine(args, timing, probe.as_ref(), env.file_limit(), &mut notes)?;
+    let shard = args.shard.map(|shard| ShardPlan {
+        shard,
+        spec: SpecHash::of(&targets, &ports, Protocol::Tcp),
+    });
     let order = if args.no_randomize {
         OrderKind::Sequential
     } else {
-        OrderKind::Random {
-            seed: args.seed.unwrap_or_else(|| env.random_seed()),
-        }
+        // Shards started anywhere must agree on the order: without --seed, theirs
+        // comes from the pair space itself.
+        let seed = match (args.seed, shard) {
+            (Some(seed), _) => seed,
+            (None, Some(plan)) => derived_seed(plan.spec),
+            (None, None) => env.random_seed(),
+        };
+        OrderKind::Random { seed }
     };
     Ok(ScanRequest {
         kind,
         targets,
         ports,
         order,
+        shard,
         engine,
         outputs,
         history,

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use anyhow::Context;
 use portolan_engine::{ConnectTransport, Summary, Transport};
-use portolan_output::RunInfo;
+use portolan_output::{RunInfo, ShardInfo};
 use portolan_target::ScanOrder;
 
 use crate::exit::{Outcome, Signal};
@@ -83,12 +83,30 @@ pub fn run(typed: &Typed, command_line: String) -> anyhow::Result<Outcome> {
         }
         OrderKind::Sequential => ScanOrder::sequential(cfg.targets.clone(), cfg.ports.clone()),
     };
+    let order = match cfg.shard {
+        Some(plan) => order.shard(
+            u128::from(plan.shard.index() - 1),
+            u128::from(plan.shard.count()),
+        ),
+        None => order,
+    };
     let mut sink = crate::reports::reports(&cfg, order.total())?;
     let info = RunInfo {
         command_line,
         started: SystemTime::now(),
         ports: cfg.ports.to_spec(),
         hosts: cfg.targets.hosts(),
+        shard: cfg.shard.map(|plan| ShardInfo {
+            index: plan.shard.index(),
+            count: plan.shard.count(),
+            seed: match cfg.order {
+                OrderKind::Random { seed } => Some(seed),
+                OrderKind::Sequential => None,
+            },
+            spec: plan.spec.to_string(),
+            argv: cfg.record_argv.clone(),
+            all_ports: !cfg.open_only,
+        }),
     };
     sink.start(&info)?;
     let answered = session.attach(&cfg, &info, &mut sink)?;

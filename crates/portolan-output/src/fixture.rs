@@ -20,6 +20,7 @@ pub fn info() -> RunInfo {
         started: UNIX_EPOCH + Duration::from_secs(STARTED),
         ports: "1-100,443,2000-2002".into(),
         hosts: 2,
+        shard: None,
     }
 }
 

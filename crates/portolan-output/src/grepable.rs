@@ -106,6 +106,9 @@ impl<W: Write> Report for GrepableReport<W> {
             Utc::from(info.started).human(),
             clean(&info.command_line)
         )?;
+        if let Some(shard) = &info.shard {
+            writeln!(self.out, "# portolan {}", shard.line())?;
+        }
         self.info = Some(info.clone());
         self.out.flush()
     }

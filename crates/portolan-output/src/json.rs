@@ -38,6 +38,8 @@ struct Run<'a> {
     command_line: &'a str,
     started: String,
     ports: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shard: Option<&'a crate::ShardInfo>,
     hosts: u128,
 }
 
@@ -104,6 +106,7 @@ impl<W: Write> JsonReport<W> {
                 started: Utc::from(info.started).rfc3339(),
                 ports: &info.ports,
                 hosts: info.hosts,
+                shard: info.shard.as_ref(),
             },
         };
         let mut text = wire::to_string(&head);
@@ -156,6 +159,7 @@ impl<W: Write> Report for JsonReport<W> {
                 started: std::time::SystemTime::now(),
                 ports: String::new(),
                 hosts: 0,
+                shard: None,
             };
             self.head(&i)?;
             i

@@ -45,6 +45,41 @@ pub struct RunInfo {
     /// The port list in compact form (`1-1024,8080`).
     pub ports: String,
     pub hosts: u128,
+    /// The shard this run is (`--shard I/N`), if it is one.
+    pub shard: Option<ShardInfo>,
+}
+
+/// What every format records about a shard (`--shard I/N`), so that `portolan
+/// merge` can check that its inputs belong together and cover the scan.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ShardInfo {
+    /// `I`, from 1.
+    pub index: u64,
+    /// `N`.
+    pub count: u64,
+    /// The seed of the order (absent for `--no-randomize`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// The spec hash: 16 hex digits naming the pair space.
+    pub spec: String,
+    /// The scan's arguments (after `scan`), paths absolute: what `merge` parses
+    /// to rebuild the pair space.
+    pub argv: Vec<String>,
+    /// Whether every answered pair is written (no `--open`).
+    pub all_ports: bool,
+}
+
+impl ShardInfo {
+    /// One line for the text formats: `shard 2/4 seed 17 spec 0123456789abcdef`.
+    pub fn line(&self) -> String {
+        let seed = self
+            .seed
+            .map_or_else(|| "none".to_owned(), |s| s.to_string());
+        format!(
+            "shard {}/{} seed {seed} spec {}",
+            self.index, self.count, self.spec
+        )
+    }
 }
 
 /// A destination for results in one format.

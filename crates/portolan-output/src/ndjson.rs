@@ -5,6 +5,11 @@
 //! `{"addr":"198.18.0.1","port":22,"proto":"tcp","state":"open","reason":"syn-ack","rtt_ms":0.41,"tries":1}`
 //! plus `"hostname"` when the target was a name. JSON string escaping covers every
 //! control character, and C1 and bidi characters are escaped too (see `wire`).
+//!
+//! A shard (`--shard I/N`) adds a first line `{"shard":{...}}` ([`crate::ShardInfo`])
+//! and, when the run ends (complete or interrupted), a last line
+//! `{"shard_end":{"index","count","spec","complete"}}`: a file without it was cut
+//! short by a kill. Unsharded scans write port lines only, as before.
 
 use std::io::{self, Write};
 
@@ -16,12 +21,17 @@ use portolan_engine::{PortResult, PortState, Summary};
 pub struct NdjsonReport<W: Write> {
     out: W,
     open_only: bool,
+    shard: Option<crate::ShardInfo>,
 }
 
 impl<W: Write> NdjsonReport<W> {
     /// `open_only` keeps only open ports (`--open`).
     pub fn new(out: W, open_only: bool) -> Self {
-        NdjsonReport { out, open_only }
+        NdjsonReport {
+            out,
+            open_only,
+            shard: None,
+        }
     }
 
     pub fn into_inner(self) -> W {
@@ -29,7 +39,36 @@ impl<W: Write> NdjsonReport<W> {
     }
 }
 
+/// The first line of a shard's NDJSON.
+#[derive(serde::Serialize)]
+struct Header<'a> {
+    shard: &'a crate::ShardInfo,
+}
+
+/// The last line of a shard's NDJSON: its absence means the shard was killed.
+#[derive(serde::Serialize)]
+struct Trailer<'a> {
+    shard_end: End<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct End<'a> {
+    index: u64,
+    count: u64,
+    spec: &'a str,
+    complete: bool,
+}
+
 impl<W: Write> Report for NdjsonReport<W> {
+    fn start(&mut self, info: &crate::RunInfo) -> io::Result<()> {
+        if let Some(shard) = &info.shard {
+            wire::to_writer(&mut self.out, &Header { shard })?;
+            self.out.write_all(b"\n")?;
+            self.shard = Some(shard.clone());
+        }
+        Ok(())
+    }
+
     fn result(&mut self, r: &PortResult) -> io::Result<()> {
         if self.open_only && r.state != PortState::Open {
             return Ok(());
@@ -42,7 +81,17 @@ impl<W: Write> Report for NdjsonReport<W> {
         self.out.flush()
     }
 
-    fn finish(&mut self, _summary: &Summary) -> io::Result<()> {
+    fn finish(&mut self, summary: &Summary) -> io::Result<()> {
+        if let Some(shard) = &self.shard {
+            let end = End {
+                index: shard.index,
+                count: shard.count,
+                spec: &shard.spec,
+                complete: summary.complete,
+            };
+            wire::to_writer(&mut self.out, &Trailer { shard_end: end })?;
+            self.out.write_all(b"\n")?;
+        }
         self.out.flush()
     }
 }

@@ -79,7 +79,11 @@ fn header(info: &RunInfo) -> String {
         unix(info.started),
         env!("CARGO_PKG_VERSION"),
         escape(&info.ports),
-    )
+    ) + &info
+        .shard
+        .as_ref()
+        .map(|s| format!("<!-- portolan {} -->\n", s.line()))
+        .unwrap_or_default()
 }
 
 fn port_count(range: &str) -> u64 {
