@@ -50,6 +50,9 @@ pub enum Command {
     Show(ShowArgs),
     /// What changed between two scans (exit 0: none, 1: changed, 2: error).
     Diff(DiffArgs),
+    /// Merge the shards of one scan (`scan --shard I/N -oD FILE`) into one scan,
+    /// checking that every pair was answered exactly once.
+    Merge(MergeArgs),
 }
 
 impl Cli {
@@ -341,6 +344,39 @@ pub enum Format {
     Ndjson,
     /// One row per port.
     Csv,
+}
+
+/// `portolan merge`.
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Inputs are the NDJSON files of `portolan scan --shard I/N -oD FILE` (without --open): \
+every pair a shard answered is a line, so coverage is proven pair by pair. The pair space is rebuilt \
+from the arguments the shards recorded (target files read and names resolved again) and must hash \
+to the shards' spec hash.\n\n\
+Exit status: 0 every pair answered exactly once, outputs written; 1 pairs missing (listed on \
+stderr with the shard that owned them; outputs written with \"complete\": false), or an input \
+cut short; 2 bad usage, a pair answered twice, or inputs of different specs (nothing written).\n\n\
+Example:\n  portolan merge shard-*.ndjson -oX merged.xml --db history.db"
+)]
+pub struct MergeArgs {
+    /// The shards' NDJSON files.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+
+    /// Write NDJSON (one object per port) to FILE, `-` for stdout; `-oD` also works.
+    #[arg(long = "ndjson", value_name = "FILE")]
+    pub ndjson: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// Show only open ports in the outputs.
+    #[arg(long)]
+    pub open: bool,
+
+    /// Record the merged scan in this history database (then `diff` and `show` see it).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
 }
 
 /// Output options of `portolan scan`.

@@ -40,6 +40,8 @@ pub enum Outcome {
     ExpectationFailed,
     /// `portolan diff` found changes (exit 1).
     Changed,
+    /// `portolan merge` found pairs no input answered (exit 1).
+    Incomplete,
 }
 
 impl Outcome {
@@ -47,7 +49,7 @@ impl Outcome {
     pub fn code(self) -> u8 {
         match self {
             Outcome::Done => 0,
-            Outcome::Changed => 1,
+            Outcome::Changed | Outcome::Incomplete => 1,
             Outcome::ExpectationFailed => 3,
             Outcome::Stopped(Signal::Interrupt) => 130,
             Outcome::Stopped(Signal::Terminate) => 143,

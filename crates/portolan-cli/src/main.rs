@@ -10,7 +10,8 @@
 //!   `scantype`), with `sysenv` its real file system (→ `request`, `exit`);
 //! - `resume` (→ `args`, `exit`, `reports`, `request`);
 //! - the commands: `scan` (→ `request`, `resume`, `reports`, `probe`, `sysenv`),
-//!   `demo`, `talk`, `history`; and `main`, which imports them all.
+//!   `demo`, `talk`, `history`, `merge` (→ `request`, `resume`, `reports`); and
+//!   `main`, which imports them all.
 
 mod args;
 mod demo;
@@ -18,6 +19,7 @@ mod duration;
 mod exit;
 mod formats;
 mod history;
+mod merge;
 mod probe;
 mod progress;
 mod reports;
@@ -92,6 +94,7 @@ fn run(argv: Vec<OsString>) -> ExitCode {
         Command::History(args) => history::run_history(&args),
         Command::Show(args) => history::run_show(&args),
         Command::Diff(args) => history::run_diff(&args),
+        Command::Merge(args) => merge::run(&args),
     };
     exit_code(result, codes)
 }

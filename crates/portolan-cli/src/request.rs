@@ -242,6 +242,60 @@ fn stored_args(stored: &Stored) -> anyhow::Result<ScanArgs> {
     }
 }
 
+/// Where `portolan merge` writes: its own outputs and history, in place of the
+/// shards'.
+pub struct MergeOutputs<'a> {
+    pub output: &'a crate::args::OutputArgs,
+    pub ndjson: Option<&'a Path>,
+    pub open: bool,
+    pub db: Option<&'a Path>,
+}
+
+/// The request of the whole scan that the shards recorded (`argv`, the words after
+/// `scan`), checked as if typed, with `--shard` dropped and the outputs and history
+/// of `merge` instead of the shards' own.
+pub fn merge_request(
+    argv: &[String],
+    outs: &MergeOutputs,
+    env: &dyn Env,
+) -> anyhow::Result<ScanRequest> {
+    let mut words: Vec<OsString> = Vec::with_capacity(argv.len());
+    let mut skip = false;
+    for w in argv {
+        if std::mem::take(&mut skip) {
+            continue;
+        }
+        if w == "--shard" {
+            skip = true;
+        } else if !w.starts_with("--shard=") {
+            words.push(OsString::from(w));
+        }
+    }
+    let mut full: Vec<OsString> = vec!["portolan".into(), "scan".into()];
+    full.extend(words.iter().cloned());
+    let cli = Cli::try_parse_from_argv(rewrite_habits(full)?)
+        .map_err(|e| usage(format!("the shards' recorded arguments do not parse: {}", e.kind())))?;
+    let Command::Scan(mut args) = cli.command else {
+        return Err(usage("the shards' recorded arguments are not a scan's"));
+    };
+    args.output = outs.output.clone();
+    args.ndjson = outs.ndjson.map(Path::to_path_buf);
+    args.open = outs.open;
+    args.history = crate::args::HistoryOptions {
+        no_history: outs.db.is_none(),
+        db: outs.db.map(Path::to_path_buf),
+        resume: None,
+    };
+    args.no_progress = true;
+    args.shard = None;
+    let typed = Typed {
+        args: &args,
+        given: &[],
+        argv: &words,
+    };
+    scan_request(&typed, None, env)
+}
+
 /// Checks a request and builds everything the scan needs. `stored` is the run that
 /// `--resume` continues (its arguments replace the typed ones, but for `--db` and
 /// `--no-progress`).

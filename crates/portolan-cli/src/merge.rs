@@ -1,0 +1,435 @@
+//! `portolan merge`: the shards of one scan (`scan --shard I/N -oD FILE`) into one
+//! scan, with proof that every (host, port) pair was answered exactly once.
+//!
+//! Why NDJSON only: it is the one format that lists every answered pair (closed
+//! ones included, unless `--open`, which the shard header records and merge
+//! refuses). The host-by-host formats fold closed ports into counts, and a count
+//! cannot tell which pair is missing.
+//!
+//! Two passes over the inputs, so memory stays bounded by one bit per pair of the
+//! space (plus the outputs' own bounded state), never by the number of results:
+//! 1. check: every header agrees (spec hash, N, seed); every result line's pair is
+//!    in the space, belongs to the shard of its file and is set in the answered
+//!    bitmap once (a second time is a duplicate, refused); a last line without its
+//!    newline or that does not parse is a cut (a shard killed mid-write);
+//! 2. write: the results again, into the outputs, after the missing pairs have
+//!    been listed. A refused merge (exit 2) writes nothing.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime};
+
+use anyhow::Context;
+use portolan_engine::{PortResult, Sink, Summary};
+use portolan_output::{RunInfo, ShardInfo};
+use portolan_target::{PortList, Protocol, ScanOrder, SpecHash, TargetSet};
+use serde::Deserialize;
+
+use crate::args::MergeArgs;
+use crate::exit::{usage, Outcome};
+use crate::request::{self, MergeOutputs, OrderKind};
+use crate::resume::Session;
+use crate::sysenv::SystemEnv;
+
+/// The most pairs a merge keeps a bit for (256 MiB of bitmap).
+const MAX_PAIRS: u128 = 1 << 31;
+/// Missing ranges listed per shard before the rest is counted.
+const LIST_PER_SHARD: usize = 12;
+
+/// One line of a shard's NDJSON.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Line {
+    Header { shard: ShardInfo },
+    Trailer { shard_end: End },
+    Result(Box<PortResult>),
+}
+
+#[derive(Deserialize)]
+struct End {
+    complete: bool,
+}
+
+/// What the check pass learnt of one input.
+struct Input {
+    path: PathBuf,
+    info: ShardInfo,
+    /// The trailer's `complete`, `None` without a trailer (killed).
+    ended: Option<bool>,
+    cut: bool,
+}
+
+/// The pair space and which pairs were answered: one bit per pair.
+pub struct Coverage {
+    targets: std::sync::Arc<TargetSet>,
+    ports: std::sync::Arc<PortList>,
+    judge: ScanOrder,
+    shards: u128,
+    bits: Vec<u64>,
+}
+
+/// Why a pair cannot be counted.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not in the scan's space.
+    Foreign,
+    /// In the space, but another shard owns it.
+    WrongShard { owner: u64 },
+    /// Already answered.
+    Duplicate,
+}
+
+impl Coverage {
+    pub fn new(order: ScanOrder, shards: u64) -> anyhow::Result<Self> {
+        let pairs = order.targets().hosts() * order.ports().len() as u128;
+        if pairs > MAX_PAIRS {
+            return Err(usage(format!(
+                "the scan has {pairs} pairs; merge keeps one bit per pair and stops at {MAX_PAIRS}"
+            )));
+        }
+        Ok(Coverage {
+            targets: std::sync::Arc::new(order.targets().clone()),
+            ports: std::sync::Arc::new(order.ports().clone()),
+            judge: order,
+            shards: u128::from(shards),
+            bits: vec![0; (pairs as usize).div_ceil(64)],
+        })
+    }
+
+    fn index(&self, r: &PortResult) -> Option<u128> {
+        if r.endpoint.proto != Protocol::Tcp {
+            return None;
+        }
+        let host = self.targets.index_of(r.endpoint.addr)?;
+        let port = self.ports.as_slice().binary_search(&r.endpoint.port).ok()?;
+        Some(host * self.ports.len() as u128 + port as u128)
+    }
+
+    /// Counts `r` as answered by shard `shard` (1-based).
+    pub fn answer(&mut self, r: &PortResult, shard: u64) -> Result<(), Refusal> {
+        let idx = self.index(r).ok_or(Refusal::Foreign)?;
+        let owner = self.judge.owner(idx, self.shards) as u64 + 1;
+        if owner != shard {
+            return Err(Refusal::WrongShard { owner });
+        }
+        let (word, bit) = ((idx / 64) as usize, idx % 64);
+        if self.bits[word] & (1 << bit) != 0 {
+            return Err(Refusal::Duplicate);
+        }
+        self.bits[word] |= 1 << bit;
+        Ok(())
+    }
+
+    /// The pairs of the space (excluded hosts aside) that nobody answered, per
+    /// owning shard (1-based), as compact lines `HOSTS × PORTS`: consecutive hosts
+    /// missing the same ports share a line. At most `limit` lines per shard; the
+    /// count of pairs is exact.
+    pub fn missing(&self, limit: usize) -> Vec<ShardGap> {
+        let nports = self.ports.len();
+        let mut gaps: Vec<ShardGap> = (1..=self.shards as u64)
+            .map(|shard| ShardGap {
+                shard,
+                pairs: 0,
+                lines: Vec::new(),
+                more: 0,
+                open: None,
+            })
+            .collect();
+        for host in 0..self.targets.hosts() {
+            let Some((addr, _)) = self.targets.host_at(host) else {
+                continue;
+            };
+            let mut per_shard: Vec<Vec<u16>> = vec![Vec::new(); gaps.len()];
+            for (p, &port) in self.ports.as_slice().iter().enumerate() {
+                let idx = host * nports as u128 + p as u128;
+                if self.bits[(idx / 64) as usize] & (1 << (idx % 64)) == 0 {
+                    let owner = self.judge.owner(idx, self.shards) as usize;
+                    per_shard[owner].push(port);
+                }
+            }
+            for (gap, ports) in gaps.iter_mut().zip(per_shard) {
+                gap.add(addr, ports, limit);
+            }
+        }
+        for gap in &mut gaps {
+            gap.close(limit);
+        }
+        gaps.retain(|g| g.pairs > 0);
+        gaps
+    }
+}
+
+/// The missing pairs one shard owned.
+pub struct ShardGap {
+    pub shard: u64,
+    pub pairs: u64,
+    pub lines: Vec<String>,
+    /// Lines not listed.
+    pub more: u64,
+    /// The run being built: first and last host, and the ports they miss.
+    open: Option<(std::net::IpAddr, std::net::IpAddr, Vec<u16>)>,
+}
+
+impl ShardGap {
+    fn add(&mut self, addr: std::net::IpAddr, ports: Vec<u16>, limit: usize) {
+        self.pairs += ports.len() as u64;
+        match &mut self.open {
+            Some((_, last, p)) if *p == ports && next_addr(*last) == Some(addr) => *last = addr,
+            _ => {
+                self.close(limit);
+                if !ports.is_empty() {
+                    self.open = Some((addr, addr, ports));
+                }
+            }
+        }
+    }
+
+    fn close(&mut self, limit: usize) {
+        let Some((first, last, ports)) = self.open.take() else {
+            return;
+        };
+        if self.lines.len() >= limit {
+            self.more += 1;
+            return;
+        }
+        let hosts = if first == last {
+            first.to_string()
+        } else {
+            format!("{first}-{last}")
+        };
+        let ports = PortList::from_ports(ports).map_or_else(String::new, |p| p.to_spec());
+        self.lines.push(format!("{hosts} × {ports}"));
+    }
+}
+
+fn next_addr(a: std::net::IpAddr) -> Option<std::net::IpAddr> {
+    match a {
+        std::net::IpAddr::V4(v) => u32::from(v).checked_add(1).map(|n| std::net::Ipv4Addr::from(n).into()),
+        std::net::IpAddr::V6(v) => u128::from(v).checked_add(1).map(|n| std::net::Ipv6Addr::from(n).into()),
+    }
+}
+
+/// Reads `path` line by line: `f` gets each complete line that parses; the return
+/// says whether the file ended cut (a last line without its newline, or one that
+/// does not parse). A line that does not parse before the last is an error.
+fn read_lines(
+    path: &Path,
+    mut f: impl FnMut(Line, usize) -> anyhow::Result<()>,
+) -> anyhow::Result<bool> {
+    let file = File::open(path).map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?;
+    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let mut buf = Vec::with_capacity(512);
+    let mut number = 0;
+    let mut pending_bad: Option<usize> = None;
+    loop {
+        buf.clear();
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .with_context(|| format!("reading {}", path.display()))?;
+        if n == 0 {
+            return Ok(pending_bad.is_some());
+        }
+        number += 1;
+        if let Some(bad) = pending_bad {
+            return Err(usage(format!(
+                "{}: line {bad} is not a portolan NDJSON line",
+                path.display()
+            )));
+        }
+        if buf.last() != Some(&b'\n') {
+            return Ok(true);
+        }
+        match serde_json::from_slice::<Line>(&buf) {
+            Ok(line) => f(line, number)?,
+            Err(_) => pending_bad = Some(number),
+        }
+    }
+}
+
+/// `portolan merge`.
+pub fn run(args: &MergeArgs) -> anyhow::Result<Outcome> {
+    let clock = Instant::now();
+    let mut inputs = Vec::new();
+    for path in &args.inputs {
+        inputs.push(header(path)?);
+    }
+    let first = inputs[0].info.clone();
+    for input in &inputs[1..] {
+        let i = &input.info;
+        if i.spec != first.spec || i.count != first.count || i.seed != first.seed {
+            return Err(usage(format!(
+                "{} is shard {}/{} of spec {} (seed {}), but {} is shard {}/{} of spec {} (seed {}): they are not shards of one scan",
+                input.path.display(), i.index, i.count, i.spec, seed_text(i.seed),
+                inputs[0].path.display(), first.index, first.count, first.spec, seed_text(first.seed)
+            )));
+        }
+    }
+    for (n, a) in inputs.iter().enumerate() {
+        if let Some(b) = inputs[..n].iter().find(|b| b.info.index == a.info.index) {
+            return Err(usage(format!(
+                "{} and {} are both shard {}/{}: give each shard once",
+                b.path.display(),
+                a.path.display(),
+                a.info.index,
+                a.info.count
+            )));
+        }
+    }
+    let env = SystemEnv {
+        file_limit: portolan_engine::sys::raise_file_limit(),
+    };
+    let outs = MergeOutputs {
+        output: &args.output,
+        ndjson: args.ndjson.as_deref(),
+        open: args.open,
+        db: args.db.as_deref(),
+    };
+    let cfg = request::merge_request(&first.argv, &outs, &env)?;
+    let spec = SpecHash::of(&cfg.targets, &cfg.ports, Protocol::Tcp);
+    if spec.to_string() != first.spec {
+        return Err(usage(format!(
+            "the shards' arguments now give spec {spec}, not their {}: a target file changed or a name resolves differently here",
+            first.spec
+        )));
+    }
+    let order = match (cfg.order, first.seed) {
+        (OrderKind::Sequential, _) | (_, None) => {
+            ScanOrder::sequential(cfg.targets.clone(), cfg.ports.clone())
+        }
+        (OrderKind::Random { .. }, Some(seed)) => {
+            ScanOrder::random(cfg.targets.clone(), cfg.ports.clone(), seed)
+        }
+    };
+    let mut cover = Coverage::new(order, first.count)?;
+    // Pass 1: check.
+    for input in &mut inputs {
+        let shard = input.info.index;
+        let path = input.path.clone();
+        let mut ended = None;
+        input.cut = read_lines(&path, |line, number| {
+            match line {
+                Line::Header { shard: h } if number == 1 && h == input.info => {}
+                Line::Header { .. } => {
+                    return Err(usage(format!("{}: line {number}: a second shard header", path.display())))
+                }
+                Line::Trailer { shard_end } => ended = Some(shard_end.complete),
+                Line::Result(r) => cover.answer(&r, shard).map_err(|why| {
+                    let pair = format!("{}:{}", r.endpoint.addr, r.endpoint.port);
+                    usage(match why {
+                        Refusal::Foreign => format!("{}: line {number}: {pair} is not in the scan's targets and ports", path.display()),
+                        Refusal::WrongShard { owner } => format!("{}: line {number}: {pair} belongs to shard {owner}/{}, not {shard}", path.display(), first.count),
+                        Refusal::Duplicate => format!("{}: line {number}: {pair} was answered twice (a shard given twice, or a file edited by hand)", path.display()),
+                    })
+                })?,
+            }
+            Ok(())
+        })?;
+        input.ended = ended;
+    }
+    for input in &inputs {
+        let name = input.path.display();
+        let i = &input.info;
+        if input.cut {
+            eprintln!("portolan: {name} (shard {}/{}) is cut short: its last line is incomplete (killed mid-write?); resume that shard", i.index, i.count);
+        } else if input.ended.is_none() {
+            eprintln!("portolan: {name} (shard {}/{}) has no end line: the shard was killed before it finished; resume that shard", i.index, i.count);
+        } else if input.ended == Some(false) {
+            eprintln!("portolan: {name} (shard {}/{}) was interrupted; resume that shard", i.index, i.count);
+        }
+    }
+    let gaps = cover.missing(LIST_PER_SHARD);
+    let given: Vec<u64> = inputs.iter().map(|i| i.info.index).collect();
+    for gap in &gaps {
+        let absent = if given.contains(&gap.shard) { "" } else { ", no input" };
+        eprintln!(
+            "portolan: missing {} pairs of shard {}/{}{absent}:",
+            gap.pairs, gap.shard, first.count
+        );
+        for line in &gap.lines {
+            eprintln!("  {line}");
+        }
+        if gap.more > 0 {
+            eprintln!("  ... and {} more ranges", gap.more);
+        }
+    }
+    // Pass 2: write.
+    let complete = gaps.is_empty() && inputs.iter().all(|i| !i.cut);
+    write(&cfg, &inputs, complete, clock)?;
+    Ok(if complete {
+        Outcome::Done
+    } else {
+        Outcome::Incomplete
+    })
+}
+
+fn seed_text(seed: Option<u64>) -> String {
+    seed.map_or_else(|| "none".into(), |s| s.to_string())
+}
+
+/// The first line of `path`: its shard header.
+fn header(path: &Path) -> anyhow::Result<Input> {
+    let file = File::open(path).map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?;
+    let mut line = Vec::new();
+    // A header is small; a first line past 1 MiB is not one.
+    BufReader::new(file)
+        .take(1 << 20)
+        .read_until(b'\n', &mut line)
+        .with_context(|| format!("reading {}", path.display()))?;
+    let not_shard = || {
+        usage(format!(
+            "{} is not a shard's NDJSON (its first line is no shard header): merge reads `portolan scan --shard I/N -oD FILE`",
+            path.display()
+        ))
+    };
+    let Ok(Line::Header { shard }) = serde_json::from_slice::<Line>(&line) else {
+        return Err(not_shard());
+    };
+    if !shard.all_ports {
+        return Err(usage(format!(
+            "{} was written with --open, so closed ports are missing from it and coverage cannot be proven; run the shard without --open",
+            path.display()
+        )));
+    }
+    Ok(Input {
+        path: path.to_owned(),
+        info: shard,
+        ended: None,
+        cut: false,
+    })
+}
+
+/// Pass 2: every result of every input into the outputs (and the history).
+fn write(
+    cfg: &request::ScanRequest,
+    inputs: &[Input],
+    complete: bool,
+    clock: Instant,
+) -> anyhow::Result<()> {
+    let mut session = Session::load(None, &crate::args::HistoryOptions::default())?;
+    session.open_history(cfg)?;
+    let mut sink = crate::reports::reports(cfg, 0)?;
+    let info = RunInfo {
+        command_line: format!("portolan merge of: portolan scan {}", cfg.record_argv.join(" ")),
+        started: SystemTime::now(),
+        ports: cfg.ports.to_spec(),
+        hosts: cfg.targets.hosts(),
+        shard: None,
+    };
+    sink.start(&info)?;
+    session.attach(cfg, &info, &mut sink)?;
+    let mut summary = Summary::default();
+    for input in inputs {
+        read_lines(&input.path, |line, _| {
+            if let Line::Result(r) = line {
+                *summary.counts.entry((r.state, r.reason)).or_default() += 1;
+                sink.result(&r).map_err(|e| anyhow::anyhow!(e))?;
+            }
+            Ok(())
+        })?;
+    }
+    summary.complete = complete;
+    summary.elapsed = clock.elapsed();
+    sink.finish(&summary)?;
+    Ok(())
+}
