@@ -1,0 +1,336 @@
+//! `scan --shard I/N` and `portolan merge`: four shards of a scan of listeners on
+//! 127.0.0.1 merge into the unsharded scan pair for pair, and merge refuses or
+//! reports every bad input: a missing shard, a duplicate, a foreign spec, a file
+//! cut mid-write, a result in the wrong shard, a shard written with `--open`.
+
+use std::collections::BTreeSet;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn portolan(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("portolan").expect("the portolan binary");
+    cmd.timeout(Duration::from_mins(1));
+    cmd.env("XDG_DATA_HOME", dir.join("data"));
+    cmd.current_dir(dir);
+    cmd
+}
+
+/// Three listeners and their ports, and a port list around them with closed ports.
+fn listeners() -> (Vec<TcpListener>, String) {
+    let ls: Vec<TcpListener> = (0..3)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let mut ports: BTreeSet<u16> = BTreeSet::new();
+    for l in &ls {
+        let p = l.local_addr().unwrap().port();
+        ports.extend([p, p.saturating_sub(1), p.saturating_sub(2)]);
+    }
+    let spec = ports.iter().map(u16::to_string).collect::<Vec<_>>().join(",");
+    (ls, spec)
+}
+
+/// The (addr, port, state, reason) of every result line of an NDJSON file.
+fn pairs(path: &Path) -> BTreeSet<(String, u64, String, String)> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v.get("port").is_some())
+        .map(|v| {
+            (
+                v["addr"].as_str().unwrap().to_owned(),
+                v["port"].as_u64().unwrap(),
+                v["state"].as_str().unwrap().to_owned(),
+                v["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Runs the four shards of `targets × ports` into `dir/sI.ndjson`.
+fn shards(dir: &Path, ports: &str, extra: &[&str]) -> Vec<PathBuf> {
+    (1..=4)
+        .map(|i| {
+            let out = dir.join(format!("s{i}.ndjson"));
+            portolan(dir)
+                .args(["scan", "127.0.0.1", "127.0.0.2", "-p", ports, "--no-history"])
+                .args(["--no-progress", "--shard", &format!("{i}/4"), "-oD"])
+                .arg(&out)
+                .args(extra)
+                .assert()
+                .success();
+            out
+        })
+        .collect()
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn four_merged_shards_equal_the_unsharded_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_ls, ports) = listeners();
+    let files = shards(dir.path(), &ports, &["-oJ", "unused.json"]);
+    let whole = dir.path().join("whole.ndjson");
+    portolan(dir.path())
+        .args(["scan", "127.0.0.1", "127.0.0.2", "-p", &ports, "--no-history"])
+        .args(["--no-progress", "-oD"])
+        .arg(&whole)
+        .assert()
+        .success();
+    let merged = dir.path().join("merged.ndjson");
+    let db = dir.path().join("h.db");
+    let out = portolan(dir.path())
+        .arg("merge")
+        .args(&files)
+        .arg("-oD")
+        .arg(&merged)
+        .args(["-oJ", "merged.json", "-oX", "merged.xml", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let expected = pairs(&whole);
+    assert_eq!(expected.len(), 2 * ports.split(',').count());
+    assert_eq!(expected.iter().filter(|p| p.2 == "open").count(), 3);
+    assert_eq!(pairs(&merged), expected);
+    // Each shard walked a disjoint part, and the parts sum to the whole.
+    let sizes: Vec<usize> = files.iter().map(|f| pairs(f).len()).collect();
+    assert_eq!(sizes.iter().sum::<usize>(), expected.len());
+    // The merged JSON is one complete scan, not a shard.
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("merged.json")).unwrap())
+            .unwrap();
+    assert_eq!(doc["summary"]["complete"], true);
+    assert!(doc["run"].get("shard").is_none());
+    // The merged scan is in the history, with its open ports.
+    let shown = portolan(dir.path())
+        .args(["show", "-o", "ndjson", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(shown.status.success(), "{}", stderr(&shown));
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert_eq!(text.matches("\"open\"").count(), 3, "{text}");
+}
+
+#[test]
+fn every_format_records_the_shard() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_ls, ports) = listeners();
+    let out = portolan(dir.path())
+        .args(["scan", "127.0.0.1", "-p", &ports, "--no-history", "--no-progress"])
+        .args(["--shard", "2/3", "-oD", "s.ndjson", "-oJ", "s.json", "-oX", "s.xml"])
+        .args(["-oG", "s.gnmap"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).unwrap();
+    let nd = read("s.ndjson");
+    let lines: Vec<Value> = nd.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let head = &lines[0]["shard"];
+    assert_eq!((head["index"].as_u64(), head["count"].as_u64()), (Some(2), Some(3)));
+    let spec = head["spec"].as_str().unwrap().to_owned();
+    assert_eq!(spec.len(), 16);
+    let seed = head["seed"].as_u64().unwrap();
+    let end = &lines.last().unwrap()["shard_end"];
+    assert_eq!(end["complete"], true);
+    assert_eq!(end["spec"].as_str(), Some(spec.as_str()));
+    let json: Value = serde_json::from_str(&read("s.json")).unwrap();
+    assert_eq!(json["run"]["shard"]["spec"].as_str(), Some(spec.as_str()));
+    assert_eq!(json["run"]["shard"]["index"], 2);
+    let line = format!("shard 2/3 seed {seed} spec {spec}");
+    assert!(read("s.xml").contains(&format!("<!-- portolan {line} -->")));
+    assert!(read("s.gnmap").contains(&format!("# portolan {line}\n")));
+    // Without --seed, another run of another shard agrees on the seed.
+    let again = portolan(dir.path())
+        .args(["scan", "127.0.0.1", "-p", &ports, "--no-history", "--no-progress"])
+        .args(["--shard", "3/3", "-oD", "-"])
+        .output()
+        .unwrap();
+    let first: Value = serde_json::from_str(
+        String::from_utf8_lossy(&again.stdout).lines().next().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(first["shard"]["seed"].as_u64(), Some(seed));
+    assert_eq!(first["shard"]["spec"].as_str(), Some(spec.as_str()));
+}
+
+#[test]
+fn bad_shard_values_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    for bad in ["0/4", "5/4", "1/0", "x", "2/", "1/4/1"] {
+        let out = portolan(dir.path())
+            .args(["scan", "127.0.0.1", "-p", "1", "--no-history", "--shard", bad])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "--shard {bad}");
+        assert!(stderr(&out).contains("--shard"), "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn a_missing_shard_is_listed_with_its_pairs_and_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_ls, ports) = listeners();
+    let files = shards(dir.path(), &ports, &[]);
+    let out = portolan(dir.path())
+        .arg("merge")
+        .args([&files[0], &files[2], &files[3]])
+        .args(["-oJ", "m.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    let owned = pairs(&files[1]);
+    assert!(
+        err.contains(&format!("missing {} pairs of shard 2/4, no input", owned.len())),
+        "{err}"
+    );
+    // Every missing pair is named: each listed line is HOST × PORTS.
+    for (addr, port, ..) in &owned {
+        let line = err
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{addr} ×")))
+            .unwrap_or_else(|| panic!("{addr} not listed: {err}"));
+        let listed = line.split('×').nth(1).unwrap().trim();
+        let list: Vec<u64> = listed
+            .split(',')
+            .flat_map(|r| match r.split_once('-') {
+                Some((a, b)) => (a.parse().unwrap()..=b.parse().unwrap()).collect::<Vec<u64>>(),
+                None => vec![r.parse().unwrap()],
+            })
+            .collect();
+        assert!(list.contains(port), "{addr}:{port} not in {line}");
+    }
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("m.json")).unwrap())
+            .unwrap();
+    assert_eq!(doc["summary"]["complete"], false);
+}
+
+#[test]
+fn duplicates_are_refused_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_ls, ports) = listeners();
+    let files = shards(dir.path(), &ports, &[]);
+    let out = portolan(dir.path())
+        .arg("merge")
+        .args([&files[0], &files[0]])
+        .args(["-oJ", "m.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("both shard 1/4"), "{}", stderr(&out));
+    // A pair answered twice inside one shard's file.
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let dup = lines[1];
+    lines.insert(2, dup);
+    std::fs::write(&files[0], lines.join("\n") + "\n").unwrap();
+    let out = portolan(dir.path())
+        .arg("merge")
+        .args(&files)
+        .args(["-oJ", "m.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("answered twice"), "{}", stderr(&out));
+    assert!(!dir.path().join("m.json").exists());
+}
+
+#[test]
+fn a_result_in_the_wrong_shard_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_ls, ports) = listeners();
+    let files = shards(dir.path(), &ports, &[]);
+    let theirs = std::fs::read_to_string(&files[1]).unwrap();
+    let stolen = theirs.lines().nth(1).unwrap();
+    let mine = std::fs::read_to_string(&files[0]).unwrap();
+    let mut lines: Vec<&str> = mine.lines().collect();
+    lines.insert(1, stolen);
+    std::fs::write(&files[0], lines.join("\n") + "\n").unwrap();
+    let out = portolan(dir.path()).arg("merge").args(&files).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("belongs to shard 2/4, not 1"), "{}", stderr(&out));
+}
+
+#[test]
+fn shards_of_another_spec_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_ls, ports) = listeners();
+    let files = shards(dir.path(), &ports, &[]);
+    let other = dir.path().join("other.ndjson");
+    portolan(dir.path())
+        .args(["scan", "127.0.0.1", "127.0.0.3", "-p", &ports, "--no-history"])
+        .args(["--no-progress", "--shard", "2/4", "-oD"])
+        .arg(&other)
+        .assert()
+        .success();
+    let out = portolan(dir.path())
+        .arg("merge")
+        .args([&files[0], &other, &files[2], &files[3]])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("not shards of one scan"), "{}", stderr(&out));
+    // An NDJSON file of an unsharded scan is no shard at all.
+    let plain = dir.path().join("plain.ndjson");
+    portolan(dir.path())
+        .args(["scan", "127.0.0.1", "-p", &ports, "--no-history", "--no-progress", "-oD"])
+        .arg(&plain)
+        .assert()
+        .success();
+    let out = portolan(dir.path()).arg("merge").arg(&plain).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no shard header"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_shard_written_with_open_cannot_prove_coverage() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_ls, ports) = listeners();
+    let files = shards(dir.path(), &ports, &["--open"]);
+    let out = portolan(dir.path()).arg("merge").args(&files).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--open"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_shard_cut_mid_write_is_reported_and_its_lost_pairs_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_ls, ports) = listeners();
+    let files = shards(dir.path(), &ports, &[]);
+    // Killed in the middle of its third result line: no end line, half a line.
+    let text = std::fs::read_to_string(&files[2]).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.len() >= 5, "{text}");
+    let kept = format!("{}\n{}\n{}\n{}", lines[0], lines[1], lines[2], &lines[3][..10]);
+    std::fs::write(&files[2], kept).unwrap();
+    let lost: Value = serde_json::from_str(lines[3]).unwrap();
+    let out = portolan(dir.path())
+        .arg("merge")
+        .args(&files)
+        .args(["-oD", "m.ndjson"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("s3.ndjson (shard 3/4) is cut short"), "{err}");
+    let missing = lines.len() - 4; // header, two kept results, trailer
+    assert!(
+        err.contains(&format!("missing {missing} pairs of shard 3/4:")),
+        "{err}"
+    );
+    assert!(err.contains(lost["addr"].as_str().unwrap()), "{err}");
+    // The merged output holds every complete line: the other shards' and the two
+    // results that survived the cut.
+    let intact: usize = [0, 1, 3].iter().map(|&i| pairs(&files[i]).len()).sum();
+    assert_eq!(pairs(&dir.path().join("m.ndjson")).len(), intact + 2);
+}
