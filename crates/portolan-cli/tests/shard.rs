@@ -334,3 +334,192 @@ fn a_shard_cut_mid_write_is_reported_and_its_lost_pairs_listed() {
     let intact: usize = [0, 1, 3].iter().map(|&i| pairs(&files[i]).len()).sum();
     assert_eq!(pairs(&dir.path().join("m.ndjson")).len(), intact + 2);
 }
+
+/// The documents of a YAML file as JSON, parsed by PyYAML; `None` (with a printed
+/// reason) when python3 or PyYAML is missing, which fails the test under CI.
+fn yaml_docs(path: &Path) -> Option<Vec<Value>> {
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, json, yaml; print(json.dumps(list(yaml.safe_load_all(open(sys.argv[1])))))",
+        ])
+        .arg(path)
+        .output();
+    match out {
+        Ok(o) if o.status.success() => Some(serde_json::from_slice(&o.stdout).unwrap()),
+        Ok(o) if String::from_utf8_lossy(&o.stderr).contains("No module named") => {
+            skip("PyYAML is not installed (apt-get install python3-yaml)")
+        }
+        Ok(o) => panic!(
+            "{} is not valid YAML: {}",
+            path.display(),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Err(e) => skip(&format!("python3 cannot run: {e}")),
+    }
+}
+
+fn skip<T>(why: &str) -> Option<T> {
+    assert!(std::env::var_os("CI").is_none(), "CI must run this test: {why}");
+    eprintln!("skipped: {why}");
+    None
+}
+
+fn docs() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs")
+}
+
+/// `PATH` with the binary under test first, as the manifests call `portolan`.
+fn path_with_portolan() -> String {
+    let bin = assert_cmd::cargo::cargo_bin("portolan");
+    let dir = bin.parent().unwrap().display().to_string();
+    format!("{dir}:{}", std::env::var("PATH").unwrap_or_default())
+}
+
+/// Runs `script` with `sh -c` and `env`, as a pod or a Slurm task would.
+fn sh(dir: &Path, script: &str, env: &[(&str, String)]) -> std::process::Output {
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c").arg(script).current_dir(dir);
+    cmd.env("PATH", path_with_portolan());
+    cmd.env("XDG_DATA_HOME", dir.join("data"));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+/// (addr, port, state) of every pair a history database holds for its latest scan.
+fn shown_states(dir: &Path, db: &Path) -> BTreeSet<(String, u64, String)> {
+    let out = portolan(dir)
+        .args(["show", "-o", "ndjson", "--db"])
+        .arg(db)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|v| {
+            (
+                v["addr"].as_str().unwrap().to_owned(),
+                v["port"].as_u64().unwrap(),
+                v["state"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn unsharded(dir: &Path, ports: &str) -> BTreeSet<(String, u64, String)> {
+    let whole = dir.join("whole.ndjson");
+    portolan(dir)
+        .args(["scan", "127.0.0.1", "-p", ports, "--no-history", "--no-progress", "-oD"])
+        .arg(&whole)
+        .assert()
+        .success();
+    pairs(&whole).into_iter().map(|(a, p, s, _)| (a, p, s)).collect()
+}
+
+#[test]
+fn the_kubernetes_manifests_parse_and_their_scripts_shard_and_merge() {
+    let Some(shards) = yaml_docs(&docs().join("k8s/portolan-shards.yaml")) else {
+        return;
+    };
+    let Some(merge) = yaml_docs(&docs().join("k8s/portolan-merge.yaml")) else {
+        return;
+    };
+    let job = shards.iter().find(|d| d["kind"] == "Job").expect("a Job");
+    assert!(shards.iter().any(|d| d["kind"] == "PersistentVolumeClaim"));
+    let spec = &job["spec"];
+    assert_eq!(spec["completionMode"], "Indexed");
+    let container = &spec["template"]["spec"]["containers"][0];
+    let env: Vec<(&str, String)> = container["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["name"].as_str().unwrap(), e["value"].as_str().unwrap().to_owned()))
+        .collect();
+    let n: u64 = env.iter().find(|e| e.0 == "SHARDS").unwrap().1.parse().unwrap();
+    assert_eq!(spec["completions"].as_u64(), Some(n));
+    assert_eq!(spec["parallelism"].as_u64(), Some(n));
+    assert_eq!(container["volumeMounts"][0]["mountPath"], "/results");
+    let script = container["args"][0].as_str().unwrap();
+    assert!(script.contains("JOB_COMPLETION_INDEX"));
+    let merge_script = merge[0]["spec"]["template"]["spec"]["containers"][0]["args"][0]
+        .as_str()
+        .unwrap();
+
+    // Every index of the Job, run here with the results in a temporary directory.
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("results");
+    std::fs::create_dir(&results).unwrap();
+    let local = |s: &str| s.replace("/results", &results.display().to_string());
+    let (_ls, ports) = listeners();
+    let env = [
+        ("SHARDS", n.to_string()),
+        ("TARGETS", "127.0.0.1".to_owned()),
+        ("PORTS", ports.clone()),
+    ];
+    for index in 0..n {
+        let mut e = env.to_vec();
+        e.push(("JOB_COMPLETION_INDEX", index.to_string()));
+        let out = sh(dir.path(), &local(script), &e);
+        assert!(out.status.success(), "index {index}: {}", stderr(&out));
+    }
+    // A retried pod whose shard had finished does nothing.
+    let third = results.join("shard-3.ndjson");
+    let before = std::fs::read(&third).unwrap();
+    let mut e = env.to_vec();
+    e.push(("JOB_COMPLETION_INDEX", "2".to_owned()));
+    assert!(sh(dir.path(), &local(script), &e).status.success());
+    assert_eq!(std::fs::read(&third).unwrap(), before);
+
+    let out = sh(dir.path(), &local(merge_script), &[]);
+    assert!(out.status.success(), "merge: {}", stderr(&out));
+    let merged = shown_states(dir.path(), &results.join("history.db"));
+    assert_eq!(merged, unsharded(dir.path(), &ports));
+    assert!(results.join("merged.xml").exists());
+}
+
+#[test]
+fn the_slurm_array_script_shards_and_a_failed_task_reruns_alone() {
+    let script_path = docs().join("slurm/portolan-shards.sbatch");
+    let script = std::fs::read_to_string(&script_path).unwrap();
+    assert!(script.contains("SLURM_ARRAY_TASK_ID"));
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("results");
+    let (_ls, ports) = listeners();
+    let env = |task: u64| {
+        vec![
+            ("RESULTS", results.display().to_string()),
+            ("SHARDS", "4".to_owned()),
+            ("TARGETS", "127.0.0.1".to_owned()),
+            ("PORTS", ports.clone()),
+            ("SLURM_ARRAY_TASK_ID", task.to_string()),
+            // What Slurm says when one task is re-run alone: the script must not use it.
+            ("SLURM_ARRAY_TASK_COUNT", "1".to_owned()),
+        ]
+    };
+    for task in [1, 2, 4] {
+        let out = sh(dir.path(), &script, &env(task));
+        assert!(out.status.success(), "task {task}: {}", stderr(&out));
+    }
+    let files = |n: &[u64]| -> Vec<PathBuf> {
+        n.iter().map(|i| results.join(format!("shard-{i}.ndjson"))).collect()
+    };
+    // Task 3 failed: the merge names it, then it is re-run alone.
+    let out = portolan(dir.path()).arg("merge").args(files(&[1, 2, 4])).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("of shard 3/4, no input"), "{}", stderr(&out));
+    let out = sh(dir.path(), &script, &env(3));
+    assert!(out.status.success(), "task 3: {}", stderr(&out));
+    let db = dir.path().join("merged.db");
+    let out = portolan(dir.path())
+        .arg("merge")
+        .args(files(&[1, 2, 3, 4]))
+        .arg("--db")
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(shown_states(dir.path(), &db), unsharded(dir.path(), &ports));
+}
