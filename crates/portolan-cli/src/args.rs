@@ -349,8 +349,9 @@ pub enum Format {
 /// `portolan merge`.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Inputs are the NDJSON files of `portolan scan --shard I/N -oD FILE` (without --open): \
-every pair a shard answered is a line, so coverage is proven pair by pair. The pair space is rebuilt \
+    after_help = "Inputs are the NDJSON files of `portolan scan --shard I/N -oD FILE` (without --open), \
+or the shards' history databases (`--db FILE`, their latest scan): every pair a shard answered is \
+listed, so coverage is proven pair by pair. The pair space is rebuilt \
 from the arguments the shards recorded (target files read and names resolved again) and must hash \
 to the shards' spec hash.\n\n\
 Exit status: 0 every pair answered exactly once, outputs written; 1 pairs missing (listed on \
@@ -359,7 +360,7 @@ cut short; 2 bad usage, a pair answered twice, or inputs of different specs (not
 Example:\n  portolan merge shard-*.ndjson -oX merged.xml --db history.db"
 )]
 pub struct MergeArgs {
-    /// The shards' NDJSON files.
+    /// The shards' NDJSON files or history databases.
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
 

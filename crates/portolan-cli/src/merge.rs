@@ -1,10 +1,12 @@
-//! `portolan merge`: the shards of one scan (`scan --shard I/N -oD FILE`) into one
-//! scan, with proof that every (host, port) pair was answered exactly once.
+//! `portolan merge`: the shards of one scan (`scan --shard I/N -oD FILE`, or their
+//! history databases, `--db FILE`) into one scan, with proof that every (host,
+//! port) pair was answered exactly once.
 //!
-//! Why NDJSON only: it is the one format that lists every answered pair (closed
-//! ones included, unless `--open`, which the shard header records and merge
-//! refuses). The host-by-host formats fold closed ports into counts, and a count
-//! cannot tell which pair is missing.
+//! Why NDJSON and the history, not the other formats: they are the ones that list
+//! every answered pair (NDJSON has a line per pair unless `--open`, which the shard
+//! header records and merge refuses; the history has an answered bitmap per host).
+//! The host-by-host formats fold closed ports into counts, and a count cannot tell
+//! which pair is missing.
 //!
 //! Two passes over the inputs, so memory stays bounded by one bit per pair of the
 //! space (plus the outputs' own bounded state), never by the number of results:
@@ -31,6 +33,7 @@ use crate::exit::{usage, Outcome};
 use crate::request::{self, MergeOutputs, OrderKind};
 use crate::resume::Session;
 use crate::sysenv::SystemEnv;
+use portolan_store::Store;
 
 /// The most pairs a merge keeps a bit for (256 MiB of bitmap).
 const MAX_PAIRS: u128 = 1 << 31;
@@ -51,9 +54,18 @@ struct End {
     complete: bool,
 }
 
+/// Where an input's results come from.
+enum Source {
+    /// A shard's NDJSON file.
+    Ndjson,
+    /// A shard's history database: its latest run.
+    History(i64),
+}
+
 /// What the check pass learnt of one input.
 struct Input {
     path: PathBuf,
+    source: Source,
     info: ShardInfo,
     /// The trailer's `complete`, `None` without a trailer (killed).
     ended: Option<bool>,
@@ -250,10 +262,14 @@ fn read_lines(
 /// `portolan merge`.
 pub fn run(args: &MergeArgs) -> anyhow::Result<Outcome> {
     let clock = Instant::now();
+    let env = SystemEnv {
+        file_limit: portolan_engine::sys::raise_file_limit(),
+    };
     let mut inputs = Vec::new();
     for path in &args.inputs {
-        inputs.push(header(path)?);
+        inputs.push(header(path, &env)?);
     }
+    refuse_overwriting_inputs(args)?;
     let first = inputs[0].info.clone();
     for input in &inputs[1..] {
         let i = &input.info;
@@ -276,9 +292,6 @@ pub fn run(args: &MergeArgs) -> anyhow::Result<Outcome> {
             )));
         }
     }
-    let env = SystemEnv {
-        file_limit: portolan_engine::sys::raise_file_limit(),
-    };
     let outs = MergeOutputs {
         output: &args.output,
         ndjson: args.ndjson.as_deref(),
@@ -306,6 +319,18 @@ pub fn run(args: &MergeArgs) -> anyhow::Result<Outcome> {
     for input in &mut inputs {
         let shard = input.info.index;
         let path = input.path.clone();
+        let refuse = |r: &PortResult, why: Refusal, at: &str| {
+            let pair = format!("{}:{}", r.endpoint.addr, r.endpoint.port);
+            usage(match why {
+                Refusal::Foreign => format!("{}{at}: {pair} is not in the scan's targets and ports", path.display()),
+                Refusal::WrongShard { owner } => format!("{}{at}: {pair} belongs to shard {owner}/{}, not {shard}", path.display(), first.count),
+                Refusal::Duplicate => format!("{}{at}: {pair} was answered twice (a shard given twice, or a file edited by hand)", path.display()),
+            })
+        };
+        if let Source::History(id) = input.source {
+            replay(&path, id, |r| cover.answer(r, shard).map_err(|why| refuse(r, why, "")))?;
+            continue;
+        }
         let mut ended = None;
         input.cut = read_lines(&path, |line, number| {
             match line {
@@ -314,14 +339,9 @@ pub fn run(args: &MergeArgs) -> anyhow::Result<Outcome> {
                     return Err(usage(format!("{}: line {number}: a second shard header", path.display())))
                 }
                 Line::Trailer { shard_end } => ended = Some(shard_end.complete),
-                Line::Result(r) => cover.answer(&r, shard).map_err(|why| {
-                    let pair = format!("{}:{}", r.endpoint.addr, r.endpoint.port);
-                    usage(match why {
-                        Refusal::Foreign => format!("{}: line {number}: {pair} is not in the scan's targets and ports", path.display()),
-                        Refusal::WrongShard { owner } => format!("{}: line {number}: {pair} belongs to shard {owner}/{}, not {shard}", path.display(), first.count),
-                        Refusal::Duplicate => format!("{}: line {number}: {pair} was answered twice (a shard given twice, or a file edited by hand)", path.display()),
-                    })
-                })?,
+                Line::Result(r) => cover
+                    .answer(&r, shard)
+                    .map_err(|why| refuse(&r, why, &format!(": line {number}")))?,
             }
             Ok(())
         })?;
@@ -363,12 +383,48 @@ pub fn run(args: &MergeArgs) -> anyhow::Result<Outcome> {
     })
 }
 
+/// An output (or the history) that is one of the inputs would destroy it before
+/// the second pass reads it.
+fn refuse_overwriting_inputs(args: &MergeArgs) -> anyhow::Result<()> {
+    let inputs: Vec<PathBuf> = args
+        .inputs
+        .iter()
+        .filter_map(|p| std::fs::canonicalize(p).ok())
+        .collect();
+    let outputs = args
+        .output
+        .files(args.ndjson.as_deref())
+        .into_iter()
+        .map(|(_, p)| p)
+        .chain(args.db.clone());
+    for out in outputs {
+        if let Ok(c) = std::fs::canonicalize(&out) {
+            if inputs.contains(&c) {
+                return Err(usage(format!(
+                    "{} is an input: merge would overwrite it",
+                    out.display()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn seed_text(seed: Option<u64>) -> String {
     seed.map_or_else(|| "none".into(), |s| s.to_string())
 }
 
-/// The first line of `path`: its shard header.
-fn header(path: &Path) -> anyhow::Result<Input> {
+/// What `path` says of itself: the header of a shard's NDJSON, or the shard a
+/// history database's latest run was.
+fn header(path: &Path, env: &SystemEnv) -> anyhow::Result<Input> {
+    let mut magic = [0u8; 16];
+    let is_db = File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && &magic == b"SQLite format 3\0";
+    if is_db {
+        return history_header(path, env);
+    }
     let file = File::open(path).map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?;
     let mut line = Vec::new();
     // A header is small; a first line past 1 MiB is not one.
@@ -393,10 +449,80 @@ fn header(path: &Path) -> anyhow::Result<Input> {
     }
     Ok(Input {
         path: path.to_owned(),
+        source: Source::Ndjson,
         info: shard,
         ended: None,
         cut: false,
     })
+}
+
+/// A shard's history database (`scan --shard I/N --db FILE`): its latest run, whose
+/// recorded arguments give the shard and, rebuilt, the spec hash. Its closed ports
+/// come back from the answered bitmaps, so coverage is proven as for NDJSON.
+fn history_header(path: &Path, env: &SystemEnv) -> anyhow::Result<Input> {
+    let store = Store::open(path)?;
+    let not_shard = |why: &str| {
+        usage(format!(
+            "{}: {why}: merge reads the history of `portolan scan --shard I/N --db FILE`",
+            path.display()
+        ))
+    };
+    let id = store.latest()?.ok_or_else(|| not_shard("no scan recorded"))?;
+    let run = store.run(id)?;
+    let shard = shard_of(&run.argv).ok_or_else(|| not_shard("its latest scan is not a shard"))?;
+    if !run.resumable {
+        return Err(not_shard(
+            "its latest scan was too large to record every answered pair",
+        ));
+    }
+    let outs = MergeOutputs {
+        output: &crate::args::OutputArgs::default(),
+        ndjson: None,
+        open: false,
+        db: None,
+    };
+    let cfg = request::merge_request(&run.argv, &outs, env)?;
+    let spec = SpecHash::of(&cfg.targets, &cfg.ports, Protocol::Tcp);
+    Ok(Input {
+        path: path.to_owned(),
+        source: Source::History(id),
+        info: ShardInfo {
+            index: shard.index(),
+            count: shard.count(),
+            seed: run.seed,
+            spec: spec.to_string(),
+            argv: run.argv.clone(),
+            all_ports: true,
+        },
+        ended: run.ended.map(|_| run.complete),
+        cut: false,
+    })
+}
+
+/// The `--shard` of recorded arguments.
+fn shard_of(argv: &[String]) -> Option<portolan_target::Shard> {
+    let mut words = argv.iter();
+    while let Some(w) = words.next() {
+        if w == "--shard" {
+            return words.next()?.parse().ok();
+        }
+        if let Some(v) = w.strip_prefix("--shard=") {
+            return v.parse().ok();
+        }
+    }
+    None
+}
+
+/// Calls `f` with every result of a history input.
+fn replay(
+    path: &Path,
+    id: i64,
+    mut f: impl FnMut(&PortResult) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let store = Store::open(path)?;
+    let run = store.run(id)?;
+    store.replay(&run, |r: &PortResult| f(r))?;
+    Ok(())
 }
 
 /// Pass 2: every result of every input into the outputs (and the history).
@@ -420,13 +546,19 @@ fn write(
     session.attach(cfg, &info, &mut sink)?;
     let mut summary = Summary::default();
     for input in inputs {
-        read_lines(&input.path, |line, _| {
-            if let Line::Result(r) = line {
-                *summary.counts.entry((r.state, r.reason)).or_default() += 1;
-                sink.result(&r).map_err(|e| anyhow::anyhow!(e))?;
+        let mut one = |r: &PortResult| -> anyhow::Result<()> {
+            *summary.counts.entry((r.state, r.reason)).or_default() += 1;
+            sink.result(r).map_err(|e| anyhow::anyhow!(e))
+        };
+        match input.source {
+            Source::History(id) => replay(&input.path, id, one)?,
+            Source::Ndjson => {
+                read_lines(&input.path, |line, _| match line {
+                    Line::Result(r) => one(&r),
+                    _ => Ok(()),
+                })?;
             }
-            Ok(())
-        })?;
+        }
     }
     summary.complete = complete;
     summary.elapsed = clock.elapsed();

@@ -523,3 +523,107 @@ fn the_slurm_array_script_shards_and_a_failed_task_reruns_alone() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(shown_states(dir.path(), &db), unsharded(dir.path(), &ports));
 }
+
+/// Lines in a file so far (0 if it does not exist yet).
+fn line_count(path: &Path) -> usize {
+    std::fs::read(path).map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count())
+}
+
+#[test]
+fn a_killed_shard_resumes_as_that_shard_and_the_merge_becomes_exact() {
+    let _open: Vec<TcpListener> = (15_000..16_000)
+        .step_by(97)
+        .filter_map(|p| TcpListener::bind(("127.0.0.1", p)).ok())
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let base = ["scan", "127.0.0.1", "-p", "10000-29999", "--no-progress"];
+    let file = |i: u64| dir.path().join(format!("s{i}.ndjson"));
+    for i in [1, 3, 4] {
+        portolan(dir.path())
+            .args(base)
+            .args(["--no-history", "--shard", &format!("{i}/4"), "-oD"])
+            .arg(file(i))
+            .assert()
+            .success();
+    }
+    // Shard 2, slowed down, is interrupted once it has answered a few hundred pairs.
+    let db = dir.path().join("shard-2.db");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("portolan"))
+        .args(base)
+        .args(["--max-rate", "2000", "--shard", "2/4", "-oD"])
+        .arg(file(2))
+        .arg("--db")
+        .arg(&db)
+        .env("XDG_DATA_HOME", dir.path().join("data"))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while line_count(&file(2)) < 300 {
+        assert!(started.elapsed() < Duration::from_secs(60), "shard 2 never got going");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    let answered = pairs(&file(2)).len();
+    assert!(answered < 5000, "interrupted part way: {answered}");
+    let all = [file(1), file(2), file(3), file(4)];
+    let out = portolan(dir.path()).arg("merge").args(&all).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains(&format!("missing {} pairs of shard 2/4:", 5000 - answered)), "{err}");
+    assert!(err.contains("s2.ndjson (shard 2/4) was interrupted"), "{err}");
+
+    portolan(dir.path())
+        .args(["scan", "--resume", "--no-progress", "--db"])
+        .arg(&db)
+        .assert()
+        .success();
+    let whole = dir.path().join("whole.ndjson");
+    portolan(dir.path())
+        .args(base)
+        .args(["--no-history", "-oD"])
+        .arg(&whole)
+        .assert()
+        .success();
+    let expected: BTreeSet<(String, u64, String)> =
+        pairs(&whole).into_iter().map(|(a, p, s, _)| (a, p, s)).collect();
+    assert_eq!(expected.len(), 20_000);
+    let merged = dir.path().join("m.ndjson");
+    let out = portolan(dir.path())
+        .arg("merge")
+        .args(&all)
+        .arg("-oD")
+        .arg(&merged)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let got: BTreeSet<(String, u64, String)> =
+        pairs(&merged).into_iter().map(|(a, p, s, _)| (a, p, s)).collect();
+    assert_eq!(got, expected);
+    // The shard's history database stands in for its NDJSON.
+    let out = portolan(dir.path())
+        .arg("merge")
+        .args([&file(1), &db, &file(3), &file(4)])
+        .arg("-oD")
+        .arg(&merged)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let got: BTreeSet<(String, u64, String)> =
+        pairs(&merged).into_iter().map(|(a, p, s, _)| (a, p, s)).collect();
+    assert_eq!(got, expected);
+    // Writing over an input is refused.
+    let out = portolan(dir.path())
+        .arg("merge")
+        .args(&all)
+        .arg("-oD")
+        .arg(file(3))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("is an input"), "{}", stderr(&out));
+}
