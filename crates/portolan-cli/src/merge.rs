@@ -565,3 +565,94 @@ fn write(
     sink.finish(&summary)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use portolan_engine::{Endpoint, Reason};
+    use portolan_target::spec::{SystemResolver, TargetSetBuilder};
+
+    use super::*;
+
+    fn order(words: &[&str], ports: &str, seed: u64) -> ScanOrder {
+        let mut b = TargetSetBuilder::new();
+        for w in words {
+            b = b.target(w).unwrap();
+        }
+        let targets = Arc::new(b.build(&SystemResolver).unwrap());
+        ScanOrder::random(targets, Arc::new(PortList::parse(ports).unwrap()), seed)
+    }
+
+    fn result(e: &Endpoint) -> PortResult {
+        PortResult::new(e.clone(), Reason::ConnRefused, None, 1)
+    }
+
+    #[test]
+    fn every_pair_once_leaves_nothing_missing() {
+        let walk = order(&["10.0.0.0/28"], "1-5", 3);
+        let mut cover = Coverage::new(walk.clone(), 3).unwrap();
+        for k in 0..3u64 {
+            for e in walk.clone().shard(u128::from(k), 3) {
+                assert_eq!(cover.answer(&result(&e), k + 1), Ok(()));
+            }
+        }
+        assert!(cover.missing(10).is_empty());
+        let any = walk.clone().next().unwrap();
+        let owner = walk.owner(
+            walk.targets().index_of(any.addr).unwrap() * 5 + u128::from(any.port - 1),
+            3,
+        ) as u64
+            + 1;
+        assert_eq!(cover.answer(&result(&any), owner), Err(Refusal::Duplicate));
+        let other = owner % 3 + 1;
+        assert_eq!(
+            cover.answer(&result(&any), other),
+            Err(Refusal::WrongShard { owner })
+        );
+        let mut foreign = any.clone();
+        foreign.port = 6;
+        assert_eq!(cover.answer(&result(&foreign), 1), Err(Refusal::Foreign));
+        foreign = any;
+        foreign.addr = "10.0.1.1".parse().unwrap();
+        assert_eq!(cover.answer(&result(&foreign), 1), Err(Refusal::Foreign));
+    }
+
+    #[test]
+    fn a_missing_shard_is_listed_compactly_by_host_ranges() {
+        // One shard of one: a dead shard misses everything, one line.
+        let walk = order(&["10.0.0.0/24"], "22,80-81", 9);
+        let cover = Coverage::new(walk.clone(), 1).unwrap();
+        let gaps = cover.missing(10);
+        assert_eq!(gaps.len(), 1);
+        assert_eq!(gaps[0].pairs, 256 * 3);
+        assert_eq!(gaps[0].lines, vec!["10.0.0.0-10.0.0.255 × 22,80-81"]);
+        // Half the hosts answered: two runs of hosts, the gap between them.
+        let mut cover = Coverage::new(walk.clone(), 1).unwrap();
+        for e in walk.filter(|e| (100..200).contains(&(u32::from(match e.addr {
+            std::net::IpAddr::V4(a) => a,
+            std::net::IpAddr::V6(_) => unreachable!(),
+        }) & 0xff)))
+        {
+            cover.answer(&result(&e), 1).unwrap();
+        }
+        let gaps = cover.missing(1);
+        assert_eq!(gaps[0].pairs, 156 * 3);
+        assert_eq!(gaps[0].lines, vec!["10.0.0.0-10.0.0.99 × 22,80-81"]);
+        assert_eq!(gaps[0].more, 1);
+    }
+
+    #[test]
+    fn recorded_shard_arguments() {
+        let words = |w: &[&str]| w.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            shard_of(&words(&["10.0.0.1", "--shard", "2/4"])).map(|s| s.to_string()),
+            Some("2/4".into())
+        );
+        assert_eq!(
+            shard_of(&words(&["--shard=3/8", "-p", "1"])).map(|s| s.to_string()),
+            Some("3/8".into())
+        );
+        assert!(shard_of(&words(&["10.0.0.1", "-p", "1"])).is_none());
+    }
+}

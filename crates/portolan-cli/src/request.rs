@@ -894,6 +894,56 @@ mod tests {
         r.ports.as_slice().to_vec()
     }
 
+    // --- shards
+
+    #[test]
+    fn a_shard_without_seed_derives_it_from_the_pair_space() {
+        let r = request(&["198.18.0.0/24", "-p", "22,80", "--shard", "2/4"]);
+        let plan = r.shard.expect("a shard plan");
+        assert_eq!((plan.shard.index(), plan.shard.count()), (2, 4));
+        assert_eq!(plan.spec, SpecHash::of(&r.targets, &r.ports, Protocol::Tcp));
+        assert_eq!(
+            r.order,
+            OrderKind::Random {
+                seed: derived_seed(plan.spec)
+            }
+        );
+        // Another shard, the same targets spelt otherwise, other timing: same seed.
+        let other = request(&[
+            "198.18.0.128/25",
+            "198.18.0.0/25",
+            "-p",
+            "80,22",
+            "--shard",
+            "4/4",
+            "--max-rate",
+            "10",
+        ]);
+        assert_eq!(other.order, r.order);
+        // Other ports: another space, another seed.
+        let ports = request(&["198.18.0.0/24", "-p", "22,81", "--shard", "2/4"]);
+        assert_ne!(ports.order, r.order);
+        assert_ne!(ports.shard.unwrap().spec, plan.spec);
+    }
+
+    #[test]
+    fn a_shard_keeps_a_given_seed_or_no_randomize() {
+        let r = request(&["198.18.0.1", "-p", "1-9", "--shard", "1/2", "--seed", "5"]);
+        assert_eq!(r.order, OrderKind::Random { seed: 5 });
+        let r = request(&["198.18.0.1", "-p", "1-9", "--shard", "1/2", "-r"]);
+        assert_eq!(r.order, OrderKind::Sequential);
+        assert!(r.shard.is_some());
+        assert!(request(&["198.18.0.1"]).shard.is_none());
+    }
+
+    #[test]
+    fn bad_shards_are_refused() {
+        for bad in ["0/4", "5/4", "1/0", "two/4", "1-4", ""] {
+            let line = refused(&["198.18.0.1", "--shard", bad]);
+            assert!(line.contains("--shard"), "{bad}: {line}");
+        }
+    }
+
     // --- targets
 
     #[test]
