@@ -319,7 +319,8 @@ pub fn rewrite_habits(argv: Vec<OsString>) -> Result<Vec<OsString>, UsageError> 
 /// A port number from 1 to 65535.
 /// `--shard I/N`, checked by the target crate's parser.
 pub fn parse_shard(text: &str) -> Result<portolan_target::Shard, String> {
-    text.parse().map_err(|e: portolan_target::ShardError| e.to_string())
+    text.parse()
+        .map_err(|e: portolan_target::ShardError| e.to_string())
 }
 
 pub fn parse_port(text: &str) -> Result<u16, String> {

@@ -217,8 +217,12 @@ impl ShardGap {
 
 fn next_addr(a: std::net::IpAddr) -> Option<std::net::IpAddr> {
     match a {
-        std::net::IpAddr::V4(v) => u32::from(v).checked_add(1).map(|n| std::net::Ipv4Addr::from(n).into()),
-        std::net::IpAddr::V6(v) => u128::from(v).checked_add(1).map(|n| std::net::Ipv6Addr::from(n).into()),
+        std::net::IpAddr::V4(v) => u32::from(v)
+            .checked_add(1)
+            .map(|n| std::net::Ipv4Addr::from(n).into()),
+        std::net::IpAddr::V6(v) => u128::from(v)
+            .checked_add(1)
+            .map(|n| std::net::Ipv6Addr::from(n).into()),
     }
 }
 
@@ -229,7 +233,8 @@ fn read_lines(
     path: &Path,
     mut f: impl FnMut(Line, usize) -> anyhow::Result<()>,
 ) -> anyhow::Result<bool> {
-    let file = File::open(path).map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?;
+    let file =
+        File::open(path).map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?;
     let mut reader = BufReader::with_capacity(1 << 16, file);
     let mut buf = Vec::with_capacity(512);
     let mut number = 0;
@@ -270,28 +275,8 @@ pub fn run(args: &MergeArgs) -> anyhow::Result<Outcome> {
         inputs.push(header(path, &env)?);
     }
     refuse_overwriting_inputs(args)?;
+    agree(&inputs)?;
     let first = inputs[0].info.clone();
-    for input in &inputs[1..] {
-        let i = &input.info;
-        if i.spec != first.spec || i.count != first.count || i.seed != first.seed {
-            return Err(usage(format!(
-                "{} is shard {}/{} of spec {} (seed {}), but {} is shard {}/{} of spec {} (seed {}): they are not shards of one scan",
-                input.path.display(), i.index, i.count, i.spec, seed_text(i.seed),
-                inputs[0].path.display(), first.index, first.count, first.spec, seed_text(first.seed)
-            )));
-        }
-    }
-    for (n, a) in inputs.iter().enumerate() {
-        if let Some(b) = inputs[..n].iter().find(|b| b.info.index == a.info.index) {
-            return Err(usage(format!(
-                "{} and {} are both shard {}/{}: give each shard once",
-                b.path.display(),
-                a.path.display(),
-                a.info.index,
-                a.info.count
-            )));
-        }
-    }
     let outs = MergeOutputs {
         output: &args.output,
         ndjson: args.ndjson.as_deref(),
@@ -317,62 +302,10 @@ pub fn run(args: &MergeArgs) -> anyhow::Result<Outcome> {
     let mut cover = Coverage::new(order, first.count)?;
     // Pass 1: check.
     for input in &mut inputs {
-        let shard = input.info.index;
-        let path = input.path.clone();
-        let refuse = |r: &PortResult, why: Refusal, at: &str| {
-            let pair = format!("{}:{}", r.endpoint.addr, r.endpoint.port);
-            usage(match why {
-                Refusal::Foreign => format!("{}{at}: {pair} is not in the scan's targets and ports", path.display()),
-                Refusal::WrongShard { owner } => format!("{}{at}: {pair} belongs to shard {owner}/{}, not {shard}", path.display(), first.count),
-                Refusal::Duplicate => format!("{}{at}: {pair} was answered twice (a shard given twice, or a file edited by hand)", path.display()),
-            })
-        };
-        if let Source::History(id) = input.source {
-            replay(&path, id, |r| cover.answer(r, shard).map_err(|why| refuse(r, why, "")))?;
-            continue;
-        }
-        let mut ended = None;
-        input.cut = read_lines(&path, |line, number| {
-            match line {
-                Line::Header { shard: h } if number == 1 && h == input.info => {}
-                Line::Header { .. } => {
-                    return Err(usage(format!("{}: line {number}: a second shard header", path.display())))
-                }
-                Line::Trailer { shard_end } => ended = Some(shard_end.complete),
-                Line::Result(r) => cover
-                    .answer(&r, shard)
-                    .map_err(|why| refuse(&r, why, &format!(": line {number}")))?,
-            }
-            Ok(())
-        })?;
-        input.ended = ended;
-    }
-    for input in &inputs {
-        let name = input.path.display();
-        let i = &input.info;
-        if input.cut {
-            eprintln!("portolan: {name} (shard {}/{}) is cut short: its last line is incomplete (killed mid-write?); resume that shard", i.index, i.count);
-        } else if input.ended.is_none() {
-            eprintln!("portolan: {name} (shard {}/{}) has no end line: the shard was killed before it finished; resume that shard", i.index, i.count);
-        } else if input.ended == Some(false) {
-            eprintln!("portolan: {name} (shard {}/{}) was interrupted; resume that shard", i.index, i.count);
-        }
+        check(input, &mut cover)?;
     }
     let gaps = cover.missing(LIST_PER_SHARD);
-    let given: Vec<u64> = inputs.iter().map(|i| i.info.index).collect();
-    for gap in &gaps {
-        let absent = if given.contains(&gap.shard) { "" } else { ", no input" };
-        eprintln!(
-            "portolan: missing {} pairs of shard {}/{}{absent}:",
-            gap.pairs, gap.shard, first.count
-        );
-        for line in &gap.lines {
-            eprintln!("  {line}");
-        }
-        if gap.more > 0 {
-            eprintln!("  ... and {} more ranges", gap.more);
-        }
-    }
+    tell(&inputs, &gaps);
     // Pass 2: write.
     let complete = gaps.is_empty() && inputs.iter().all(|i| !i.cut);
     write(&cfg, &inputs, complete, clock)?;
@@ -381,6 +314,114 @@ pub fn run(args: &MergeArgs) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Incomplete
     })
+}
+
+/// The inputs are shards of one scan (spec, N and seed), each given once.
+fn agree(inputs: &[Input]) -> anyhow::Result<()> {
+    let first = &inputs[0];
+    let f = &first.info;
+    for input in &inputs[1..] {
+        let i = &input.info;
+        if i.spec != f.spec || i.count != f.count || i.seed != f.seed {
+            return Err(usage(format!(
+                "{} is shard {}/{} of spec {} (seed {}), but {} is shard {}/{} of spec {} (seed {}): they are not shards of one scan",
+                input.path.display(), i.index, i.count, i.spec, seed_text(i.seed),
+                first.path.display(), f.index, f.count, f.spec, seed_text(f.seed)
+            )));
+        }
+    }
+    for (n, a) in inputs.iter().enumerate() {
+        if let Some(b) = inputs[..n].iter().find(|b| b.info.index == a.info.index) {
+            return Err(usage(format!(
+                "{} and {} are both shard {}/{}: give each shard once",
+                b.path.display(),
+                a.path.display(),
+                a.info.index,
+                a.info.count
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Pass 1 over one input: every result counted in `cover`; how the input ended.
+fn check(input: &mut Input, cover: &mut Coverage) -> anyhow::Result<()> {
+    let (shard, count) = (input.info.index, input.info.count);
+    let path = input.path.clone();
+    let refuse = |r: &PortResult, why: Refusal, at: &str| {
+        let pair = format!("{}:{}", r.endpoint.addr, r.endpoint.port);
+        let name = path.display();
+        usage(match why {
+            Refusal::Foreign => {
+                format!("{name}{at}: {pair} is not in the scan's targets and ports")
+            }
+            Refusal::WrongShard { owner } => {
+                format!("{name}{at}: {pair} belongs to shard {owner}/{count}, not {shard}")
+            }
+            Refusal::Duplicate => format!(
+                "{name}{at}: {pair} was answered twice (a shard given twice, or a file edited by hand)"
+            ),
+        })
+    };
+    if let Source::History(id) = input.source {
+        return replay(&path, id, |r| {
+            cover.answer(r, shard).map_err(|why| refuse(r, why, ""))
+        });
+    }
+    let mut ended = None;
+    input.cut = read_lines(&path, |line, number| {
+        match line {
+            Line::Header { shard: h } if number == 1 && h == input.info => {}
+            Line::Header { .. } => {
+                return Err(usage(format!(
+                    "{}: line {number}: a second shard header",
+                    path.display()
+                )))
+            }
+            Line::Trailer { shard_end } => ended = Some(shard_end.complete),
+            Line::Result(r) => cover
+                .answer(&r, shard)
+                .map_err(|why| refuse(&r, why, &format!(": line {number}")))?,
+        }
+        Ok(())
+    })?;
+    input.ended = ended;
+    Ok(())
+}
+
+/// Says on stderr how each unfinished input ended and which pairs are missing.
+fn tell(inputs: &[Input], gaps: &[ShardGap]) {
+    for input in inputs {
+        let name = input.path.display();
+        let shard = format!("shard {}/{}", input.info.index, input.info.count);
+        let db = matches!(input.source, Source::History(_));
+        let why = match (input.cut, input.ended, db) {
+            (true, _, _) => "is cut short: its last line is incomplete (killed mid-write?)",
+            (false, None, false) => "has no end line: the shard was killed before it finished",
+            (false, None, true) => "records an unfinished scan: the shard was killed",
+            (false, Some(false), _) => "was interrupted",
+            (false, Some(true), _) => continue,
+        };
+        eprintln!("portolan: {name} ({shard}) {why}; resume that shard");
+    }
+    let given: Vec<u64> = inputs.iter().map(|i| i.info.index).collect();
+    for gap in gaps {
+        let absent = if given.contains(&gap.shard) {
+            ""
+        } else {
+            ", no input"
+        };
+        eprintln!(
+            "portolan: missing {} pairs of shard {}/{}{absent}:",
+            gap.pairs, gap.shard, inputs[0].info.count
+        );
+        for line in &gap.lines {
+            eprintln!("  {line}");
+        }
+        if gap.more > 0 {
+            eprintln!("  ... and {} more ranges", gap.more);
+        }
+    }
 }
 
 /// An output (or the history) that is one of the inputs would destroy it before
@@ -425,7 +466,8 @@ fn header(path: &Path, env: &SystemEnv) -> anyhow::Result<Input> {
     if is_db {
         return history_header(path, env);
     }
-    let file = File::open(path).map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?;
+    let file =
+        File::open(path).map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?;
     let mut line = Vec::new();
     // A header is small; a first line past 1 MiB is not one.
     BufReader::new(file)
@@ -467,7 +509,9 @@ fn history_header(path: &Path, env: &SystemEnv) -> anyhow::Result<Input> {
             path.display()
         ))
     };
-    let id = store.latest()?.ok_or_else(|| not_shard("no scan recorded"))?;
+    let id = store
+        .latest()?
+        .ok_or_else(|| not_shard("no scan recorded"))?;
     let run = store.run(id)?;
     let shard = shard_of(&run.argv).ok_or_else(|| not_shard("its latest scan is not a shard"))?;
     if !run.resumable {
@@ -536,7 +580,10 @@ fn write(
     session.open_history(cfg)?;
     let mut sink = crate::reports::reports(cfg, 0)?;
     let info = RunInfo {
-        command_line: format!("portolan merge of: portolan scan {}", cfg.record_argv.join(" ")),
+        command_line: format!(
+            "portolan merge of: portolan scan {}",
+            cfg.record_argv.join(" ")
+        ),
         started: SystemTime::now(),
         ports: cfg.ports.to_spec(),
         hosts: cfg.targets.hosts(),
@@ -629,11 +676,14 @@ mod tests {
         assert_eq!(gaps[0].lines, vec!["10.0.0.0-10.0.0.255 × 22,80-81"]);
         // Half the hosts answered: two runs of hosts, the gap between them.
         let mut cover = Coverage::new(walk.clone(), 1).unwrap();
-        for e in walk.filter(|e| (100..200).contains(&(u32::from(match e.addr {
-            std::net::IpAddr::V4(a) => a,
-            std::net::IpAddr::V6(_) => unreachable!(),
-        }) & 0xff)))
-        {
+        for e in walk.filter(|e| {
+            (100..200).contains(
+                &(u32::from(match e.addr {
+                    std::net::IpAddr::V4(a) => a,
+                    std::net::IpAddr::V6(_) => unreachable!(),
+                }) & 0xff),
+            )
+        }) {
             cover.answer(&result(&e), 1).unwrap();
         }
         let gaps = cover.missing(1);

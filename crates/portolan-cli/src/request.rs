@@ -273,8 +273,12 @@ pub fn merge_request(
     }
     let mut full: Vec<OsString> = vec!["portolan".into(), "scan".into()];
     full.extend(words.iter().cloned());
-    let cli = Cli::try_parse_from_argv(rewrite_habits(full)?)
-        .map_err(|e| usage(format!("the shards' recorded arguments do not parse: {}", e.kind())))?;
+    let cli = Cli::try_parse_from_argv(rewrite_habits(full)?).map_err(|e| {
+        usage(format!(
+            "the shards' recorded arguments do not parse: {}",
+            e.kind()
+        ))
+    })?;
     let Command::Scan(mut args) = cli.command else {
         return Err(usage("the shards' recorded arguments are not a scan's"));
     };

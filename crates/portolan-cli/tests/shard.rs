@@ -29,7 +29,11 @@ fn listeners() -> (Vec<TcpListener>, String) {
         let p = l.local_addr().unwrap().port();
         ports.extend([p, p.saturating_sub(1), p.saturating_sub(2)]);
     }
-    let spec = ports.iter().map(u16::to_string).collect::<Vec<_>>().join(",");
+    let spec = ports
+        .iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
     (ls, spec)
 }
 
@@ -57,7 +61,14 @@ fn shards(dir: &Path, ports: &str, extra: &[&str]) -> Vec<PathBuf> {
         .map(|i| {
             let out = dir.join(format!("s{i}.ndjson"));
             portolan(dir)
-                .args(["scan", "127.0.0.1", "127.0.0.2", "-p", ports, "--no-history"])
+                .args([
+                    "scan",
+                    "127.0.0.1",
+                    "127.0.0.2",
+                    "-p",
+                    ports,
+                    "--no-history",
+                ])
                 .args(["--no-progress", "--shard", &format!("{i}/4"), "-oD"])
                 .arg(&out)
                 .args(extra)
@@ -79,7 +90,14 @@ fn four_merged_shards_equal_the_unsharded_scan() {
     let files = shards(dir.path(), &ports, &["-oJ", "unused.json"]);
     let whole = dir.path().join("whole.ndjson");
     portolan(dir.path())
-        .args(["scan", "127.0.0.1", "127.0.0.2", "-p", &ports, "--no-history"])
+        .args([
+            "scan",
+            "127.0.0.1",
+            "127.0.0.2",
+            "-p",
+            &ports,
+            "--no-history",
+        ])
         .args(["--no-progress", "-oD"])
         .arg(&whole)
         .assert()
@@ -125,17 +143,32 @@ fn every_format_records_the_shard() {
     let dir = tempfile::tempdir().unwrap();
     let (_ls, ports) = listeners();
     let out = portolan(dir.path())
-        .args(["scan", "127.0.0.1", "-p", &ports, "--no-history", "--no-progress"])
-        .args(["--shard", "2/3", "-oD", "s.ndjson", "-oJ", "s.json", "-oX", "s.xml"])
+        .args([
+            "scan",
+            "127.0.0.1",
+            "-p",
+            &ports,
+            "--no-history",
+            "--no-progress",
+        ])
+        .args([
+            "--shard", "2/3", "-oD", "s.ndjson", "-oJ", "s.json", "-oX", "s.xml",
+        ])
         .args(["-oG", "s.gnmap"])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).unwrap();
     let nd = read("s.ndjson");
-    let lines: Vec<Value> = nd.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<Value> = nd
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let head = &lines[0]["shard"];
-    assert_eq!((head["index"].as_u64(), head["count"].as_u64()), (Some(2), Some(3)));
+    assert_eq!(
+        (head["index"].as_u64(), head["count"].as_u64()),
+        (Some(2), Some(3))
+    );
     let spec = head["spec"].as_str().unwrap().to_owned();
     assert_eq!(spec.len(), 16);
     let seed = head["seed"].as_u64().unwrap();
@@ -150,12 +183,22 @@ fn every_format_records_the_shard() {
     assert!(read("s.gnmap").contains(&format!("# portolan {line}\n")));
     // Without --seed, another run of another shard agrees on the seed.
     let again = portolan(dir.path())
-        .args(["scan", "127.0.0.1", "-p", &ports, "--no-history", "--no-progress"])
+        .args([
+            "scan",
+            "127.0.0.1",
+            "-p",
+            &ports,
+            "--no-history",
+            "--no-progress",
+        ])
         .args(["--shard", "3/3", "-oD", "-"])
         .output()
         .unwrap();
     let first: Value = serde_json::from_str(
-        String::from_utf8_lossy(&again.stdout).lines().next().unwrap(),
+        String::from_utf8_lossy(&again.stdout)
+            .lines()
+            .next()
+            .unwrap(),
     )
     .unwrap();
     assert_eq!(first["shard"]["seed"].as_u64(), Some(seed));
@@ -167,7 +210,15 @@ fn bad_shard_values_are_usage_errors() {
     let dir = tempfile::tempdir().unwrap();
     for bad in ["0/4", "5/4", "1/0", "x", "2/", "1/4/1"] {
         let out = portolan(dir.path())
-            .args(["scan", "127.0.0.1", "-p", "1", "--no-history", "--shard", bad])
+            .args([
+                "scan",
+                "127.0.0.1",
+                "-p",
+                "1",
+                "--no-history",
+                "--shard",
+                bad,
+            ])
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(2), "--shard {bad}");
@@ -190,7 +241,10 @@ fn a_missing_shard_is_listed_with_its_pairs_and_exit_1() {
     let err = stderr(&out);
     let owned = pairs(&files[1]);
     assert!(
-        err.contains(&format!("missing {} pairs of shard 2/4, no input", owned.len())),
+        err.contains(&format!(
+            "missing {} pairs of shard 2/4, no input",
+            owned.len()
+        )),
         "{err}"
     );
     // Every missing pair is named: each listed line is HOST × PORTS.
@@ -210,8 +264,7 @@ fn a_missing_shard_is_listed_with_its_pairs_and_exit_1() {
         assert!(list.contains(port), "{addr}:{port} not in {line}");
     }
     let doc: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("m.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("m.json")).unwrap()).unwrap();
     assert_eq!(doc["summary"]["complete"], false);
 }
 
@@ -256,9 +309,17 @@ fn a_result_in_the_wrong_shard_is_refused() {
     let mut lines: Vec<&str> = mine.lines().collect();
     lines.insert(1, stolen);
     std::fs::write(&files[0], lines.join("\n") + "\n").unwrap();
-    let out = portolan(dir.path()).arg("merge").args(&files).output().unwrap();
+    let out = portolan(dir.path())
+        .arg("merge")
+        .args(&files)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("belongs to shard 2/4, not 1"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("belongs to shard 2/4, not 1"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -268,7 +329,14 @@ fn shards_of_another_spec_are_refused() {
     let files = shards(dir.path(), &ports, &[]);
     let other = dir.path().join("other.ndjson");
     portolan(dir.path())
-        .args(["scan", "127.0.0.1", "127.0.0.3", "-p", &ports, "--no-history"])
+        .args([
+            "scan",
+            "127.0.0.1",
+            "127.0.0.3",
+            "-p",
+            &ports,
+            "--no-history",
+        ])
         .args(["--no-progress", "--shard", "2/4", "-oD"])
         .arg(&other)
         .assert()
@@ -279,15 +347,31 @@ fn shards_of_another_spec_are_refused() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("not shards of one scan"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not shards of one scan"),
+        "{}",
+        stderr(&out)
+    );
     // An NDJSON file of an unsharded scan is no shard at all.
     let plain = dir.path().join("plain.ndjson");
     portolan(dir.path())
-        .args(["scan", "127.0.0.1", "-p", &ports, "--no-history", "--no-progress", "-oD"])
+        .args([
+            "scan",
+            "127.0.0.1",
+            "-p",
+            &ports,
+            "--no-history",
+            "--no-progress",
+            "-oD",
+        ])
         .arg(&plain)
         .assert()
         .success();
-    let out = portolan(dir.path()).arg("merge").arg(&plain).output().unwrap();
+    let out = portolan(dir.path())
+        .arg("merge")
+        .arg(&plain)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("no shard header"), "{}", stderr(&out));
 }
@@ -297,7 +381,11 @@ fn a_shard_written_with_open_cannot_prove_coverage() {
     let dir = tempfile::tempdir().unwrap();
     let (_ls, ports) = listeners();
     let files = shards(dir.path(), &ports, &["--open"]);
-    let out = portolan(dir.path()).arg("merge").args(&files).output().unwrap();
+    let out = portolan(dir.path())
+        .arg("merge")
+        .args(&files)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--open"), "{}", stderr(&out));
 }
@@ -311,7 +399,13 @@ fn a_shard_cut_mid_write_is_reported_and_its_lost_pairs_listed() {
     let text = std::fs::read_to_string(&files[2]).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines.len() >= 5, "{text}");
-    let kept = format!("{}\n{}\n{}\n{}", lines[0], lines[1], lines[2], &lines[3][..10]);
+    let kept = format!(
+        "{}\n{}\n{}\n{}",
+        lines[0],
+        lines[1],
+        lines[2],
+        &lines[3][..10]
+    );
     std::fs::write(&files[2], kept).unwrap();
     let lost: Value = serde_json::from_str(lines[3]).unwrap();
     let out = portolan(dir.path())
@@ -335,8 +429,8 @@ fn a_shard_cut_mid_write_is_reported_and_its_lost_pairs_listed() {
     assert_eq!(pairs(&dir.path().join("m.ndjson")).len(), intact + 2);
 }
 
-/// The documents of a YAML file as JSON, parsed by PyYAML; `None` (with a printed
-/// reason) when python3 or PyYAML is missing, which fails the test under CI.
+/// The documents of a YAML file as JSON, parsed by `PyYAML`; `None` (with a printed
+/// reason) when python3 or `PyYAML` is missing, which fails the test under CI.
 fn yaml_docs(path: &Path) -> Option<Vec<Value>> {
     let out = std::process::Command::new("python3")
         .args([
@@ -360,7 +454,10 @@ fn yaml_docs(path: &Path) -> Option<Vec<Value>> {
 }
 
 fn skip<T>(why: &str) -> Option<T> {
-    assert!(std::env::var_os("CI").is_none(), "CI must run this test: {why}");
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must run this test: {why}"
+    );
     eprintln!("skipped: {why}");
     None
 }
@@ -412,11 +509,22 @@ fn shown_states(dir: &Path, db: &Path) -> BTreeSet<(String, u64, String)> {
 fn unsharded(dir: &Path, ports: &str) -> BTreeSet<(String, u64, String)> {
     let whole = dir.join("whole.ndjson");
     portolan(dir)
-        .args(["scan", "127.0.0.1", "-p", ports, "--no-history", "--no-progress", "-oD"])
+        .args([
+            "scan",
+            "127.0.0.1",
+            "-p",
+            ports,
+            "--no-history",
+            "--no-progress",
+            "-oD",
+        ])
         .arg(&whole)
         .assert()
         .success();
-    pairs(&whole).into_iter().map(|(a, p, s, _)| (a, p, s)).collect()
+    pairs(&whole)
+        .into_iter()
+        .map(|(a, p, s, _)| (a, p, s))
+        .collect()
 }
 
 #[test]
@@ -436,9 +544,20 @@ fn the_kubernetes_manifests_parse_and_their_scripts_shard_and_merge() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["name"].as_str().unwrap(), e["value"].as_str().unwrap().to_owned()))
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap(),
+                e["value"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
-    let n: u64 = env.iter().find(|e| e.0 == "SHARDS").unwrap().1.parse().unwrap();
+    let n: u64 = env
+        .iter()
+        .find(|e| e.0 == "SHARDS")
+        .unwrap()
+        .1
+        .parse()
+        .unwrap();
     assert_eq!(spec["completions"].as_u64(), Some(n));
     assert_eq!(spec["parallelism"].as_u64(), Some(n));
     assert_eq!(container["volumeMounts"][0]["mountPath"], "/results");
@@ -504,12 +623,22 @@ fn the_slurm_array_script_shards_and_a_failed_task_reruns_alone() {
         assert!(out.status.success(), "task {task}: {}", stderr(&out));
     }
     let files = |n: &[u64]| -> Vec<PathBuf> {
-        n.iter().map(|i| results.join(format!("shard-{i}.ndjson"))).collect()
+        n.iter()
+            .map(|i| results.join(format!("shard-{i}.ndjson")))
+            .collect()
     };
     // Task 3 failed: the merge names it, then it is re-run alone.
-    let out = portolan(dir.path()).arg("merge").args(files(&[1, 2, 4])).output().unwrap();
+    let out = portolan(dir.path())
+        .arg("merge")
+        .args(files(&[1, 2, 4]))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("of shard 3/4, no input"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("of shard 3/4, no input"),
+        "{}",
+        stderr(&out)
+    );
     let out = sh(dir.path(), &script, &env(3));
     assert!(out.status.success(), "task 3: {}", stderr(&out));
     let db = dir.path().join("merged.db");
@@ -526,7 +655,24 @@ fn the_slurm_array_script_shards_and_a_failed_task_reruns_alone() {
 
 /// Lines in a file so far (0 if it does not exist yet).
 fn line_count(path: &Path) -> usize {
-    std::fs::read(path).map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count())
+    std::fs::read_to_string(path).map_or(0, |t| t.lines().count())
+}
+
+/// Merges `inputs` (exit 0 required) and returns the merged (addr, port, state).
+fn merged_exactly(dir: &Path, inputs: &[PathBuf]) -> BTreeSet<(String, u64, String)> {
+    let merged = dir.join("m.ndjson");
+    let out = portolan(dir)
+        .arg("merge")
+        .args(inputs)
+        .arg("-oD")
+        .arg(&merged)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    pairs(&merged)
+        .into_iter()
+        .map(|(a, p, s, _)| (a, p, s))
+        .collect()
 }
 
 #[test]
@@ -560,7 +706,10 @@ fn a_killed_shard_resumes_as_that_shard_and_the_merge_becomes_exact() {
         .unwrap();
     let started = std::time::Instant::now();
     while line_count(&file(2)) < 300 {
-        assert!(started.elapsed() < Duration::from_secs(60), "shard 2 never got going");
+        assert!(
+            started.elapsed() < Duration::from_mins(1),
+            "shard 2 never got going"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     std::process::Command::new("kill")
@@ -571,11 +720,21 @@ fn a_killed_shard_resumes_as_that_shard_and_the_merge_becomes_exact() {
     let answered = pairs(&file(2)).len();
     assert!(answered < 5000, "interrupted part way: {answered}");
     let all = [file(1), file(2), file(3), file(4)];
-    let out = portolan(dir.path()).arg("merge").args(&all).output().unwrap();
+    let out = portolan(dir.path())
+        .arg("merge")
+        .args(&all)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains(&format!("missing {} pairs of shard 2/4:", 5000 - answered)), "{err}");
-    assert!(err.contains("s2.ndjson (shard 2/4) was interrupted"), "{err}");
+    assert!(
+        err.contains(&format!("missing {} pairs of shard 2/4:", 5000 - answered)),
+        "{err}"
+    );
+    assert!(
+        err.contains("s2.ndjson (shard 2/4) was interrupted"),
+        "{err}"
+    );
 
     portolan(dir.path())
         .args(["scan", "--resume", "--no-progress", "--db"])
@@ -589,33 +748,15 @@ fn a_killed_shard_resumes_as_that_shard_and_the_merge_becomes_exact() {
         .arg(&whole)
         .assert()
         .success();
-    let expected: BTreeSet<(String, u64, String)> =
-        pairs(&whole).into_iter().map(|(a, p, s, _)| (a, p, s)).collect();
+    let expected: BTreeSet<(String, u64, String)> = pairs(&whole)
+        .into_iter()
+        .map(|(a, p, s, _)| (a, p, s))
+        .collect();
     assert_eq!(expected.len(), 20_000);
-    let merged = dir.path().join("m.ndjson");
-    let out = portolan(dir.path())
-        .arg("merge")
-        .args(&all)
-        .arg("-oD")
-        .arg(&merged)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let got: BTreeSet<(String, u64, String)> =
-        pairs(&merged).into_iter().map(|(a, p, s, _)| (a, p, s)).collect();
-    assert_eq!(got, expected);
+    assert_eq!(merged_exactly(dir.path(), &all), expected);
     // The shard's history database stands in for its NDJSON.
-    let out = portolan(dir.path())
-        .arg("merge")
-        .args([&file(1), &db, &file(3), &file(4)])
-        .arg("-oD")
-        .arg(&merged)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let got: BTreeSet<(String, u64, String)> =
-        pairs(&merged).into_iter().map(|(a, p, s, _)| (a, p, s)).collect();
-    assert_eq!(got, expected);
+    let with_db = [file(1), db, file(3), file(4)];
+    assert_eq!(merged_exactly(dir.path(), &with_db), expected);
     // Writing over an input is refused.
     let out = portolan(dir.path())
         .arg("merge")

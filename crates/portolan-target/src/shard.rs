@@ -162,7 +162,10 @@ mod tests {
             ));
         }
         for bad in ["", "2", "2/", "/4", "a/b", "-1/4", "1/4/2"] {
-            assert!(matches!(bad.parse::<Shard>(), Err(ShardError::Syntax(_))), "{bad}");
+            assert!(
+                matches!(bad.parse::<Shard>(), Err(ShardError::Syntax(_))),
+                "{bad}"
+            );
         }
         assert_eq!(Shard::new(3, 8).unwrap().to_string(), "3/8");
     }
@@ -173,7 +176,15 @@ mod tests {
         let a = SpecHash::of(&set(&["10.0.0.0/24"], &[]), &ports, Protocol::Tcp);
         // Another spelling of the same hosts, and overlapping ranges merged.
         let b = SpecHash::of(
-            &set(&["10.0.0.128/25", "10.0.0.0/26", "10.0.0.32/27", "10.0.0.64/26"], &[]),
+            &set(
+                &[
+                    "10.0.0.128/25",
+                    "10.0.0.0/26",
+                    "10.0.0.32/27",
+                    "10.0.0.64/26",
+                ],
+                &[],
+            ),
             &ports,
             Protocol::Tcp,
         );

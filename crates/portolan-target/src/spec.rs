@@ -544,25 +544,28 @@ impl TargetSet {
             return None;
         }
         let k = key(addr);
-        self.blocks.iter().zip(&self.starts).find_map(|(b, &start)| {
-            let at = match b {
-                HostBlock::Range { start: s, count } => {
-                    let s = key(*s);
-                    (s.0 == k.0 && k.1 >= s.1 && k.1 - s.1 < *count).then(|| k.1 - s.1)
-                }
-                HostBlock::Named { addr: a, .. } => (key(*a) == k).then_some(0),
-                HostBlock::Octets(o) => {
-                    let IpAddr::V4(v4) = addr else { return None };
-                    let mut i = 0u128;
-                    for (byte, vals) in v4.octets().iter().zip(o.iter()) {
-                        let pos = vals.iter().position(|v| v == byte)?;
-                        i = i * vals.len() as u128 + pos as u128;
+        self.blocks
+            .iter()
+            .zip(&self.starts)
+            .find_map(|(b, &start)| {
+                let at = match b {
+                    HostBlock::Range { start: s, count } => {
+                        let s = key(*s);
+                        (s.0 == k.0 && k.1 >= s.1 && k.1 - s.1 < *count).then(|| k.1 - s.1)
                     }
-                    Some(i)
-                }
-            };
-            at.map(|i| start + i)
-        })
+                    HostBlock::Named { addr: a, .. } => (key(*a) == k).then_some(0),
+                    HostBlock::Octets(o) => {
+                        let IpAddr::V4(v4) = addr else { return None };
+                        let mut i = 0u128;
+                        for (byte, vals) in v4.octets().iter().zip(o.iter()) {
+                            let pos = vals.iter().position(|v| v == byte)?;
+                            i = i * vals.len() as u128 + pos as u128;
+                        }
+                        Some(i)
+                    }
+                };
+                at.map(|i| start + i)
+            })
     }
 
     /// Feeds the set's canonical description to `feed`: every block in order (kind,
