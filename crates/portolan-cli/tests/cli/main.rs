@@ -19,6 +19,7 @@ mod probe;
 mod props;
 mod regressions;
 mod scan;
+mod shard;
 mod syn;
 mod talk;
 mod util;

@@ -8,16 +8,9 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use assert_cmd::Command;
 use serde_json::Value;
 
-fn portolan(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("portolan").expect("the portolan binary");
-    cmd.timeout(Duration::from_mins(1));
-    cmd.env("XDG_DATA_HOME", dir.join("data"));
-    cmd.current_dir(dir);
-    cmd
-}
+use crate::util::{bin, portolan_in as portolan, skip_or_fail};
 
 /// Three listeners and their ports, and a port list around them with closed ports.
 fn listeners() -> (Vec<TcpListener>, String) {
@@ -454,11 +447,7 @@ fn yaml_docs(path: &Path) -> Option<Vec<Value>> {
 }
 
 fn skip<T>(why: &str) -> Option<T> {
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must run this test: {why}"
-    );
-    eprintln!("skipped: {why}");
+    skip_or_fail(why);
     None
 }
 
@@ -468,7 +457,7 @@ fn docs() -> PathBuf {
 
 /// `PATH` with the binary under test first, as the manifests call `portolan`.
 fn path_with_portolan() -> String {
-    let bin = assert_cmd::cargo::cargo_bin("portolan");
+    let bin = bin();
     let dir = bin.parent().unwrap().display().to_string();
     format!("{dir}:{}", std::env::var("PATH").unwrap_or_default())
 }
@@ -478,7 +467,7 @@ fn sh(dir: &Path, script: &str, env: &[(&str, String)]) -> std::process::Output 
     let mut cmd = std::process::Command::new("sh");
     cmd.arg("-c").arg(script).current_dir(dir);
     cmd.env("PATH", path_with_portolan());
-    cmd.env("XDG_DATA_HOME", dir.join("data"));
+    cmd.env("XDG_DATA_HOME", dir.join("xdg"));
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -694,13 +683,13 @@ fn a_killed_shard_resumes_as_that_shard_and_the_merge_becomes_exact() {
     }
     // Shard 2, slowed down, is interrupted once it has answered a few hundred pairs.
     let db = dir.path().join("shard-2.db");
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("portolan"))
+    let mut child = std::process::Command::new(bin())
         .args(base)
         .args(["--max-rate", "2000", "--shard", "2/4", "-oD"])
         .arg(file(2))
         .arg("--db")
         .arg(&db)
-        .env("XDG_DATA_HOME", dir.path().join("data"))
+        .env("XDG_DATA_HOME", dir.path().join("xdg"))
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
