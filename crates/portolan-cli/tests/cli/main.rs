@@ -20,6 +20,7 @@ mod props;
 mod regressions;
 mod scan;
 mod shard;
+mod slurm;
 mod syn;
 mod talk;
 mod util;
