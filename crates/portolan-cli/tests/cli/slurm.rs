@@ -131,7 +131,7 @@ impl Cluster {
                 .unwrap();
             assert!(ok.success(), "{daemon} did not start: {}", cluster.logs());
         }
-        wait_for(Duration::from_secs(60), "the node to be idle", || {
+        wait_for(Duration::from_mins(1), "the node to be idle", || {
             let out = cluster.cmd("sinfo").args(["-h", "-o", "%T"]).output();
             out.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "idle")
         });
