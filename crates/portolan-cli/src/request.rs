@@ -259,15 +259,35 @@ pub fn merge_request(
     outs: &MergeOutputs,
     env: &dyn Env,
 ) -> anyhow::Result<ScanRequest> {
+    // The shard's own choices, replaced by merge's: which shard, where it wrote.
+    const DROP_WITH_VALUE: &[&str] = &[
+        "--shard",
+        "--ndjson",
+        "-oD",
+        "--normal",
+        "-oN",
+        "--xml",
+        "-oX",
+        "--grepable",
+        "-oG",
+        "--json",
+        "-oJ",
+        "--csv",
+        "--all-formats",
+        "-oA",
+        "--db",
+    ];
+    const DROP: &[&str] = &["--no-history", "--open", "--no-progress"];
     let mut words: Vec<OsString> = Vec::with_capacity(argv.len());
     let mut skip = false;
     for w in argv {
         if std::mem::take(&mut skip) {
             continue;
         }
-        if w == "--shard" {
+        let flag = w.split_once('=').map_or(w.as_str(), |(f, _)| f);
+        if DROP_WITH_VALUE.contains(&w.as_str()) {
             skip = true;
-        } else if !w.starts_with("--shard=") {
+        } else if !DROP.contains(&w.as_str()) && !DROP_WITH_VALUE.contains(&flag) {
             words.push(OsString::from(w));
         }
     }
@@ -938,6 +958,55 @@ mod tests {
         assert_eq!(r.order, OrderKind::Sequential);
         assert!(r.shard.is_some());
         assert!(request(&["198.18.0.1"]).shard.is_none());
+    }
+
+    #[test]
+    fn merge_takes_the_shards_space_and_its_own_outputs() {
+        let recorded: Vec<String> = [
+            "198.18.0.0/24",
+            "-p",
+            "22,80",
+            "--shard",
+            "3/4",
+            "--ndjson",
+            "/r/s3.ndjson",
+            "-oX=/r/s3.xml",
+            "--db",
+            "/r/s3.db",
+            "--open",
+            "--max-rate",
+            "100",
+        ]
+        .iter()
+        .map(|w| (*w).to_owned())
+        .collect();
+        let output = crate::args::OutputArgs {
+            json: Some(PathBuf::from("out/m.json")),
+            ..Default::default()
+        };
+        let outs = MergeOutputs {
+            output: &output,
+            ndjson: None,
+            open: false,
+            db: None,
+        };
+        let r = merge_request(&recorded, &outs, &FakeEnv::new()).unwrap();
+        assert!(r.shard.is_none());
+        assert_eq!(r.targets.hosts(), 256);
+        assert_eq!(ports(&r), [22, 80]);
+        assert_eq!(
+            r.outputs,
+            [Output {
+                format: Format::Json,
+                path: PathBuf::from("out/m.json")
+            }]
+        );
+        assert_eq!(r.history, History::Off);
+        assert!(!r.open_only);
+        assert_eq!(
+            r.record_argv,
+            ["198.18.0.0/24", "-p", "22,80", "--max-rate", "100"]
+        );
     }
 
     #[test]
