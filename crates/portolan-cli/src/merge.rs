@@ -113,7 +113,9 @@ impl Coverage {
         if r.endpoint.proto != Protocol::Tcp {
             return None;
         }
-        let host = self.targets.index_of(r.endpoint.addr)?;
+        let host = self
+            .targets
+            .index_of(r.endpoint.addr, r.endpoint.name.as_deref())?;
         let port = self.ports.as_slice().binary_search(&r.endpoint.port).ok()?;
         Some(host * self.ports.len() as u128 + port as u128)
     }
@@ -647,7 +649,7 @@ mod tests {
         assert!(cover.missing(10).is_empty());
         let any = walk.clone().next().unwrap();
         let owner = walk.owner(
-            walk.targets().index_of(any.addr).unwrap() * 5 + u128::from(any.port - 1),
+            walk.targets().index_of(any.addr, None).unwrap() * 5 + u128::from(any.port - 1),
             3,
         ) as u64
             + 1;

@@ -274,7 +274,7 @@ mod tests {
             let judge = make();
             for k in 0..shards {
                 for e in make().shard(k, shards) {
-                    let host = targets.index_of(e.addr).unwrap();
+                    let host = targets.index_of(e.addr, e.name.as_deref()).unwrap();
                     let port = ports.as_slice().iter().position(|&p| p == e.port).unwrap() as u128;
                     prop_assert_eq!(judge.owner(host * nports + port, shards), k);
                     prop_assert!(seen.insert(e.clone()), "pair {:?} walked twice", e);

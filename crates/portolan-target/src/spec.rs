@@ -479,6 +479,13 @@ pub struct TargetSet {
     hosts: u128,
     exclude: Intervals,
     exclude_octets: Vec<HostBlock>,
+    /// For `index_of`: the ranges (first, last, block) by first address, whether
+    /// any two overlap (never, as the builder makes them), the named hosts by
+    /// (address, name), and the octet patterns.
+    ranges: Vec<(Key, Key, usize)>,
+    ranges_overlap: bool,
+    named: Vec<(Key, Arc<str>, usize)>,
+    octet_blocks: Vec<usize>,
 }
 
 impl TargetSet {
@@ -493,12 +500,31 @@ impl TargetSet {
             starts.push(hosts);
             hosts = hosts.saturating_add(b.len());
         }
+        let (mut ranges, mut named, mut octet_blocks) = (Vec::new(), Vec::new(), Vec::new());
+        for (i, b) in blocks.iter().enumerate() {
+            match b {
+                HostBlock::Octets(_) => octet_blocks.push(i),
+                HostBlock::Named { name, addr } => named.push((key(*addr), name.clone(), i)),
+                HostBlock::Range { .. } if !b.is_empty() => {
+                    let (lo, hi) = b.bounds();
+                    ranges.push((lo, hi, i));
+                }
+                HostBlock::Range { .. } => {}
+            }
+        }
+        ranges.sort_unstable();
+        named.sort_unstable();
+        let ranges_overlap = ranges.windows(2).any(|w| w[1].0 <= w[0].1);
         let set = TargetSet {
             blocks,
             starts,
             hosts,
             exclude,
             exclude_octets,
+            ranges,
+            ranges_overlap,
+            named,
+            octet_blocks,
         };
         if set.is_all_excluded() {
             return Err(SpecError::AllExcluded);
@@ -537,35 +563,52 @@ impl TargetSet {
         Some((addr, block.name()))
     }
 
-    /// The index of `addr`'s host slot (the first, if several blocks hold it), or
-    /// `None` when no block holds it or it is excluded. Linear in the blocks.
-    pub fn index_of(&self, addr: IpAddr) -> Option<u128> {
+    /// The index of the host slot of `addr` as the results name it (`name` is the
+    /// target name a named host carries, `None` for an address typed as such), or
+    /// `None` when no block holds it or it is excluded. Logarithmic in the ranges
+    /// and named hosts, linear in the octet patterns (there are few).
+    pub fn index_of(&self, addr: IpAddr, name: Option<&str>) -> Option<u128> {
         if self.is_excluded(addr) {
             return None;
         }
         let k = key(addr);
-        self.blocks
-            .iter()
-            .zip(&self.starts)
-            .find_map(|(b, &start)| {
-                let at = match b {
-                    HostBlock::Range { start: s, count } => {
-                        let s = key(*s);
-                        (s.0 == k.0 && k.1 >= s.1 && k.1 - s.1 < *count).then(|| k.1 - s.1)
-                    }
-                    HostBlock::Named { addr: a, .. } => (key(*a) == k).then_some(0),
-                    HostBlock::Octets(o) => {
-                        let IpAddr::V4(v4) = addr else { return None };
-                        let mut i = 0u128;
-                        for (byte, vals) in v4.octets().iter().zip(o.iter()) {
-                            let pos = vals.iter().position(|v| v == byte)?;
-                            i = i * vals.len() as u128 + pos as u128;
-                        }
-                        Some(i)
-                    }
-                };
-                at.map(|i| start + i)
-            })
+        if let Some(name) = name {
+            let at = self
+                .named
+                .binary_search_by(|(nk, nn, _)| (*nk, nn.as_ref()).cmp(&(k, name)))
+                .ok()?;
+            return Some(self.starts[self.named[at].2]);
+        }
+        let end = self.ranges.partition_point(|r| r.0 <= k);
+        let range = if self.ranges_overlap {
+            self.ranges
+                .iter()
+                .filter(|r| r.0 <= k && k <= r.1)
+                .map(|r| r.2)
+                .min()
+        } else {
+            end.checked_sub(1)
+                .map(|i| self.ranges[i])
+                .filter(|r| k <= r.1)
+                .map(|r| r.2)
+        };
+        let range = range.map(|b| (b, k.1 - key(self.blocks[b].addr_at(0)).1));
+        let octets = self.octet_blocks.iter().find_map(|&b| {
+            let (HostBlock::Octets(o), IpAddr::V4(v4)) = (&self.blocks[b], addr) else {
+                return None;
+            };
+            let mut i = 0u128;
+            for (byte, vals) in v4.octets().iter().zip(o.iter()) {
+                let pos = vals.iter().position(|v| v == byte)?;
+                i = i * vals.len() as u128 + pos as u128;
+            }
+            Some((b, i))
+        });
+        [range, octets]
+            .into_iter()
+            .flatten()
+            .min_by_key(|&(b, _)| b)
+            .map(|(b, i)| self.starts[b] + i)
     }
 
     /// Feeds the set's canonical description to `feed`: every block in order (kind,
@@ -662,6 +705,45 @@ mod tests {
                 "empty.test" => Ok(vec![]),
                 _ => Err(io::Error::new(io::ErrorKind::NotFound, "no such host")),
             }
+        }
+    }
+
+    #[test]
+    fn index_of_finds_every_slot_and_nothing_else() {
+        let set = TargetSetBuilder::new()
+            .target("198.18.0.0/30")
+            .unwrap()
+            .target("198.18.5.0/31")
+            .unwrap()
+            .target("lab.test")
+            .unwrap()
+            .target("10.1-2.0.7-8")
+            .unwrap()
+            .exclude("198.18.0.2")
+            .unwrap()
+            .build(&FakeDns)
+            .unwrap();
+        let mut found = 0;
+        for i in 0..set.hosts() {
+            let Some((addr, name)) = set.host_at(i) else {
+                continue;
+            };
+            assert_eq!(set.index_of(addr, name.map(|n| &**n)), Some(i), "{addr}");
+            found += 1;
+        }
+        assert_eq!(found, 4 - 1 + 2 + 2 + 4);
+        // The named host is 198.18.0.1 under its name and as an address of the range.
+        let lab: IpAddr = "198.18.0.1".parse().unwrap();
+        assert_ne!(set.index_of(lab, Some("lab.test")), set.index_of(lab, None));
+        for (addr, name) in [
+            ("198.18.0.2", None),
+            ("198.18.0.4", None),
+            ("198.18.5.2", None),
+            ("10.1.0.9", None),
+            ("2001:db8:2::1", None),
+            ("198.18.0.1", Some("other.test")),
+        ] {
+            assert_eq!(set.index_of(addr.parse().unwrap(), name), None, "{addr}");
         }
     }
 
