@@ -302,6 +302,18 @@ pub fn merge_request(
     let Command::Scan(mut args) = cli.command else {
         return Err(usage("the shards' recorded arguments are not a scan's"));
     };
+    let stdin = Path::new("-");
+    if args
+        .input_list
+        .iter()
+        .chain(&args.exclude_file)
+        .any(|p| p == stdin)
+        || args.scope.as_deref() == Some(stdin)
+    {
+        return Err(usage(
+            "the shards read targets from stdin (-iL -), which merge cannot read again: run the shards with a target file",
+        ));
+    }
     args.output = outs.output.clone();
     args.ndjson = outs.ndjson.map(Path::to_path_buf);
     args.open = outs.open;
@@ -1007,6 +1019,14 @@ mod tests {
             r.record_argv,
             ["198.18.0.0/24", "-p", "22,80", "--max-rate", "100"]
         );
+        let from_stdin: Vec<String> = ["-iL", "-", "-p", "22", "--shard", "1/2"]
+            .iter()
+            .map(|w| (*w).to_owned())
+            .collect();
+        let Err(e) = merge_request(&from_stdin, &outs, &FakeEnv::new()) else {
+            panic!("targets from stdin accepted");
+        };
+        assert!(is_usage(&e) && error_line(&e).contains("stdin"), "{e:#}");
     }
 
     #[test]
