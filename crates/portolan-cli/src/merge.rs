@@ -67,6 +67,8 @@ struct Input {
     path: PathBuf,
     source: Source,
     info: ShardInfo,
+    /// The targets as given that a history input stored.
+    targets: Option<Vec<String>>,
     /// The trailer's `complete`, `None` without a trailer (killed).
     ended: Option<bool>,
     cut: bool,
@@ -280,6 +282,7 @@ pub fn run(args: &MergeArgs) -> anyhow::Result<Outcome> {
     agree(&inputs)?;
     let first = inputs[0].info.clone();
     let outs = MergeOutputs {
+        stored_targets: inputs[0].targets.as_deref(),
         output: &args.output,
         ndjson: args.ndjson.as_deref(),
         open: args.open,
@@ -495,6 +498,7 @@ fn header(path: &Path, env: &SystemEnv) -> anyhow::Result<Input> {
         path: path.to_owned(),
         source: Source::Ndjson,
         info: shard,
+        targets: None,
         ended: None,
         cut: false,
     })
@@ -521,7 +525,9 @@ fn history_header(path: &Path, env: &SystemEnv) -> anyhow::Result<Input> {
             "its latest scan was too large to record every answered pair",
         ));
     }
+    let targets = store.target_specs(id)?;
     let outs = MergeOutputs {
+        stored_targets: targets.as_deref(),
         output: &crate::args::OutputArgs::default(),
         ndjson: None,
         open: false,
@@ -540,6 +546,7 @@ fn history_header(path: &Path, env: &SystemEnv) -> anyhow::Result<Input> {
             argv: run.argv.clone(),
             all_ports: true,
         },
+        targets,
         ended: run.ended.map(|_| run.complete),
         cut: false,
     })

@@ -245,6 +245,9 @@ fn stored_args(stored: &Stored) -> anyhow::Result<ScanArgs> {
 /// Where `portolan merge` writes: its own outputs and history, in place of the
 /// shards'.
 pub struct MergeOutputs<'a> {
+    /// The targets as given that a shard's history stored (`-iL` files' words
+    /// included): used instead of reading the files again, as `--resume` does.
+    pub stored_targets: Option<&'a [String]>,
     pub output: &'a crate::args::OutputArgs,
     pub ndjson: Option<&'a Path>,
     pub open: bool,
@@ -313,6 +316,10 @@ pub fn merge_request(
         return Err(usage(
             "the shards read targets from stdin (-iL -), which merge cannot read again: run the shards with a target file",
         ));
+    }
+    if let Some(specs) = outs.stored_targets {
+        args.targets = specs.to_vec();
+        args.input_list.clear();
     }
     args.output = outs.output.clone();
     args.ndjson = outs.ndjson.map(Path::to_path_buf);
@@ -997,6 +1004,7 @@ mod tests {
             ..Default::default()
         };
         let outs = MergeOutputs {
+            stored_targets: None,
             output: &output,
             ndjson: None,
             open: false,

@@ -757,3 +757,36 @@ fn a_killed_shard_resumes_as_that_shard_and_the_merge_becomes_exact() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("is an input"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_changed_target_file_is_caught_and_the_histories_remember_the_targets() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_ls, ports) = listeners();
+    let list = dir.path().join("targets.txt");
+    std::fs::write(&list, "127.0.0.1\n127.0.0.2\n").unwrap();
+    for i in [1, 2] {
+        portolan(dir.path())
+            .args(["scan", "-iL"])
+            .arg(&list)
+            .args(["-p", &ports, "--no-progress", "--shard", &format!("{i}/2")])
+            .args(["-oD", &format!("s{i}.ndjson"), "--db", &format!("s{i}.db")])
+            .assert()
+            .success();
+    }
+    std::fs::write(&list, "127.0.0.1\n127.0.0.3\n").unwrap();
+    // The NDJSON headers have the arguments, and the file now says other hosts.
+    let out = portolan(dir.path())
+        .args(["merge", "s1.ndjson", "s2.ndjson"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("a target file changed"), "{}", stderr(&out));
+    // The histories stored the targets as given: the merge needs no file.
+    let merged = merged_exactly(
+        dir.path(),
+        &[dir.path().join("s1.db"), dir.path().join("s2.db")],
+    );
+    let addrs: BTreeSet<&str> = merged.iter().map(|p| p.0.as_str()).collect();
+    assert_eq!(addrs, BTreeSet::from(["127.0.0.1", "127.0.0.2"]));
+    assert_eq!(merged.len(), 2 * ports.split(',').count());
+}
