@@ -54,7 +54,7 @@ fn xmllint(doc: &Path) {
     );
 }
 
-fn schema_errors(doc: &Value) -> Vec<String> {
+pub fn schema_errors(doc: &Value) -> Vec<String> {
     let text = include_str!("../../../../docs/schema/scan-v1.json");
     let schema: Value = serde_json::from_str(text).unwrap();
     let v = jsonschema::validator_for(&schema).unwrap();

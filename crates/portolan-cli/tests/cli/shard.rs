@@ -171,6 +171,7 @@ fn every_format_records_the_shard() {
     let json: Value = serde_json::from_str(&read("s.json")).unwrap();
     assert_eq!(json["run"]["shard"]["spec"].as_str(), Some(spec.as_str()));
     assert_eq!(json["run"]["shard"]["index"], 2);
+    assert_eq!(crate::formats::schema_errors(&json), Vec::<String>::new());
     let line = format!("shard 2/3 seed {seed} spec {spec}");
     assert!(read("s.xml").contains(&format!("<!-- portolan {line} -->")));
     assert!(read("s.gnmap").contains(&format!("# portolan {line}\n")));
@@ -780,7 +781,11 @@ fn a_changed_target_file_is_caught_and_the_histories_remember_the_targets() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("a target file changed"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("a target file changed"),
+        "{}",
+        stderr(&out)
+    );
     // The histories stored the targets as given: the merge needs no file.
     let merged = merged_exactly(
         dir.path(),
