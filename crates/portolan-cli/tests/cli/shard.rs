@@ -174,6 +174,14 @@ fn every_format_records_the_shard() {
     assert_eq!(crate::formats::schema_errors(&json), Vec::<String>::new());
     let line = format!("shard 2/3 seed {seed} spec {spec}");
     assert!(read("s.xml").contains(&format!("<!-- portolan {line} -->")));
+    if crate::util::have_tool("xmllint") {
+        let ok = std::process::Command::new("xmllint")
+            .arg("--noout")
+            .arg(dir.path().join("s.xml"))
+            .status()
+            .unwrap();
+        assert!(ok.success(), "the shard's XML is not well-formed");
+    }
     assert!(read("s.gnmap").contains(&format!("# portolan {line}\n")));
     // Without --seed, another run of another shard agrees on the seed.
     let again = portolan(dir.path())
