@@ -535,6 +535,14 @@ fn history_header(path: &Path, env: &SystemEnv) -> anyhow::Result<Input> {
     };
     let cfg = request::merge_request(&run.argv, &outs, env)?;
     let spec = SpecHash::of(&cfg.targets, &cfg.ports, Protocol::Tcp);
+    if let Some(recorded) = store.spec(id)? {
+        if recorded != spec.to_string() {
+            return Err(usage(format!(
+                "{}: the shard recorded spec {recorded}, but its stored arguments now give {spec}: a name resolves differently here",
+                path.display()
+            )));
+        }
+    }
     Ok(Input {
         path: path.to_owned(),
         source: Source::History(id),

@@ -196,6 +196,9 @@ impl Session {
             let id = store.begin_run(&new)?;
             self.lock = Some(store.lock_run(id)?);
             store.set_target_specs(id, &cfg.target_words)?;
+            if let Some(plan) = cfg.shard {
+                store.set_spec(id, &plan.spec.to_string())?;
+            }
             let run = store.run(id)?;
             sink.outputs.push(Box::new(BestEffort::new(
                 Box::new(Recorder::new(store, &run)?.identifying(cfg.probe.is_some())?),

@@ -5,7 +5,9 @@
 //!          start and end (unix ms; no end = killed or still running), complete,
 //!          totals (open, probes, retries, excluded, elapsed), and target_specs:
 //!          the targets as given, `-iL` files' words included (JSON array; NULL
-//!          for runs recorded before it existed; schema version 2)
+//!          for runs recorded before it existed; schema version 2), and spec: the
+//!          spec hash of a shard's pair space (`scan --shard`; NULL otherwise and
+//!          for runs recorded before it existed; schema version 3)
 //! results  (run, addr, hostname, port, proto): every result that is not closed, with
 //!          its service as JSON (the model's serde form, written by portolan_output::wire)
 //! hosts    (run, addr, hostname): closed ports as a count, and the answered bitmap
@@ -34,7 +36,7 @@ use crate::answered::{Answered, HostKey};
 use crate::StoreError;
 
 /// The schema version this code reads and writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 const RUNS_AND_HOSTS: &str = "
 CREATE TABLE IF NOT EXISTS runs (
@@ -123,6 +125,8 @@ fn migrate(tx: &Transaction<'_>) -> Result<(), MigrateError> {
     tx.execute_batch(RESULTS)?;
     // Version 1 → 2: the targets as given.
     migrate_target_specs(tx)?;
+    // Version 2 → 3: a shard's spec hash.
+    add_column(tx, "spec")?;
     tx.execute_batch(UNIDENTIFIED)?;
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     Ok(())
@@ -138,6 +142,19 @@ fn migrate_target_specs(conn: &Connection) -> rusqlite::Result<()> {
     )?;
     if !has {
         conn.execute_batch("ALTER TABLE runs ADD COLUMN target_specs TEXT")?;
+    }
+    Ok(())
+}
+
+/// Adds the nullable text column `name` to `runs`, unless it is there.
+fn add_column(conn: &Connection, name: &str) -> rusqlite::Result<()> {
+    let has: bool = conn.query_row(
+        "SELECT count(*) FROM pragma_table_info('runs') WHERE name = ?1",
+        [name],
+        |r| r.get::<_, i64>(0).map(|n| n > 0),
+    )?;
+    if !has {
+        conn.execute_batch(&format!("ALTER TABLE runs ADD COLUMN {name} TEXT"))?;
     }
     Ok(())
 }
@@ -292,6 +309,23 @@ impl Store {
             })
         })
         .transpose()
+    }
+
+    /// Stores the spec hash of run `id`, a shard (`scan --shard I/N`): what its pair
+    /// space was when it began, for `merge` to check against.
+    pub fn set_spec(&self, id: i64, spec: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute("UPDATE runs SET spec = ?2 WHERE id = ?1", params![id, spec])?;
+        Ok(())
+    }
+
+    /// The spec hash stored by [`Store::set_spec`]; `None` for a run that was not a
+    /// shard or was recorded before it was stored.
+    pub fn spec(&self, id: i64) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row("SELECT spec FROM runs WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?
+            .ok_or(StoreError::NoSuchRun(id))
     }
 
     /// Records the start of a run and returns its id.
@@ -586,5 +620,13 @@ mod tests {
             store.target_specs(99),
             Err(StoreError::NoSuchRun(99))
         ));
+        // Version 3: a shard's spec hash, none for the old run and unsharded ones.
+        assert_eq!(store.spec(1).unwrap(), None);
+        assert_eq!(store.spec(id).unwrap(), None);
+        store.set_spec(id, "0123456789abcdef").unwrap();
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.spec(id).unwrap().as_deref(), Some("0123456789abcdef"));
+        assert!(matches!(store.spec(99), Err(StoreError::NoSuchRun(99))));
     }
 }

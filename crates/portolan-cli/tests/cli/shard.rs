@@ -739,6 +739,16 @@ fn a_killed_shard_resumes_as_that_shard_and_the_merge_becomes_exact() {
         .arg(&db)
         .assert()
         .success();
+    // The history recorded the shard's spec hash, the one of its NDJSON header.
+    let header: Value = serde_json::from_str(
+        std::fs::read_to_string(file(2)).unwrap().lines().next().unwrap(),
+    )
+    .unwrap();
+    let stored: String = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT spec FROM runs", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(Some(stored.as_str()), header["shard"]["spec"].as_str());
     let whole = dir.path().join("whole.ndjson");
     portolan(dir.path())
         .args(base)
