@@ -741,7 +741,11 @@ fn a_killed_shard_resumes_as_that_shard_and_the_merge_becomes_exact() {
         .success();
     // The history recorded the shard's spec hash, the one of its NDJSON header.
     let header: Value = serde_json::from_str(
-        std::fs::read_to_string(file(2)).unwrap().lines().next().unwrap(),
+        std::fs::read_to_string(file(2))
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
     )
     .unwrap();
     let stored: String = rusqlite::Connection::open(&db)
@@ -812,4 +816,41 @@ fn a_changed_target_file_is_caught_and_the_histories_remember_the_targets() {
     let addrs: BTreeSet<&str> = merged.iter().map(|p| p.0.as_str()).collect();
     assert_eq!(addrs, BTreeSet::from(["127.0.0.1", "127.0.0.2"]));
     assert_eq!(merged.len(), 2 * ports.split(',').count());
+}
+
+#[test]
+fn the_kubernetes_manifests_validate_against_the_kubernetes_schema() {
+    let found = std::process::Command::new("kubernetes-validate")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        return skip_or_fail(
+            "kubernetes-validate is not installed (pip install kubernetes-validate)",
+        );
+    }
+    let validate = |files: &[PathBuf]| {
+        std::process::Command::new("kubernetes-validate")
+            .args(["--strict", "--quiet"])
+            .args(files)
+            .output()
+            .unwrap()
+    };
+    let manifests = [
+        docs().join("k8s/portolan-shards.yaml"),
+        docs().join("k8s/portolan-merge.yaml"),
+    ];
+    let out = validate(&manifests);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        stderr(&out)
+    );
+    // The validator does reject a manifest with a misspelt field.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    let text = std::fs::read_to_string(&manifests[0]).unwrap();
+    std::fs::write(&bad, text.replace("completionMode:", "completionMod:")).unwrap();
+    assert!(!validate(&[bad]).status.success());
 }
