@@ -486,6 +486,12 @@ fn header(path: &Path, env: &SystemEnv) -> anyhow::Result<Input> {
         ))
     };
     let Ok(Line::Header { shard }) = serde_json::from_slice::<Line>(&line) else {
+        if line.starts_with(b"{\"format\":\"portolan-scan\"") {
+            return Err(usage(format!(
+                "{} is a JSON document (-oJ), which folds closed ports into counts, so it cannot prove which pairs were answered: merge the shards' NDJSON (-oD) or history (--db)",
+                path.display()
+            )));
+        }
         return Err(not_shard());
     };
     if !shard.all_ports {

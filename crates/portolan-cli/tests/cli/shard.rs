@@ -376,6 +376,29 @@ fn shards_of_another_spec_are_refused() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("no shard header"), "{}", stderr(&out));
+    // A JSON document of a shard cannot prove coverage, and merge says why.
+    portolan(dir.path())
+        .args([
+            "scan",
+            "127.0.0.1",
+            "-p",
+            &ports,
+            "--no-history",
+            "--no-progress",
+        ])
+        .args(["--shard", "1/2", "-oJ", "s.json"])
+        .assert()
+        .success();
+    let out = portolan(dir.path())
+        .args(["merge", "s.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("folds closed ports"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
