@@ -1,6 +1,7 @@
-//! The fingerprint database: readable TOML files of probes and patterns.
+//! The fingerprint database: readable TOML files of payloads and patterns.
 //!
-//! Every file may hold `[[probe]]` tables (what to send) and `[[fingerprint]]` tables
+//! Every file may hold `[[probe]]` tables (payloads: what to send; the file format
+//! keeps its original key names) and `[[fingerprint]]` tables
 //! (what an answer means). The built-in files under `fingerprints/` are compiled into
 //! the binary with `include_str!`; `--fingerprints DIR` adds the `*.toml` files of a
 //! directory, which are tried before the built-in ones. The patterns were written for
@@ -47,26 +48,26 @@ const BUILTIN: &[(&str, &str)] = &[
 /// The largest compiled pattern accepted, so a user file cannot exhaust memory.
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
-/// How a probe reaches the service.
+/// How a payload reaches the service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum ProbeKind {
+pub enum PayloadKind {
     /// Send the payload on a plain TCP connection.
     Tcp,
     /// Run a TLS handshake, then look inside the tunnel.
     Tls,
 }
 
-/// One probe: what to send, and to which ports first.
+/// One payload: what to send, and to which ports first.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Probe {
+pub struct Payload {
     pub name: String,
-    pub kind: ProbeKind,
+    pub kind: PayloadKind,
     /// The bytes to send; `{host}` in the file is replaced by the target's name.
-    pub payload: Vec<u8>,
+    pub bytes: Vec<u8>,
     /// 1 (try on every silent port) to 9 (only on the ports listed).
     pub rarity: u8,
-    /// Ports where this probe is tried first.
+    /// Ports where this payload is tried first.
     pub ports: Vec<u16>,
 }
 
@@ -81,9 +82,9 @@ pub struct Fingerprint {
     pub info: Option<String>,
     pub cpe: Vec<String>,
     pub confidence: u8,
-    /// Probe names whose answers this applies to (`banner` = the server spoke first);
-    /// empty means every answer.
-    pub probes: Vec<String>,
+    /// Names of the payloads whose answers this applies to (`banner` = the server
+    /// spoke first); empty means every answer (`probes = [...]` in the file).
+    pub payloads: Vec<String>,
     /// The file it came from, for messages.
     pub file: String,
 }
@@ -91,7 +92,7 @@ pub struct Fingerprint {
 /// The compiled database.
 #[derive(Debug, Clone, Default)]
 pub struct Database {
-    pub probes: Vec<Probe>,
+    pub payloads: Vec<Payload>,
     pub fingerprints: Vec<Fingerprint>,
 }
 
@@ -109,7 +110,7 @@ struct FileModel {
 struct ProbeModel {
     name: String,
     #[serde(default = "tcp")]
-    kind: ProbeKind,
+    kind: PayloadKind,
     #[serde(default)]
     payload: String,
     rarity: u8,
@@ -117,8 +118,8 @@ struct ProbeModel {
     ports: Vec<u16>,
 }
 
-fn tcp() -> ProbeKind {
-    ProbeKind::Tcp
+fn tcp() -> PayloadKind {
+    PayloadKind::Tcp
 }
 
 #[derive(Deserialize)]
@@ -167,13 +168,13 @@ impl Database {
             })?;
             user.add_file(&path.display().to_string(), &text)?;
         }
-        user.probes.append(&mut self.probes);
+        user.payloads.append(&mut self.payloads);
         user.fingerprints.append(&mut self.fingerprints);
         *self = user;
         Ok(())
     }
 
-    /// Parses one file and appends its probes and fingerprints.
+    /// Parses one file and appends its payloads and fingerprints.
     pub fn add_file(&mut self, file: &str, text: &str) -> Result<(), ProbeError> {
         let model: FileModel = toml::from_str(text).map_err(|e| ProbeError::Toml {
             file: file.to_string(),
@@ -185,10 +186,10 @@ impl Database {
                 probe: p.name.clone(),
                 message: e.to_string(),
             })?;
-            self.probes.push(Probe {
+            self.payloads.push(Payload {
                 name: p.name,
                 kind: p.kind,
-                payload,
+                bytes: payload,
                 rarity: p.rarity.clamp(1, 9),
                 ports: p.ports,
             });
@@ -199,9 +200,9 @@ impl Database {
         Ok(())
     }
 
-    /// The probe called `name`.
-    pub fn probe(&self, name: &str) -> Option<&Probe> {
-        self.probes.iter().find(|p| p.name == name)
+    /// The payload called `name`.
+    pub fn payload(&self, name: &str) -> Option<&Payload> {
+        self.payloads.iter().find(|p| p.name == name)
     }
 }
 
@@ -229,7 +230,7 @@ fn compile(file: &str, f: FingerprintModel) -> Result<Fingerprint, ProbeError> {
         info: f.info,
         cpe: f.cpe,
         confidence,
-        probes: f.probes,
+        payloads: f.probes,
         file: file.to_string(),
     })
 }
@@ -242,12 +243,14 @@ mod tests {
     fn builtin_database_compiles() {
         let db = Database::builtin().unwrap();
         assert!(db.fingerprints.len() > 40, "{}", db.fingerprints.len());
-        assert!(db.probe("http-get").is_some());
-        assert!(db.probe("tls").is_some_and(|p| p.kind == ProbeKind::Tls));
+        assert!(db.payload("http-get").is_some());
+        assert!(db
+            .payload("tls")
+            .is_some_and(|p| p.kind == PayloadKind::Tls));
         for f in &db.fingerprints {
-            for name in &f.probes {
+            for name in &f.payloads {
                 assert!(
-                    name == "banner" || db.probe(name).is_some(),
+                    name == "banner" || db.payload(name).is_some(),
                     "{}: unknown probe {name}",
                     f.file
                 );

@@ -2,12 +2,12 @@
 //!
 //! The work is split the sans-IO way:
 //!
-//! - [`db`]: the fingerprint database, readable TOML files of probes and byte
+//! - [`db`]: the fingerprint database, readable TOML files of payloads and byte
 //!   patterns (compiled in, extendable with `--fingerprints DIR`), written for
 //!   portolan and not derived from nmap's `nmap-service-probes`.
 //! - [`matcher`]: bytes in, a [`Match`] out (service, product, version, CPE).
 //! - [`http`]: status, `Server`, `Location` and `<title>` of an HTTP answer.
-//! - [`plan`]: waits derived from the round-trip time, the order of probes for a
+//! - [`plan`]: waits derived from the round-trip time, the order of payloads for a
 //!   port, and the [`Verdict`] that the answers add up to.
 //! - [`runner`]: the thin tokio layer that connects, sends, reads within bounds and
 //!   runs TLS (through `portolan-talk`'s accept-any client).
@@ -24,7 +24,7 @@ pub mod plan;
 pub mod pool;
 pub mod runner;
 
-pub use db::{Database, Fingerprint, Probe, ProbeKind};
+pub use db::{Database, Fingerprint, Payload, PayloadKind};
 pub use error::ProbeError;
 pub use matcher::{Exchange, Match, BANNER};
 pub use plan::{Settings, Verdict, Waits};

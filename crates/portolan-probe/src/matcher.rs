@@ -64,7 +64,7 @@ impl Database {
             if best.as_ref().is_some_and(|b| b.confidence >= fp.confidence) {
                 continue;
             }
-            if !fp.probes.is_empty() && !fp.probes.iter().any(|p| p == ex.probe) {
+            if !fp.payloads.is_empty() && !fp.payloads.iter().any(|p| p == ex.probe) {
                 continue;
             }
             if let Some(m) = apply(fp, ex.received) {
