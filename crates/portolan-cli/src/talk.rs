@@ -41,7 +41,7 @@ fn session_options(args: &SessionArgs) -> anyhow::Result<SessionOptions> {
         .iter()
         .map(|p| Expectation::new(p))
         .collect::<Result<_, _>>()
-        .map_err(|e| usage(e.to_string()))?;
+        .map_err(|e| usage(format!("--expect: {e}")))?;
     Ok(SessionOptions {
         line_ending: if args.crlf {
             LineEnding::Crlf

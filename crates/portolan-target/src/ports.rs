@@ -19,7 +19,7 @@ pub enum PortSpecError {
     Zero,
     #[error("port range {lo}-{hi} is reversed")]
     Reversed { lo: u16, hi: u16 },
-    #[error("--top-ports must be from 1 to 65535, not {0}")]
+    #[error("the number of top ports must be from 1 to 65535, not {0}")]
     TopCount(usize),
 }
 

@@ -31,7 +31,7 @@ pub enum SpecError {
     Resolve { name: String, source: io::Error },
     #[error("{} resolves to no address", quote(name))]
     NoAddress { name: String },
-    #[error("target {} has {hosts} hosts, more than a /16 of IPv4 or a /112 of IPv6; add --large if you mean it", quote(text))]
+    #[error("target {} has {hosts} hosts, more than a /16 of IPv4 or a /112 of IPv6", quote(text))]
     TooLarge { text: String, hosts: u128 },
     #[error("target {} ({addr}) is outside the scope file", quote(text))]
     OutOfScope { text: String, addr: IpAddr },
