@@ -20,6 +20,66 @@
 //!   network with virtual time, for deterministic tests of the scheduler (loss,
 //!   drops, refusals, synchronous answers, every local hiccup) without sleeping.
 //! - [`sys`]: the few system calls that need care (the open-file limit, ICMP details).
+//!
+//! # Embedding the scanner
+//!
+//! Targets and ports from `portolan-target` make a
+//! [`ScanOrder`](portolan_target::ScanOrder); a [`Scanner`] walks
+//! it through a transport and hands every result to a [`Sink`]. Here the sink keeps
+//! the results, and the scan is of one listening and one closed port on loopback:
+//!
+//! ```rust
+//! use std::net::TcpListener;
+//! use std::sync::Arc;
+//!
+//! use portolan_engine::{ConnectTransport, PortResult, PortState, Reason, Scanner, Sink, SinkError};
+//! use portolan_target::spec::{SystemResolver, TargetSetBuilder};
+//! use portolan_target::{PortList, ScanOrder};
+//!
+//! /// A sink that keeps every result.
+//! struct Collect(Vec<PortResult>);
+//!
+//! impl Sink for Collect {
+//!     fn result(&mut self, result: &PortResult) -> Result<(), SinkError> {
+//!         self.0.push(result.clone());
+//!         Ok(())
+//!     }
+//! }
+//!
+//! // One port that listens, one that is closed (bound, then released).
+//! let listener = TcpListener::bind("127.0.0.1:0")?;
+//! let open = listener.local_addr()?.port();
+//! let closed = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+//!
+//! let targets = TargetSetBuilder::new()
+//!     .target("127.0.0.1")?
+//!     .build(&SystemResolver)?;
+//! let ports = PortList::parse(&format!("{open},{closed}"))?;
+//! let mut order = ScanOrder::random(Arc::new(targets), Arc::new(ports), 7);
+//!
+//! let mut transport = ConnectTransport::new()?;
+//! let mut sink = Collect(Vec::new());
+//! let summary = Scanner::builder()
+//!     .build()
+//!     .run(&mut order, &mut transport, &mut sink)?;
+//!
+//! let mut results = sink.0;
+//! results.sort_by_key(|r| r.endpoint.port);
+//! let seen: Vec<(u16, PortState, Reason)> = results
+//!     .iter()
+//!     .map(|r| (r.endpoint.port, r.state, r.reason))
+//!     .collect();
+//! let mut expected = vec![
+//!     (open, PortState::Open, Reason::SynAck),
+//!     (closed, PortState::Closed, Reason::ConnRefused),
+//! ];
+//! expected.sort_by_key(|e| e.0);
+//! assert_eq!(seen, expected);
+//! assert!(summary.complete);
+//! assert_eq!(summary.count(PortState::Open), 1);
+//! # drop(listener);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 pub mod congestion;
 pub mod connect;
@@ -36,8 +96,8 @@ pub use result::{
     Endpoint, HttpInfo, Method, PortResult, PortState, Protocol, Reason, Service, Summary, TlsInfo,
 };
 pub use scheduler::{
-    Concurrency, EngineError, Machine, Progress, Rate, Scanner, ScannerBuilder, Sink, TargetOrder,
-    Transmit,
+    Concurrency, EngineError, Machine, Progress, Rate, Scanner, ScannerBuilder, Sink, SinkError,
+    TargetOrder, Transmit,
 };
 pub use timing::{Template, Timing};
 pub use transport::{Answer, Event, Hiccup, Started, Token, Transport};
