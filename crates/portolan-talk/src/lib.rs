@@ -9,6 +9,8 @@
 //! to injected writers and outcomes are returned as values ([`SessionEnd`]) or errors
 //! ([`TalkError`], with [`TalkError::is_usage`] telling usage errors apart).
 
+#![warn(missing_docs)]
+
 pub mod connect;
 pub mod display;
 pub mod error;
