@@ -15,6 +15,8 @@
 //! Nothing here does network I/O except name resolution, which goes through the
 //! [`spec::Resolver`] trait so tests can supply their own answers.
 
+#![warn(missing_docs)]
+
 pub mod file;
 pub mod order;
 pub mod ports;
