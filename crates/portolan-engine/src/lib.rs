@@ -81,6 +81,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod congestion;
 pub mod connect;
 pub mod result;
