@@ -42,16 +42,22 @@ type HostKey = (IpAddr, Option<Arc<str>>);
 /// A summarised group: `count` `proto` ports in `state` for `reason`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Hidden {
+    /// The ports' protocol.
     pub proto: Protocol,
+    /// Their state.
     pub state: PortState,
+    /// The reason for it.
     pub reason: Reason,
+    /// How many ports.
     pub count: u64,
 }
 
 /// What a format prints for one host.
 #[derive(Debug)]
 pub struct HostView<'a> {
+    /// The host's address.
     pub addr: IpAddr,
+    /// The name it was given as, if any.
     pub name: Option<&'a str>,
     /// Listed ports, by port number (and protocol).
     pub ports: Vec<&'a PortResult>,

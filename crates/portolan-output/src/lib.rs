@@ -9,6 +9,8 @@
 //! document) gather results in [`hosts::Hosts`] with the same bound; CSV and NDJSON
 //! stream. `docs/formats.md` describes each format.
 
+#![warn(missing_docs)]
+
 pub mod clock;
 pub mod csv;
 #[cfg(test)]
@@ -41,20 +43,26 @@ pub use xml::XmlReport;
 pub struct RunInfo {
     /// The command line as typed.
     pub command_line: String,
+    /// When the run started.
     pub started: SystemTime,
     /// The port list in compact form (`1-1024,8080`).
     pub ports: String,
+    /// Host slots in the targets, excluded ones included.
     pub hosts: u128,
 }
 
 /// A destination for results in one format.
 pub trait Report {
+    /// Called once before the first result; the default writes nothing.
     fn start(&mut self, _info: &RunInfo) -> io::Result<()> {
         Ok(())
     }
+    /// Takes one result, in the order the engine decided them.
     fn result(&mut self, result: &PortResult) -> io::Result<()>;
     /// Writes anything buffered so that a reader sees results promptly.
     fn flush(&mut self) -> io::Result<()>;
+    /// Writes what is left (the formats that print host by host write everything here)
+    /// and the run's summary.
     fn finish(&mut self, summary: &Summary) -> io::Result<()>;
 }
 

@@ -24,6 +24,7 @@ impl<W: Write> NdjsonReport<W> {
         NdjsonReport { out, open_only }
     }
 
+    /// The writer back, after [`Report::finish`].
     pub fn into_inner(self) -> W {
         self.out
     }
