@@ -61,7 +61,9 @@ pub enum PayloadKind {
 /// One payload: what to send, and to which ports first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Payload {
+    /// Its name, which fingerprints refer to.
     pub name: String,
+    /// Plain TCP or inside TLS.
     pub kind: PayloadKind,
     /// The bytes to send; `{host}` in the file is replaced by the target's name.
     pub bytes: Vec<u8>,
@@ -74,13 +76,19 @@ pub struct Payload {
 /// One pattern and what a match means.
 #[derive(Debug, Clone)]
 pub struct Fingerprint {
+    /// The service a match names (`ssh`, `http`).
     pub service: String,
+    /// The product a match names, if the pattern is that precise.
     pub product: Option<String>,
+    /// Byte pattern over the answer (compiled without Unicode; `.` matches newlines).
     pub pattern: Regex,
     /// Templates with `$1` / `${name}` references to the pattern's groups.
     pub version: Option<String>,
+    /// Extra information template, like `version`.
     pub info: Option<String>,
+    /// CPE name templates, like `version`.
     pub cpe: Vec<String>,
+    /// 0 to 10: how sure a match is (default 10 with a product, 8 without).
     pub confidence: u8,
     /// Names of the payloads whose answers this applies to (`banner` = the server
     /// spoke first); empty means every answer (`probes = [...]` in the file).
@@ -92,7 +100,9 @@ pub struct Fingerprint {
 /// The compiled database.
 #[derive(Debug, Clone, Default)]
 pub struct Database {
+    /// Every payload, user files' first.
     pub payloads: Vec<Payload>,
+    /// Every fingerprint, in the order they are tried (user files' first).
     pub fingerprints: Vec<Fingerprint>,
 }
 
@@ -183,7 +193,7 @@ impl Database {
         for p in model.probe {
             let payload = portolan_talk::unescape(&p.payload).map_err(|e| ProbeError::Payload {
                 file: file.to_string(),
-                probe: p.name.clone(),
+                payload: p.name.clone(),
                 message: e.to_string(),
             })?;
             self.payloads.push(Payload {
@@ -275,7 +285,7 @@ mod tests {
         let err = db
             .add_file("z.toml", "[[probe]]\nname='p'\nrarity=1\npayload='\\q'\n")
             .unwrap_err();
-        assert!(err.to_string().contains("probe p"), "{err}");
+        assert!(err.to_string().contains("payload p"), "{err}");
     }
 
     #[test]

@@ -16,6 +16,8 @@
 //! A server cannot hurt the prober: reads are bounded in bytes and time, its bytes are
 //! kept as bytes, and every field taken from them is made printable.
 
+#![warn(missing_docs)]
+
 pub mod db;
 pub mod error;
 pub mod http;

@@ -31,10 +31,15 @@ pub struct Exchange<'a> {
 /// What an exchange identified.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Match {
+    /// The service (`ssh`).
     pub service: String,
+    /// The product (`OpenSSH`).
     pub product: Option<String>,
+    /// Its version, filled from the pattern's groups.
     pub version: Option<String>,
+    /// Extra information, filled from the pattern's groups.
     pub info: Option<String>,
+    /// CPE names, filled from the pattern's groups.
     pub cpe: Vec<String>,
     /// 0 to 10.
     pub confidence: u8,

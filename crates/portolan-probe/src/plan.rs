@@ -86,6 +86,7 @@ pub enum Step<'a> {
 }
 
 impl Step<'_> {
+    /// The step's name: the payload's, or [`BANNER`].
     pub fn name(&self) -> &str {
         match self {
             Step::Banner => BANNER,
@@ -135,7 +136,9 @@ pub enum End {
 /// What one exchange produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
+    /// The bytes read, at most the banner limit.
     pub received: Vec<u8>,
+    /// How the exchange ended.
     pub end: End,
     /// For a TLS payload: the handshake's facts, when it completed.
     pub tls: Option<TlsInfo>,
@@ -144,7 +147,9 @@ pub struct Reply {
 /// Whether to go on probing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Next {
+    /// Try the next step of the plan.
     Continue,
+    /// Enough is known, or the port stopped answering: stop.
     Stop,
 }
 
