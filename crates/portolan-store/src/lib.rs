@@ -17,6 +17,8 @@
 //! answered bitmaps, and the run's totals move together. A `kill -9` loses at most
 //! the last tick; the run row then has no end time, which marks it incomplete.
 
+#![warn(missing_docs)]
+
 pub mod answered;
 pub mod db;
 pub mod diff;
@@ -33,32 +35,53 @@ use std::path::PathBuf;
 /// What can go wrong with the history database.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The database file could not be opened.
     #[error("cannot open the history database {path}: {source}")]
     Open {
+        /// The database file.
         path: PathBuf,
+        /// SQLite's error.
         source: rusqlite::Error,
     },
+    /// The database's directory could not be created.
     #[error("cannot create the directory {path}: {source}")]
     Dir {
+        /// The directory.
         path: PathBuf,
+        /// Why it could not be created.
         source: std::io::Error,
     },
+    /// The database could not be brought to the current schema.
     #[error("cannot use the history database {path}: {source}")]
     Schema {
+        /// The database file.
         path: PathBuf,
+        /// Why.
         source: db::MigrateError,
     },
+    /// A query failed.
     #[error("history database: {0}")]
     Sql(#[from] rusqlite::Error),
+    /// No run has this number.
     #[error("no scan {0} in the history")]
     NoSuchRun(i64),
+    /// Another process holds the run (a scan still running, or its `--resume`).
     #[error("scan {0} is still running")]
     Running(i64),
+    /// The run's lock file beside the database could not be opened or locked.
     #[error("cannot lock {path}: {source}")]
     Lock {
+        /// The lock file.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
+    /// A stored value cannot be read back.
     #[error("scan {run}: corrupt {what} in the history")]
-    Corrupt { run: i64, what: &'static str },
+    Corrupt {
+        /// The run's number.
+        run: i64,
+        /// What could not be read.
+        what: &'static str,
+    },
 }
