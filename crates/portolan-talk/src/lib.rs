@@ -4,7 +4,7 @@
 //! The protocol logic is sans-IO and tested byte by byte: [`telnet`] (RFC 854 with
 //! RFC 1143 negotiation), [`http`] (request, response head, body framing),
 //! [`script`] (`--send`/`--expect`) and [`display`] (terminal escaping and hex dumps).
-//! A thin tokio layer ([`net`], [`tls`], [`session`], [`listen`], [`http::client`])
+//! A thin tokio layer ([`net`], [`tls`], [`session`], [`listen`](mod@listen), [`http::client`])
 //! owns sockets and timers. Nothing here prints, reads arguments or exits: output goes
 //! to injected writers and outcomes are returned as values ([`SessionEnd`]) or errors
 //! ([`TalkError`], with [`TalkError::is_usage`] telling usage errors apart).
