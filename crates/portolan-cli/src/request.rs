@@ -22,7 +22,7 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory};
 use portolan_engine::{Concurrency, Rate, Scanner, ScannerBuilder, Template, Timing};
 use portolan_probe::{Database, Settings};
-use portolan_target::spec::{words, Resolver, TargetSetBuilder};
+use portolan_target::{words, Resolver, TargetSetBuilder};
 use portolan_target::{PortList, Scope, TargetSet};
 
 use crate::args::Format;

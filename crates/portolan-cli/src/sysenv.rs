@@ -9,7 +9,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use portolan_probe::Database;
-use portolan_target::spec::{Resolver, SystemResolver};
+use portolan_target::{Resolver, SystemResolver};
 
 use crate::exit::usage;
 use crate::request::{Env, FileKey};

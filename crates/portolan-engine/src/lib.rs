@@ -33,7 +33,7 @@
 //! use std::sync::Arc;
 //!
 //! use portolan_engine::{ConnectTransport, PortResult, PortState, Reason, Scanner, Sink, SinkError};
-//! use portolan_target::spec::{SystemResolver, TargetSetBuilder};
+//! use portolan_target::{SystemResolver, TargetSetBuilder};
 //! use portolan_target::{PortList, ScanOrder};
 //!
 //! /// A sink that keeps every result.

@@ -21,7 +21,7 @@ use portolan_engine::{
     Concurrency, EngineError, Hiccup, PortResult, PortState, Progress, Rate, Reason, Scanner, Sink,
     Summary, Transport,
 };
-use portolan_target::spec::{HostBlock, TargetSet};
+use portolan_target::{HostBlock, TargetSet};
 use portolan_target::{PortList, ScanOrder};
 
 #[derive(Default)]
