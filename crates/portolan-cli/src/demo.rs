@@ -126,7 +126,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
     writeln!(
         out,
         "  {}",
-        portolan_output::text::clean(String::from_utf8_lossy(&buf[..n]).trim_end())
+        portolan_output::clean(String::from_utf8_lossy(&buf[..n]).trim_end())
     )?;
     Ok(Outcome::Done)
 }

@@ -11,8 +11,8 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use portolan_engine::Summary;
-use portolan_output::clock::Utc;
-use portolan_output::text::clean;
+use portolan_output::clean;
+use portolan_output::Utc;
 use portolan_output::{wire, RunInfo};
 use portolan_store::diff::{diff, Change, ServiceId, Snapshot};
 use portolan_store::{RunRow, Store};

@@ -4,7 +4,7 @@
 //! has few of them in one (state, reason) group, and otherwise summarised as
 //! `Not shown: 64400 closed (conn-refused), 1000 filtered (no-response)`. The
 //! results are gathered in [`Hosts`], as the other host-by-host formats do, so
-//! memory is bounded by the open ports plus [`FEW`] entries per group and host.
+//! memory is bounded by the open ports plus [`FEW`](crate::FEW) entries per group and host.
 //!
 //! Hosts with nothing open are kept one by one only up to [`QUIET_HOSTS`] of them
 //! (none with `--open`, which would not show them). Past that, a sweep of a large
@@ -26,7 +26,6 @@ use crate::hosts::{HostView, Hosts};
 use crate::text::clean;
 use crate::Report;
 
-pub use crate::hosts::FEW;
 
 /// Hosts without an open port listed one by one before they are folded into counts.
 pub const QUIET_HOSTS: usize = 4096;
