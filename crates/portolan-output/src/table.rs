@@ -26,7 +26,6 @@ use crate::hosts::{HostView, Hosts};
 use crate::text::clean;
 use crate::Report;
 
-
 /// Hosts without an open port listed one by one before they are folded into counts.
 pub const QUIET_HOSTS: usize = 4096;
 
