@@ -40,7 +40,7 @@ impl Env for SystemEnv {
     }
 
     fn default_db(&self) -> Option<PathBuf> {
-        portolan_store::db::default_path()
+        portolan_store::default_path()
     }
 
     fn resolver(&self) -> &dyn Resolver {

@@ -1,15 +1,17 @@
 //! The scan history: every scan recorded in an embedded SQLite database, so that
 //! past scans can be listed, shown again in any format, compared, and resumed.
 //!
-//! - [`db`]: the database (schema, opening in WAL mode, the run rows, reading a
-//!   past scan back as [`PortResult`](portolan_engine::PortResult)s).
-//! - [`recorder`]: a [`Report`](portolan_output::Report) that writes a running scan
-//!   into the database, in one transaction per progress tick.
-//! - [`answered`]: which (host, port) pairs of a run have been answered, one bit
-//!   per pair, the bookkeeping behind `scan --resume`.
-//! - [`diff`]: what changed between two scans, computed without I/O.
-//! - [`lock`]: one process per run, so a `--resume` cannot write beside the scan
-//!   it continues while that scan still runs.
+//! The modules are private; what they offer is re-exported here:
+//!
+//! - `db`: the [`Store`] (schema, opening in WAL mode, the run rows, reading a past
+//!   scan back as [`PortResult`](portolan_engine::PortResult)s).
+//! - `recorder`: a [`Recorder`], the [`Report`](portolan_output::Report) that writes
+//!   a running scan into the database, in one transaction per progress tick.
+//! - `answered`: [`Answered`], which (host, port) pairs of a run have been
+//!   answered, one bit per pair, the bookkeeping behind `scan --resume`.
+//! - `diff`: what changed between two scans ([`diff()`]), computed without I/O.
+//! - `lock`: [`RunLock`], one process per run, so a `--resume` cannot write beside
+//!   the scan it continues while that scan still runs.
 //!
 //! # Crash safety
 //! The database is in WAL mode and every write is a transaction that leaves it
@@ -19,16 +21,17 @@
 
 #![warn(missing_docs)]
 
-pub mod answered;
-pub mod db;
-pub mod diff;
-pub mod lock;
-pub mod recorder;
+mod answered;
+mod db;
+mod diff;
+mod lock;
+mod recorder;
 
-pub use answered::Answered;
-pub use db::{RunRow, Store};
-pub use lock::RunLock;
-pub use recorder::Recorder;
+pub use answered::{fits, key, Answered, HostKey, MAX_BYTES};
+pub use db::{default_path, HostRow, MigrateError, NewRun, RunRow, Store, SCHEMA_VERSION};
+pub use diff::{diff, Change, ServiceId, Snapshot};
+pub use lock::{lock_path, RunLock};
+pub use recorder::{Recorder, COMMIT_EVERY};
 
 use std::path::PathBuf;
 
