@@ -10,7 +10,7 @@
 //!   [`Scope`] check, all applied before any packet;
 //! - the scan order: [`ScanOrder`], a keyed permutation of every (host, port) pair,
 //!   computed from an index, so memory stays constant however large the range;
-//! - [`file`]: list files read within size and line caps, and [`file::quote`], the
+//! - [`file`](mod@file): list files read within size and line caps, and [`file::quote`], the
 //!   one way a message quotes user input (cut short when long);
 //! - [`services`]: our own port names and ranking.
 //!
