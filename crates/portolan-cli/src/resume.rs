@@ -16,7 +16,7 @@
 
 use std::path::PathBuf;
 
-use portolan_engine::scheduler::TargetOrder;
+use portolan_engine::TargetOrder;
 use portolan_engine::{Endpoint, PortResult, Summary};
 use portolan_output::RunInfo;
 use portolan_store::{Answered, NewRun, Recorder, RunLock, RunRow, Store};

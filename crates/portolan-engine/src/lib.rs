@@ -2,24 +2,29 @@
 //! [`Transport`] and reports one [`PortResult`] per pair to a [`Sink`].
 //!
 //! The engine never prints, exits or reads arguments. It is split so each part can be
-//! tested on its own:
+//! tested on its own; the modules are private and what they offer is re-exported
+//! here (only the test-support `sim` is a module of its own):
 //!
-//! - [`result`]: the typed results (state, reason, round-trip time, tries), from
+//! - `result`: the typed results (state, reason, round-trip time, tries), from
 //!   `portolan-model` and re-exported here, and the run's [`Summary`].
-//! - [`timing`]: round-trip estimation and timeouts in the style of RFC 6298, and the
-//!   `-T0`..`-T5` templates. Pure arithmetic on [`std::time::Duration`]s.
-//! - [`congestion`]: how many probes may be in flight; grows while answers come back
+//! - `timing`: round-trip estimation ([`RttEstimator`]) and timeouts in the style of
+//!   RFC 6298, and the `-T0`..`-T5` [`Template`]s. Pure arithmetic on
+//!   [`std::time::Duration`]s.
+//! - `congestion`: how many probes may be in flight; grows while answers come back
 //!   and backs off when retried probes show that earlier ones were dropped.
-//! - [`transport`]: the seam between the scheduler and the network. [`ConnectTransport`]
-//!   does non-blocking `connect()` with mio; a raw SYN or UDP transport sits beside it.
-//! - [`scheduler`]: the decisions (launches, timeouts, retries, per-host caps, rate
+//! - `transport`: the seam between the scheduler and the network ([`Transport`]).
+//!   [`ConnectTransport`] does non-blocking `connect()` with mio; a raw SYN or UDP
+//!   transport sits beside it.
+//! - `scheduler`: the decisions (launches, timeouts, retries, per-host caps, rate
 //!   limit, local resource back-off) as a sans-IO [`Machine`] that is given the time
 //!   and the transport's events and answers with probes to send and results; and
 //!   [`Scanner::run`], the thin loop that drives a machine over any transport.
 //! - `sim` (with the `sim` feature, and in the engine's own tests): a simulated
 //!   network with virtual time, for deterministic tests of the scheduler (loss,
 //!   drops, refusals, synchronous answers, every local hiccup) without sleeping.
-//! - [`sys`]: the few system calls that need care (the open-file limit, ICMP details).
+//! - `sys`: the few system calls that need care (the open-file limit
+//!   [`raise_file_limit`], what an errno means [`classify`], ICMP details
+//!   [`icmp_reason`]), for this crate's transport and the others'.
 //!
 //! # Embedding the scanner
 //!
@@ -83,15 +88,15 @@
 
 #![warn(missing_docs)]
 
-pub mod congestion;
-pub mod connect;
-pub mod result;
-pub mod scheduler;
+mod congestion;
+mod connect;
+mod result;
+mod scheduler;
 #[cfg(any(test, feature = "sim"))]
 pub mod sim;
-pub mod sys;
-pub mod timing;
-pub mod transport;
+mod sys;
+mod timing;
+mod transport;
 
 pub use connect::ConnectTransport;
 pub use result::{
@@ -99,7 +104,10 @@ pub use result::{
 };
 pub use scheduler::{
     Concurrency, EngineError, Machine, Progress, Rate, Scanner, ScannerBuilder, Sink, SinkError,
-    TargetOrder, Transmit,
+    TargetOrder, Transmit, HICCUP_LIMIT, PRESSURE_PAUSE,
 };
-pub use timing::{Template, Timing};
+pub use sys::{
+    classify, enable_icmp_detail, file_limit, icmp_reason, raise_file_limit, Classified,
+};
+pub use timing::{RttEstimator, Template, Timing};
 pub use transport::{Answer, Event, Hiccup, Started, Token, Transport};
