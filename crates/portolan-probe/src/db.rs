@@ -261,7 +261,7 @@ mod tests {
             for name in &f.payloads {
                 assert!(
                     name == "banner" || db.payload(name).is_some(),
-                    "{}: unknown probe {name}",
+                    "{}: unknown payload {name}",
                     f.file
                 );
             }
