@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use nix::libc;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use portolan_engine::sys::{classify, Classified};
+use portolan_engine::{classify, Classified};
 use portolan_engine::{Event, Started, Token, Transport};
 use portolan_packet::SynProbe;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
