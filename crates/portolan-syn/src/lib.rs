@@ -17,6 +17,8 @@
 //! packet per [`portolan_engine::Transport::start`] and reports verified replies from
 //! [`portolan_engine::Transport::wait`].
 
+#![warn(missing_docs)]
+
 pub mod bpf;
 pub mod cookie;
 pub mod matcher;
