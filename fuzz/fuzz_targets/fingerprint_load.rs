@@ -1,4 +1,4 @@
-//! A fingerprint file (`--fingerprints DIR`): TOML with probes and patterns, loaded
+//! A fingerprint file (`--fingerprints DIR`): TOML with payloads and patterns, loaded
 //! into an empty database and then used once on a fixed banner.
 #![no_main]
 

@@ -14,14 +14,14 @@ fuzz_target!(|data: &[u8]| {
     let Some((&pick, received)) = data.split_first() else {
         return;
     };
-    let probes = ["http-get", "tls-hello", "dns-version", "sip-options", BANNER];
-    let probe = probes[usize::from(pick) % probes.len()];
-    let sent = db.probe(probe).map_or(&[][..], |p| p.payload.as_slice());
+    let payloads = ["http-get", "tls-hello", "dns-version", "sip-options", BANNER];
+    let probe = payloads[usize::from(pick) % payloads.len()];
+    let sent = db.payload(probe).map_or(&[][..], |p| p.bytes.as_slice());
     if let Some(m) = db.identify(&Exchange { probe, sent, received }) {
         assert!(m.confidence <= 10);
         for field in [&m.product, &m.version, &m.info].into_iter().flatten() {
-            assert!(field.chars().count() <= portolan_probe::matcher::MAX_FIELD * 4 + 8);
+            assert!(field.chars().count() <= portolan_probe::MAX_FIELD * 4 + 8);
         }
     }
-    let _ = portolan_probe::http::http_info(received);
+    let _ = portolan_probe::http_info(received);
 });

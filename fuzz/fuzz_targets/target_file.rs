@@ -6,7 +6,7 @@ use std::io;
 use std::net::{IpAddr, Ipv6Addr};
 
 use libfuzzer_sys::fuzz_target;
-use portolan_target::spec::{words, Resolver, TargetSetBuilder};
+use portolan_target::{words, Resolver, TargetSetBuilder};
 
 /// Every name is ::1.
 struct Fake;

@@ -7,7 +7,7 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr};
 
 use libfuzzer_sys::fuzz_target;
-use portolan_target::spec::{Resolver, TargetSetBuilder, TargetSpec};
+use portolan_target::{Resolver, TargetSetBuilder, TargetSpec};
 
 /// Every name is 127.0.0.1, except names ending in `.invalid`, which do not resolve.
 struct Fake;

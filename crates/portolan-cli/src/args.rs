@@ -176,20 +176,21 @@ pub struct ScanArgs {
     #[arg(long = "debug-timeline", hide = true)]
     pub debug_timeline: bool,
 
-    /// Identify the service behind each open port (banner, probes, TLS); `-sV` also works.
-    #[arg(long = "probe")]
-    pub probe: bool,
+    /// Identify the service behind each open port (banner, payloads, TLS); `-sV` also works.
+    // `--probe` was its name before "probe" meant only a connection attempt.
+    #[arg(long = "identify", alias = "probe")]
+    pub identify: bool,
 
-    /// With --probe: read at most N bytes of each answer (default 1024).
-    #[arg(long = "banner-bytes", value_name = "N", requires = "probe")]
+    /// With --identify: read at most N bytes of each answer (default 1024).
+    #[arg(long = "banner-bytes", value_name = "N", requires = "identify")]
     pub banner_bytes: Option<usize>,
 
-    /// With --probe: wait this long for each answer (default: 300 ms + 10 round trips).
-    #[arg(long = "probe-timeout", value_name = "TIME", requires = "probe", value_parser = duration::positive)]
-    pub probe_timeout: Option<Duration>,
+    /// With --identify: wait this long for each answer (default: 300 ms + 10 round trips).
+    #[arg(long = "identify-timeout", alias = "probe-timeout", value_name = "TIME", requires = "identify", value_parser = duration::positive)]
+    pub identify_timeout: Option<Duration>,
 
-    /// With --probe: also use the fingerprint files (*.toml) of DIR, tried first.
-    #[arg(long = "fingerprints", value_name = "DIR", requires = "probe")]
+    /// With --identify: also use the fingerprint files (*.toml) of DIR, tried first.
+    #[arg(long = "fingerprints", value_name = "DIR", requires = "identify")]
     pub fingerprints: Option<PathBuf>,
 
     /// nmap's `-sX` scan types (`-sT`, ...), checked in [`crate::scantype`].
@@ -260,7 +261,7 @@ const NMAP_STYLE: &[(&str, &str)] = &[
     ("-oJ", "--json"),
     ("-oA", "--all-formats"),
     ("-Pn", "--no-ping"),
-    ("-sV", "--probe"),
+    ("-sV", "--identify"),
 ];
 
 /// Habits of nmap and netcat that portolan has no use for, and what to do instead.
@@ -695,7 +696,7 @@ mod tests {
     #[test]
     fn scan_letters_go_to_scan_type_and_connect_source_is_left_alone() {
         let v = rewrite_habits(argv(&["scan", "-sS", "-sV"])).map_err(|e| e.0);
-        assert_eq!(v, Ok(argv(&["scan", "--scan-type", "S", "--probe"])));
+        assert_eq!(v, Ok(argv(&["scan", "--scan-type", "S", "--identify"])));
         for words in [
             &["connect", "-s", "127.0.0.2", "h"][..],
             &["connect", "-sfoo", "h"],
@@ -751,7 +752,7 @@ mod tests {
         let e = parse(&["scan", "x", "--banner-bytes", "5"])
             .map(|_| ())
             .unwrap_err();
-        assert!(e.contains("--probe"), "{e}");
+        assert!(e.contains("--identify"), "{e}");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context;
 use portolan_engine::{ConnectTransport, Scanner};
 use portolan_output::{NdjsonReport, Report, RunInfo, TableReport};
-use portolan_target::spec::{HostBlock, TargetSet};
+use portolan_target::{HostBlock, TargetSet};
 use portolan_target::{PortList, ScanOrder};
 
 use crate::args::DemoArgs;
@@ -127,7 +127,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
     writeln!(
         out,
         "  {}",
-        portolan_output::text::clean(String::from_utf8_lossy(&buf[..n]).trim_end())
+        portolan_output::clean(String::from_utf8_lossy(&buf[..n]).trim_end())
     )?;
     Ok(Outcome::Done)
 }

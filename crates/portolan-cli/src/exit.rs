@@ -123,7 +123,30 @@ pub fn error_line(e: &anyhow::Error) -> String {
         }
         line.push_str(text);
     }
+    if let Some(hint) = flag_hint(e) {
+        line.push_str(hint);
+    }
     line
+}
+
+/// What the user can do about a library error, in the flags' words: the libraries
+/// never name a flag, so this is where their errors meet the command line.
+fn flag_hint(e: &anyhow::Error) -> Option<&'static str> {
+    use portolan_talk::TalkError;
+    use portolan_target::{PortSpecError, SpecError};
+    e.chain().find_map(|c| {
+        if let Some(SpecError::TooLarge { .. }) = c.downcast_ref() {
+            return Some("; add --large if you mean it");
+        }
+        if let Some(PortSpecError::TopCount(_)) = c.downcast_ref() {
+            return Some(" (--top-ports)");
+        }
+        match c.downcast_ref() {
+            Some(TalkError::MaxTime(_)) => Some(" (--max-time)"),
+            Some(TalkError::NoRootCertificates) => Some("; use --insecure to connect anyway"),
+            _ => None,
+        }
+    })
 }
 
 /// clap's verdict on the arguments: help and version on stdout (exit 0), anything
@@ -183,6 +206,24 @@ pub fn clap_line(rendered: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn library_errors_get_the_flag_that_helps() {
+        let large = anyhow::Error::new(portolan_target::SpecError::TooLarge {
+            text: "10.0.0.0/8".into(),
+            hosts: 1 << 24,
+        });
+        assert!(error_line(&large).ends_with("a /112 of IPv6; add --large if you mean it"));
+        let time = anyhow::Error::new(portolan_talk::TalkError::MaxTime(
+            std::time::Duration::from_secs(1),
+        ))
+        .context("http://127.0.0.1/");
+        assert!(error_line(&time).ends_with("time limit of 1s (--max-time)"));
+        let roots = anyhow::Error::new(portolan_talk::TalkError::NoRootCertificates);
+        assert!(error_line(&roots).ends_with("; use --insecure to connect anyway"));
+        let plain = anyhow::anyhow!("disk full");
+        assert_eq!(error_line(&plain), "disk full");
+    }
 
     #[test]
     fn repeated_causes_are_said_once() {

@@ -11,10 +11,10 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use portolan_engine::Summary;
-use portolan_output::clock::Utc;
-use portolan_output::text::clean;
+use portolan_output::clean;
+use portolan_output::Utc;
 use portolan_output::{wire, RunInfo};
-use portolan_store::diff::{diff, Change, ServiceId, Snapshot};
+use portolan_store::{diff, Change, ServiceId, Snapshot};
 use portolan_store::{RunRow, Store};
 use portolan_target::PortList;
 use serde::Serialize;
@@ -29,7 +29,7 @@ use crate::reports::writer;
 fn open(db: Option<&PathBuf>) -> anyhow::Result<Option<Store>> {
     let path = match db {
         Some(p) => p.clone(),
-        None => portolan_store::db::default_path()
+        None => portolan_store::default_path()
             .ok_or_else(|| usage("no home directory for the history database: give --db PATH"))?,
     };
     if path.is_file() {

@@ -272,7 +272,7 @@ fn read_lines(
 pub fn run(args: &MergeArgs) -> anyhow::Result<Outcome> {
     let clock = Instant::now();
     let env = SystemEnv {
-        file_limit: portolan_engine::sys::raise_file_limit(),
+        file_limit: portolan_engine::raise_file_limit(),
     };
     let mut inputs = Vec::new();
     for path in &args.inputs {
@@ -641,7 +641,7 @@ mod tests {
     use std::sync::Arc;
 
     use portolan_engine::{Endpoint, Reason};
-    use portolan_target::spec::{SystemResolver, TargetSetBuilder};
+    use portolan_target::{SystemResolver, TargetSetBuilder};
 
     use super::*;
 

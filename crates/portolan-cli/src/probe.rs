@@ -11,7 +11,7 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use portolan_engine::scheduler::SinkError;
+use portolan_engine::SinkError;
 use portolan_engine::{EngineError, PortResult, PortState, Progress, Sink, Summary};
 use portolan_probe::{Database, Prober, Settings};
 

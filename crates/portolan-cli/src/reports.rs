@@ -6,7 +6,7 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use portolan_engine::scheduler::SinkError;
+use portolan_engine::SinkError;
 use portolan_engine::{PortResult, Progress, Sink, Summary};
 use portolan_output::{Colour, Report, RunInfo, TableReport};
 

@@ -22,8 +22,8 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory};
 use portolan_engine::{Concurrency, Rate, Scanner, ScannerBuilder, Template, Timing};
 use portolan_probe::{Database, Settings};
-use portolan_target::spec::{words, Resolver, TargetSetBuilder};
 use portolan_target::{derived_seed, PortList, Protocol, Scope, Shard, SpecHash, TargetSet};
+use portolan_target::{words, Resolver, TargetSetBuilder};
 
 use crate::args::Format;
 use crate::args::{rewrite_habits, Cli, Command, ScanArgs, PATH_OPTIONS};
@@ -710,7 +710,7 @@ fn timing(args: &ScanArgs) -> anyhow::Result<Timing> {
 }
 
 fn probe(args: &ScanArgs, env: &dyn Env) -> anyhow::Result<Option<ProbeConfig>> {
-    if !args.probe {
+    if !args.identify {
         return Ok(None);
     }
     let mut settings = Settings::default();
@@ -722,8 +722,8 @@ fn probe(args: &ScanArgs, env: &dyn Env) -> anyhow::Result<Option<ProbeConfig>> 
         }
         settings.banner_bytes = n;
     }
-    if let Some(t) = args.probe_timeout {
-        settings.probe_timeout = Some(t);
+    if let Some(t) = args.identify_timeout {
+        settings.fixed_wait = Some(t);
     }
     let db = env.fingerprints(args.fingerprints.as_deref())?;
     Ok(Some(ProbeConfig {
@@ -1323,15 +1323,19 @@ mod tests {
         assert_eq!(t.max_timeout, Duration::from_secs(2));
         assert_eq!(t.min_timeout, Duration::from_millis(500));
         assert_eq!(t.initial_timeout, Duration::from_millis(1500));
-        let r = request(&["::1", "-sV", "--probe-timeout", "1m"]);
-        let probe = r.probe.map(|p| p.settings.probe_timeout);
+        let r = request(&["::1", "-sV", "--identify-timeout", "1m"]);
+        let probe = r.probe.map(|p| p.settings.fixed_wait);
         assert_eq!(probe, Some(Some(Duration::from_mins(1))));
+        // The names from before the vocabulary (stored runs and scripts use them).
+        let r = request(&["::1", "--probe", "--probe-timeout", "2s"]);
+        let probe = r.probe.map(|p| p.settings.fixed_wait);
+        assert_eq!(probe, Some(Some(Duration::from_secs(2))));
     }
 
     #[test]
     fn zero_times_are_refused() {
         assert!(refused(&["::1", "--max-rtt-timeout", "0"]).contains("zero"));
-        assert!(refused(&["::1", "-sV", "--probe-timeout", "0ms"]).contains("zero"));
+        assert!(refused(&["::1", "-sV", "--identify-timeout", "0ms"]).contains("zero"));
     }
 
     #[test]
@@ -1397,7 +1401,7 @@ mod tests {
     fn banner_bytes_are_bounded_and_need_sv() {
         assert!(refused(&["::1", "-sV", "--banner-bytes", "0"]).contains("1 to"));
         assert!(refused(&["::1", "-sV", "--banner-bytes", "2000000"]).contains("1 to"));
-        assert!(refused(&["::1", "--banner-bytes", "5"]).contains("--probe"));
+        assert!(refused(&["::1", "--banner-bytes", "5"]).contains("--identify"));
     }
 
     // --- resume
@@ -1448,7 +1452,7 @@ mod tests {
             (&["-p", "80"][..], "--ports"),
             (&["--open"][..], "--open"),
             (&["-oX", "x.xml"][..], "--xml"),
-            (&["-sV"][..], "--probe"),
+            (&["-sV"][..], "--identify"),
             (&["-T4"][..], "-T"),
         ] {
             let mut words = vec!["--resume"];

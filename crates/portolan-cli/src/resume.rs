@@ -6,7 +6,7 @@
 //! ([`crate::request`]) check those arguments again, rebuilds the same
 //! [`ScanOrder`](portolan_target::ScanOrder) from the same seed, and walks it through
 //! [`Skip`], which passes over every pair the run's answered bitmaps record
-//! (see `portolan_store::answered`). The pairs already answered are replayed into
+//! (see `portolan_store::Answered`). The pairs already answered are replayed into
 //! this session's reports, so its outputs hold the whole scan, and the new results
 //! are recorded into the same run, which is complete once a session finishes.
 //! The targets are those stored with the run (`-iL` files' words included), not the
@@ -16,11 +16,10 @@
 
 use std::path::PathBuf;
 
-use portolan_engine::scheduler::TargetOrder;
+use portolan_engine::TargetOrder;
 use portolan_engine::{Endpoint, PortResult, Summary};
 use portolan_output::RunInfo;
-use portolan_store::db::{self, NewRun};
-use portolan_store::{Answered, Recorder, RunLock, RunRow, Store};
+use portolan_store::{Answered, NewRun, Recorder, RunLock, RunRow, Store};
 
 use crate::args::HistoryOptions;
 use crate::exit::usage;
@@ -77,7 +76,7 @@ pub struct Session {
     /// to be identified in this one.
     to_identify: Vec<PortResult>,
     /// The run this process records, held until the session ends (see
-    /// `portolan_store::lock`).
+    /// `portolan_store::RunLock`).
     lock: Option<RunLock>,
 }
 
@@ -85,7 +84,7 @@ pub struct Session {
 fn resume_db(db: Option<&PathBuf>) -> anyhow::Result<PathBuf> {
     match db {
         Some(p) => Ok(p.clone()),
-        None => db::default_path()
+        None => portolan_store::default_path()
             .ok_or_else(|| usage("no home directory for the history database: give --db PATH")),
     }
 }

@@ -62,7 +62,7 @@ fn transport(kind: ScanKind) -> anyhow::Result<Box<dyn Transport>> {
 /// `portolan scan`, as typed; `command_line` is recorded in the reports.
 pub fn run(typed: &Typed, command_line: String) -> anyhow::Result<Outcome> {
     let env = SystemEnv {
-        file_limit: portolan_engine::sys::raise_file_limit(),
+        file_limit: portolan_engine::raise_file_limit(),
     };
     let mut session = Session::load(request::resume_wanted(typed)?, &typed.args.history)?;
     let cfg = request::scan_request(typed, session.stored(), &env)?;

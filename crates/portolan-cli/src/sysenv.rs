@@ -9,7 +9,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use portolan_probe::Database;
-use portolan_target::spec::{Resolver, SystemResolver};
+use portolan_target::{Resolver, SystemResolver};
 
 use crate::exit::usage;
 use crate::request::{Env, FileKey};
@@ -40,7 +40,7 @@ impl Env for SystemEnv {
     }
 
     fn default_db(&self) -> Option<PathBuf> {
-        portolan_store::db::default_path()
+        portolan_store::default_path()
     }
 
     fn resolver(&self) -> &dyn Resolver {

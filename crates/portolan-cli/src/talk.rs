@@ -6,11 +6,11 @@ use std::io::IsTerminal;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use anyhow::Context;
-use portolan_talk::http::client::{BodyShown, HttpIo};
-use portolan_talk::http::request::{check_method, parse_header_arg};
+use portolan_talk::http::{check_method, parse_header_arg};
+use portolan_talk::http::{BodyShown, HttpIo};
 use portolan_talk::http::{HttpOptions, HttpUrl, HttpVersion, Redirects};
-use portolan_talk::listen::{Accepting, ListenPlan};
-use portolan_talk::tls::ServerCert;
+use portolan_talk::ServerCert;
+use portolan_talk::{Accepting, ListenPlan};
 use portolan_talk::{
     AfterInput, ClientTls, ConnectOptions, ConnectPlan, Display, Expectation, LineEnding, Script,
     SessionEnd, SessionIo, SessionOptions, SourceBind, TalkError, Target, TelnetMode, Verification,
@@ -41,7 +41,7 @@ fn session_options(args: &SessionArgs) -> anyhow::Result<SessionOptions> {
         .iter()
         .map(|p| Expectation::new(p))
         .collect::<Result<_, _>>()
-        .map_err(|e| usage(e.to_string()))?;
+        .map_err(|e| usage(format!("--expect: {e}")))?;
     Ok(SessionOptions {
         line_ending: if args.crlf {
             LineEnding::Crlf

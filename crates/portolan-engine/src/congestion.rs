@@ -52,6 +52,7 @@ pub struct Congestion {
 }
 
 impl Congestion {
+    /// A window of `initial` probes in flight, never above `max` (nor below one).
     pub fn new(initial: usize, max: usize) -> Self {
         let max = max.max(1) as f64;
         Congestion {

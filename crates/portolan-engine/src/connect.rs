@@ -27,6 +27,7 @@ pub struct ConnectTransport {
 }
 
 impl ConnectTransport {
+    /// A transport with its own epoll instance.
     pub fn new() -> io::Result<Self> {
         Ok(ConnectTransport {
             poll: Poll::new()?,

@@ -15,17 +15,22 @@ pub use portolan_model::{
 pub struct Summary {
     /// Results per (state, reason), in a stable order.
     pub counts: std::collections::BTreeMap<(PortState, Reason), u64>,
+    /// Probes started (first tries and retries).
     pub probes_sent: u64,
+    /// Probes that were retries of an unanswered one.
     pub retries: u64,
     /// Pairs skipped because an exclusion covered them.
     pub excluded: u64,
+    /// Wall time from the first probe to the last result.
     pub elapsed: Duration,
     /// False when the run was cancelled before every pair was answered.
     pub complete: bool,
+    /// The most probes that were in flight at once.
     pub max_in_flight: usize,
 }
 
 impl Summary {
+    /// Results in `state`, whatever their reason.
     pub fn count(&self, state: PortState) -> u64 {
         self.counts
             .iter()
@@ -34,6 +39,7 @@ impl Summary {
             .sum()
     }
 
+    /// Results reported, every state.
     pub fn results(&self) -> u64 {
         self.counts.values().sum()
     }

@@ -73,6 +73,7 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 
 /// Where pairs come from. [`ScanOrder`] is the usual one; resume and sharding wrap it.
 pub trait TargetOrder {
+    /// The next pair to scan, or `None` once the walk is over.
     fn next_endpoint(&mut self) -> Option<Endpoint>;
     /// Pair slots in the whole walk (excluded ones included).
     fn total(&self) -> u128;
@@ -109,7 +110,9 @@ pub type SinkError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Receives results as they are decided. Printers, files and databases live behind it.
 pub trait Sink {
+    /// Takes one result; an error stops the scan ([`EngineError::Sink`]).
     fn result(&mut self, result: &PortResult) -> Result<(), SinkError>;
+    /// Hears about progress about every 100 ms; the default ignores it.
     fn progress(&mut self, _progress: &Progress) -> Result<(), SinkError> {
         Ok(())
     }
@@ -120,11 +123,17 @@ pub trait Sink {
 pub struct Progress {
     /// Pair slots decided (answered, given up on, or excluded).
     pub done: u128,
+    /// Pair slots in the whole walk.
     pub total: u128,
+    /// Probes in flight now.
     pub in_flight: usize,
+    /// The congestion window: how many probes may be in flight.
     pub window: usize,
+    /// The timeout now given to a probe.
     pub timeout: Duration,
+    /// Probes started so far.
     pub probes_sent: u64,
+    /// Open ports found so far.
     pub open: u64,
 }
 
@@ -132,10 +141,16 @@ pub struct Progress {
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error("waiting for socket events failed: {0}")]
+    /// The transport could not wait for events.
     Poll(#[source] std::io::Error),
     #[error("no socket can be opened ({hiccup:?} with nothing in flight); raise `ulimit -n` or free resources")]
-    Starved { hiccup: Hiccup },
+    /// Nothing could be started, over and over, with nothing in flight to wait for.
+    Starved {
+        /// The last local failure.
+        hiccup: Hiccup,
+    },
     #[error("writing results failed: {0}")]
+    /// The sink refused a result.
     Sink(#[source] SinkError),
 }
 
@@ -148,10 +163,12 @@ pub struct Concurrency(pub NonZeroUsize);
 pub struct Rate(f64);
 
 impl Rate {
+    /// `per_second` if it is positive and finite.
     pub fn new(per_second: f64) -> Option<Self> {
         (per_second.is_finite() && per_second > 0.0).then_some(Rate(per_second))
     }
 
+    /// Probes per second.
     pub fn get(self) -> f64 {
         self.0
     }
@@ -168,21 +185,25 @@ pub struct ScannerBuilder {
 }
 
 impl ScannerBuilder {
+    /// Timeouts, retries and the first window (default: the `Normal` template).
     pub fn timing(mut self, timing: Timing) -> Self {
         self.timing = timing;
         self
     }
 
+    /// The most probes in flight at once (default 4096).
     pub fn max_in_flight(mut self, c: Concurrency) -> Self {
         self.max_in_flight = Some(c);
         self
     }
 
+    /// The most probes in flight to one host (default: no cap).
     pub fn max_host_concurrency(mut self, cap: Option<NonZeroUsize>) -> Self {
         self.host_cap = cap;
         self
     }
 
+    /// The most probes started per second (default: no limit).
     pub fn max_rate(mut self, rate: Option<Rate>) -> Self {
         self.max_rate = rate;
         self
@@ -194,6 +215,7 @@ impl ScannerBuilder {
         self
     }
 
+    /// The scanner; a template's scan delay becomes a rate limit if it is the lower one.
     pub fn build(self) -> Scanner {
         let rate = match (self.max_rate, self.timing.scan_delay.is_zero()) {
             (r, true) => r,
@@ -223,6 +245,7 @@ pub struct Scanner {
 }
 
 impl Scanner {
+    /// A builder with the defaults.
     pub fn builder() -> ScannerBuilder {
         ScannerBuilder::default()
     }

@@ -27,7 +27,9 @@ use crate::transport::{Answer, Event, Hiccup, Started, Token, Transport};
 /// How one port of the simulated network behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Behavior {
+    /// Answered with a SYN-ACK.
     Open,
+    /// Answered with a reset.
     Closed,
     /// Silently dropped.
     Dropped,
@@ -81,6 +83,7 @@ pub struct SimNet {
     seq: u64,
     /// Probes sent per address.
     pub sent: HashMap<SocketAddr, u32>,
+    /// The most sockets that were open at once.
     pub max_open: usize,
     /// Ports that hiccup (`EADDRNOTAVAIL`) on their first try.
     pub flaky_first: Vec<SocketAddr>,

@@ -31,7 +31,9 @@ pub fn file_limit() -> u64 {
 
 /// What an error from `socket()`, `connect()` or `SO_ERROR` means for a probe.
 pub enum Classified {
+    /// The port answered: open, closed or unreachable.
     Answer(Answer),
+    /// A local failure: nothing was learnt about the port.
     Hiccup(Hiccup),
 }
 

@@ -16,7 +16,9 @@ use std::time::Duration;
 pub struct Timing {
     /// Timeout used before any round trip has been measured.
     pub initial_timeout: Duration,
+    /// The shortest timeout, however fast the path.
     pub min_timeout: Duration,
+    /// The longest timeout, however slow the path.
     pub max_timeout: Duration,
     /// Upper bound on retries for an unanswered probe. The engine uses fewer when
     /// the measured loss says fewer are enough (see `scheduler`).
@@ -30,11 +32,17 @@ pub struct Timing {
 /// nmap's familiar `-T0`..`-T5` presets, mapped onto portolan's engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Template {
+    /// `-T0`: one probe at a time, five minutes apart.
     Paranoid,
+    /// `-T1`: one probe at a time, 15 s apart.
     Sneaky,
+    /// `-T2`: one probe at a time, 0.4 s apart.
     Polite,
+    /// `-T3`: the default.
     Normal,
+    /// `-T4`: shorter timeouts, at most 6 retries.
     Aggressive,
+    /// `-T5`: the shortest timeouts, at most 2 retries, a first window of 1024.
     Insane,
 }
 
@@ -52,6 +60,7 @@ impl Template {
         })
     }
 
+    /// The timing bounds of this template.
     pub fn timing(self) -> Timing {
         let ms = Duration::from_millis;
         let base = Timing {
@@ -114,6 +123,7 @@ pub struct RttEstimator {
 }
 
 impl RttEstimator {
+    /// An estimator with no sample yet, kept within `bounds`.
     pub fn new(bounds: Timing) -> Self {
         RttEstimator {
             srtt: None,
@@ -137,6 +147,7 @@ impl RttEstimator {
         }
     }
 
+    /// The smoothed round-trip time, once a sample was fed.
     pub fn srtt(&self) -> Option<Duration> {
         self.srtt.map(Duration::from_secs_f64)
     }

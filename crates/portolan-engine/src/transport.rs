@@ -29,6 +29,7 @@ pub enum Answer {
 }
 
 impl Answer {
+    /// The reason this answer gives the port.
     pub fn reason(self) -> Reason {
         match self {
             Answer::Connected => Reason::SynAck,
@@ -67,7 +68,9 @@ pub enum Started {
 /// Something that happened to a probe in flight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
+    /// The probe with this token was answered.
     Answered(Token, Answer),
+    /// The probe with this token failed locally and will be retried.
     Hiccup(Token, Hiccup),
 }
 

@@ -11,11 +11,11 @@ use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroUsize;
 use std::time::{Duration, Instant};
 
-use portolan_engine::scheduler::{HICCUP_LIMIT, PRESSURE_PAUSE};
 use portolan_engine::{
     Answer, Endpoint, EngineError, Event, Hiccup, Machine, PortState, Protocol, Rate, Reason,
     Scanner, Started, TargetOrder, Timing, Transmit,
 };
+use portolan_engine::{HICCUP_LIMIT, PRESSURE_PAUSE};
 
 /// The pairs, in this order.
 struct List {

@@ -15,13 +15,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use portolan_engine::scheduler::{HICCUP_LIMIT, PRESSURE_PAUSE};
 use portolan_engine::sim::{Behavior, Local, SimNet};
 use portolan_engine::{
     Concurrency, EngineError, Hiccup, PortResult, PortState, Progress, Rate, Reason, Scanner, Sink,
     Summary, Transport,
 };
-use portolan_target::spec::{HostBlock, TargetSet};
+use portolan_engine::{HICCUP_LIMIT, PRESSURE_PAUSE};
+use portolan_target::{HostBlock, TargetSet};
 use portolan_target::{PortList, ScanOrder};
 
 #[derive(Default)]
@@ -32,7 +32,7 @@ struct Collect {
 }
 
 impl Sink for Collect {
-    fn result(&mut self, r: &PortResult) -> Result<(), portolan_engine::scheduler::SinkError> {
+    fn result(&mut self, r: &PortResult) -> Result<(), portolan_engine::SinkError> {
         if self
             .results
             .insert((r.endpoint.addr, r.endpoint.port), r.clone())
@@ -47,7 +47,7 @@ impl Sink for Collect {
         }
         Ok(())
     }
-    fn progress(&mut self, p: &Progress) -> Result<(), portolan_engine::scheduler::SinkError> {
+    fn progress(&mut self, p: &Progress) -> Result<(), portolan_engine::SinkError> {
         assert!(p.done <= p.total);
         Ok(())
     }

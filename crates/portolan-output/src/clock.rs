@@ -5,11 +5,17 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// A time broken down into UTC calendar fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Utc {
+    /// The year, e.g. 2024.
     pub year: i64,
+    /// 1 to 12.
     pub month: u32,
+    /// 1 to 31.
     pub day: u32,
+    /// 0 to 23.
     pub hour: u32,
+    /// 0 to 59.
     pub minute: u32,
+    /// 0 to 59 (no leap seconds).
     pub second: u32,
 }
 
@@ -21,6 +27,7 @@ pub fn unix(t: SystemTime) -> u64 {
 }
 
 impl Utc {
+    /// The calendar fields of `t` (the epoch for times before it).
     pub fn from(t: SystemTime) -> Self {
         let secs = unix(t);
         let days = (secs / 86_400) as i64;

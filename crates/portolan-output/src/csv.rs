@@ -24,6 +24,7 @@ pub struct CsvReport<W: Write> {
 }
 
 impl<W: Write> CsvReport<W> {
+    /// A CSV report written to `out`; `open_only` is `--open`.
     pub fn new(out: W, open_only: bool) -> Self {
         CsvReport {
             out,
@@ -32,6 +33,7 @@ impl<W: Write> CsvReport<W> {
         }
     }
 
+    /// The writer back, after [`Report::finish`].
     pub fn into_inner(self) -> W {
         self.out
     }

@@ -33,6 +33,7 @@ pub struct GrepableReport<W: Write> {
 }
 
 impl<W: Write> GrepableReport<W> {
+    /// A grepable report written to `out` at the end; `open_only` is `--open`.
     pub fn new(out: W, open_only: bool) -> Self {
         GrepableReport {
             out,
@@ -41,6 +42,7 @@ impl<W: Write> GrepableReport<W> {
         }
     }
 
+    /// The writer back, after [`Report::finish`].
     pub fn into_inner(self) -> W {
         self.out
     }

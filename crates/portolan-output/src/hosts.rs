@@ -2,18 +2,20 @@
 //! grepable, the JSON document).
 //!
 //! The engine answers pairs in a random order, so a host is only complete at the
-//! end of the run. Memory stays bounded the same way as the table's: every open
+//! end of the run. Memory stays bounded: every open
 //! port is kept, and other (protocol, state, reason) groups keep their ports only
 //! while they have at most [`FEW`] members; beyond that only a count is kept and the
 //! group is summarised (nmap's `extraports`, our `not_shown`).
 
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use portolan_engine::{PortResult, PortState, Protocol, Reason};
+use portolan_engine::{Endpoint, PortResult, PortState, Protocol, Reason};
 
-pub use crate::table::FEW;
+/// Groups with at most this many ports are listed one by one.
+pub const FEW: usize = 25;
 
 /// One (protocol, state, reason) group of a host.
 #[derive(Debug, Default)]
@@ -28,19 +30,34 @@ struct Host {
     groups: BTreeMap<(Protocol, PortState, Reason), Group>,
 }
 
+impl Host {
+    fn has_open(&self) -> bool {
+        self.groups.keys().any(|(_, s, _)| *s == PortState::Open)
+    }
+}
+
+/// A host's key: its address and the name it was given as.
+type HostKey = (IpAddr, Option<Arc<str>>);
+
 /// A summarised group: `count` `proto` ports in `state` for `reason`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Hidden {
+    /// The ports' protocol.
     pub proto: Protocol,
+    /// Their state.
     pub state: PortState,
+    /// The reason for it.
     pub reason: Reason,
+    /// How many ports.
     pub count: u64,
 }
 
 /// What a format prints for one host.
 #[derive(Debug)]
 pub struct HostView<'a> {
+    /// The host's address.
     pub addr: IpAddr,
+    /// The name it was given as, if any.
     pub name: Option<&'a str>,
     /// Listed ports, by port number (and protocol).
     pub ports: Vec<&'a PortResult>,
@@ -59,7 +76,9 @@ impl HostView<'_> {
 #[derive(Debug, Default)]
 pub struct Hosts {
     open_only: bool,
-    hosts: BTreeMap<(IpAddr, Option<Arc<str>>), Host>,
+    by_key: BTreeMap<HostKey, Host>,
+    /// Hosts in `hosts` without an open port.
+    quiet: usize,
 }
 
 impl Hosts {
@@ -67,16 +86,31 @@ impl Hosts {
     pub fn new(open_only: bool) -> Self {
         Hosts {
             open_only,
-            hosts: BTreeMap::new(),
+            by_key: BTreeMap::new(),
+            quiet: 0,
         }
     }
 
+    /// Adds one result to its host.
     pub fn add(&mut self, r: &PortResult) {
         let key = (r.endpoint.addr, r.endpoint.name.clone());
-        let group = self
-            .hosts
-            .entry(key)
-            .or_default()
+        let open = r.state == PortState::Open;
+        let host = match self.by_key.entry(key) {
+            Entry::Occupied(e) => {
+                let host = e.into_mut();
+                if open && !host.has_open() {
+                    self.quiet -= 1;
+                }
+                host
+            }
+            Entry::Vacant(e) => {
+                if !open {
+                    self.quiet += 1;
+                }
+                e.insert(Host::default())
+            }
+        };
+        let group = host
             .groups
             .entry((r.endpoint.proto, r.state, r.reason))
             .or_default();
@@ -91,16 +125,49 @@ impl Hosts {
 
     /// Hosts seen, `--open` filtering not applied.
     pub fn len(&self) -> usize {
-        self.hosts.len()
+        self.by_key.len()
     }
 
+    /// Whether no result was added.
     pub fn is_empty(&self) -> bool {
-        self.hosts.is_empty()
+        self.by_key.is_empty()
+    }
+
+    /// Hosts held without an open port (so far).
+    pub fn quiet(&self) -> usize {
+        self.quiet
+    }
+
+    /// Whether the host of `endpoint` is held.
+    pub fn contains(&self, endpoint: &Endpoint) -> bool {
+        self.by_key
+            .contains_key(&(endpoint.addr, endpoint.name.clone()))
+    }
+
+    /// Removes every host without an open port, handing `fold` each of its groups
+    /// as a count: a caller that cannot hold every quiet host (the table, over a
+    /// sweep of a large range) keeps their counts instead.
+    pub fn fold_quiet(&mut self, mut fold: impl FnMut(Hidden)) {
+        self.by_key.retain(|_, host| {
+            if host.has_open() {
+                return true;
+            }
+            for (&(proto, state, reason), g) in &host.groups {
+                fold(Hidden {
+                    proto,
+                    state,
+                    reason,
+                    count: g.count,
+                });
+            }
+            false
+        });
+        self.quiet = 0;
     }
 
     /// The hosts to print, by address.
     pub fn views(&self) -> impl Iterator<Item = HostView<'_>> {
-        self.hosts.iter().filter_map(|((addr, name), host)| {
+        self.by_key.iter().filter_map(|((addr, name), host)| {
             let mut ports = Vec::new();
             let mut hidden = Vec::new();
             for (&(proto, state, reason), g) in &host.groups {
@@ -133,7 +200,6 @@ impl Hosts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use portolan_engine::Endpoint;
 
     fn r(port: u16, reason: Reason) -> PortResult {
         PortResult::new(
@@ -179,6 +245,43 @@ mod tests {
             }]
         );
         assert_eq!(v[0].total(), 103);
+    }
+
+    #[test]
+    fn quiet_hosts_are_counted_and_folded() {
+        let mut h = Hosts::new(false);
+        h.add(&r(23, Reason::ConnRefused));
+        assert_eq!(h.quiet(), 1);
+        h.add(&r(22, Reason::SynAck));
+        assert_eq!(h.quiet(), 0, "an open port makes the host loud");
+        let other = PortResult::new(
+            Endpoint {
+                addr: "127.0.0.2".parse().unwrap(),
+                port: 1,
+                name: None,
+                proto: Protocol::Tcp,
+            },
+            Reason::NoResponse,
+            None,
+            2,
+        );
+        h.add(&other);
+        h.add(&other);
+        assert_eq!(h.quiet(), 1);
+        let mut folded = Vec::new();
+        h.fold_quiet(|g| folded.push(g));
+        assert_eq!(
+            folded,
+            [Hidden {
+                proto: Protocol::Tcp,
+                state: PortState::Filtered,
+                reason: Reason::NoResponse,
+                count: 2
+            }]
+        );
+        assert_eq!((h.len(), h.quiet()), (1, 0));
+        assert!(h.contains(&r(1, Reason::SynAck).endpoint));
+        assert!(!h.contains(&other.endpoint));
     }
 
     #[test]

@@ -83,6 +83,7 @@ pub struct JsonReport<W: Write> {
 }
 
 impl<W: Write> JsonReport<W> {
+    /// A JSON document written to `out` at the end; `open_only` is `--open`.
     pub fn new(out: W, open_only: bool) -> Self {
         JsonReport {
             out,
@@ -91,6 +92,7 @@ impl<W: Write> JsonReport<W> {
         }
     }
 
+    /// The writer back, after [`Report::finish`].
     pub fn into_inner(self) -> W {
         self.out
     }

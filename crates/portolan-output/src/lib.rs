@@ -6,34 +6,43 @@
 //! [`Summary`] at the end; streaming formats write as they go, the table collects
 //! what it needs (open ports, and closed or filtered ones only while they are few)
 //! and prints at the end. The host-by-host formats (XML, grepable, the JSON
-//! document) gather results in [`hosts::Hosts`] with the same bound; CSV and NDJSON
+//! document) gather results in [`Hosts`] with the same bound; CSV and NDJSON
 //! stream. `docs/formats.md` describes each format.
+//!
+//! The modules are private and this root is the crate's surface, except [`wire`],
+//! the one JSON writer every JSON format (and the history) shares, whose functions
+//! read best qualified (`wire::to_string`).
 
-pub mod clock;
-pub mod csv;
+#![warn(missing_docs)]
+
+mod clock;
+mod csv;
 #[cfg(test)]
 mod fixture;
-pub mod grepable;
-pub mod hosts;
-pub mod json;
-pub mod ndjson;
-pub mod table;
-pub mod text;
+mod grepable;
+mod hosts;
+mod json;
+mod ndjson;
+mod table;
+mod text;
 #[cfg(test)]
 mod tools;
 pub mod wire;
-pub mod xml;
+mod xml;
 
 use std::io;
 use std::time::SystemTime;
 
 use portolan_engine::{PortResult, Summary};
 
+pub use clock::{unix, Utc};
 pub use csv::CsvReport;
 pub use grepable::GrepableReport;
+pub use hosts::{Hidden, HostView, Hosts, FEW};
 pub use json::JsonReport;
 pub use ndjson::NdjsonReport;
-pub use table::{Colour, TableReport};
+pub use table::{Colour, TableReport, QUIET_HOSTS};
+pub use text::clean;
 pub use xml::XmlReport;
 
 /// What a report may want to say about the run as a whole.
@@ -41,9 +50,11 @@ pub use xml::XmlReport;
 pub struct RunInfo {
     /// The command line as typed.
     pub command_line: String,
+    /// When the run started.
     pub started: SystemTime,
     /// The port list in compact form (`1-1024,8080`).
     pub ports: String,
+    /// Host slots in the targets, excluded ones included.
     pub hosts: u128,
     /// The shard this run is (`--shard I/N`), if it is one.
     pub shard: Option<ShardInfo>,
@@ -84,12 +95,16 @@ impl ShardInfo {
 
 /// A destination for results in one format.
 pub trait Report {
+    /// Called once before the first result; the default writes nothing.
     fn start(&mut self, _info: &RunInfo) -> io::Result<()> {
         Ok(())
     }
+    /// Takes one result, in the order the engine decided them.
     fn result(&mut self, result: &PortResult) -> io::Result<()>;
     /// Writes anything buffered so that a reader sees results promptly.
     fn flush(&mut self) -> io::Result<()>;
+    /// Writes what is left (the formats that print host by host write everything here)
+    /// and the run's summary.
     fn finish(&mut self, summary: &Summary) -> io::Result<()>;
 }
 

@@ -34,6 +34,7 @@ impl<W: Write> NdjsonReport<W> {
         }
     }
 
+    /// The writer back, after [`Report::finish`].
     pub fn into_inner(self) -> W {
         self.out
     }

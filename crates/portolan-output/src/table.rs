@@ -2,8 +2,9 @@
 //!
 //! Open ports are always listed. Closed and filtered ports are listed when a host
 //! has few of them in one (state, reason) group, and otherwise summarised as
-//! `Not shown: 64400 closed (conn-refused), 1000 filtered (no-response)`. Memory is
-//! bounded by the open ports plus [`FEW`] entries per group and host.
+//! `Not shown: 64400 closed (conn-refused), 1000 filtered (no-response)`. The
+//! results are gathered in [`Hosts`], as the other host-by-host formats do, so
+//! memory is bounded by the open ports plus [`FEW`](crate::FEW) entries per group and host.
 //!
 //! Hosts with nothing open are kept one by one only up to [`QUIET_HOSTS`] of them
 //! (none with `--open`, which would not show them). Past that, a sweep of a large
@@ -16,18 +17,14 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
-use std::net::IpAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use portolan_engine::{Method, PortResult, PortState, Protocol, Reason, Service, Summary};
+use portolan_engine::{Method, PortResult, PortState, Reason, Service, Summary};
 use portolan_target::services;
 
+use crate::hosts::{HostView, Hosts};
 use crate::text::clean;
 use crate::Report;
-
-/// Groups with at most this many ports are listed one by one.
-pub const FEW: usize = 25;
 
 /// Hosts without an open port listed one by one before they are folded into counts.
 pub const QUIET_HOSTS: usize = 4096;
@@ -35,32 +32,10 @@ pub const QUIET_HOSTS: usize = 4096;
 /// Whether to colour states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Colour {
+    /// ANSI colours: green open, red closed, yellow filtered.
     Always,
+    /// Plain text.
     Never,
-}
-
-#[derive(Debug, Default)]
-struct Group {
-    count: u64,
-    /// Port, round-trip time and (for open ports after `-sV`) the service.
-    listed: Vec<(Port, Option<Duration>, Option<Box<Service>>)>,
-}
-
-/// A port number with its protocol, ordered by number first.
-type Port = (u16, Protocol);
-
-/// One row of the table.
-type Row<'a> = (
-    Port,
-    PortState,
-    Reason,
-    Option<Duration>,
-    Option<&'a Service>,
-);
-
-#[derive(Debug, Default)]
-struct Host {
-    groups: BTreeMap<(PortState, Reason), Group>,
 }
 
 /// Collects results and prints the table at the end.
@@ -68,46 +43,26 @@ pub struct TableReport<W: Write> {
     out: W,
     colour: Colour,
     open_only: bool,
-    hosts: BTreeMap<HostKey, Host>,
-    /// Hosts in `hosts` without an open port.
-    quiet: usize,
+    hosts: Hosts,
     /// Once more than [`QUIET_HOSTS`] hosts had nothing open: their port counts.
     folded: Option<BTreeMap<(PortState, Reason), u64>>,
 }
 
-type HostKey = (IpAddr, Option<Arc<str>>);
-
-impl Host {
-    fn has_open(&self) -> bool {
-        self.groups.keys().any(|(s, _)| *s == PortState::Open)
-    }
-}
-
 impl<W: Write> TableReport<W> {
+    /// A table written to `out` at the end; `open_only` is `--open`.
     pub fn new(out: W, colour: Colour, open_only: bool) -> Self {
         TableReport {
             out,
             colour,
             open_only,
-            hosts: BTreeMap::new(),
-            quiet: 0,
+            hosts: Hosts::new(open_only),
             folded: None,
         }
     }
 
-    /// Folds every host without an open port into counts, from now on.
-    fn fold(&mut self) {
-        let folded = self.folded.get_or_insert_with(BTreeMap::new);
-        self.hosts.retain(|_, host| {
-            if host.has_open() {
-                return true;
-            }
-            for (k, g) in &host.groups {
-                *folded.entry(*k).or_default() += g.count;
-            }
-            false
-        });
-        self.quiet = 0;
+    /// The writer back, after [`Report::finish`].
+    pub fn into_inner(self) -> W {
+        self.out
     }
 
     fn quiet_limit(&self) -> usize {
@@ -116,6 +71,14 @@ impl<W: Write> TableReport<W> {
         } else {
             QUIET_HOSTS
         }
+    }
+
+    /// Folds every host without an open port into counts, from now on.
+    fn fold(&mut self) {
+        let folded = self.folded.get_or_insert_with(BTreeMap::new);
+        self.hosts.fold_quiet(|g| {
+            *folded.entry((g.state, g.reason)).or_default() += g.count;
+        });
     }
 
     /// The `Not shown:` line of the folded hosts.
@@ -134,10 +97,6 @@ impl<W: Write> TableReport<W> {
         ))
     }
 
-    pub fn into_inner(self) -> W {
-        self.out
-    }
-
     fn paint(&self, state: PortState) -> String {
         let text = state.as_str();
         match (self.colour, state) {
@@ -150,62 +109,56 @@ impl<W: Write> TableReport<W> {
         }
     }
 
-    fn host_text(&self, addr: IpAddr, name: Option<&Arc<str>>, host: &Host) -> Option<String> {
-        let has_open = host.groups.keys().any(|(s, _)| *s == PortState::Open);
-        if self.open_only && !has_open {
-            return None;
-        }
+    fn host_text(&self, host: &HostView<'_>) -> String {
+        let addr = host.addr;
         let mut t = String::new();
-        let _ = match name {
+        let _ = match host.name {
             Some(n) => writeln!(t, "portolan scan report for {} ({addr})", clean(n)),
             None => writeln!(t, "portolan scan report for {addr}"),
         };
-        let mut hidden = Vec::new();
-        let mut rows: Vec<Row<'_>> = Vec::new();
-        for (&(state, reason), g) in &host.groups {
-            let list =
-                state == PortState::Open || (!self.open_only && g.listed.len() as u64 == g.count);
-            if list {
-                rows.extend(
-                    g.listed
-                        .iter()
-                        .map(|(p, rtt, s)| (*p, state, reason, *rtt, s.as_deref())),
-                );
-            } else {
-                hidden.push(format!("{} {state} ({reason})", g.count));
-            }
+        // One entry per (state, reason), whatever the protocol, in that order.
+        let mut hidden: BTreeMap<(PortState, Reason), u64> = BTreeMap::new();
+        for h in &host.hidden {
+            *hidden.entry((h.state, h.reason)).or_default() += h.count;
         }
         if !hidden.is_empty() {
+            let hidden: Vec<String> = hidden
+                .iter()
+                .map(|((state, reason), n)| format!("{n} {state} ({reason})"))
+                .collect();
             let _ = writeln!(t, "Not shown: {}", hidden.join(", "));
         }
-        if rows.is_empty() {
-            let total: u64 = host.groups.values().map(|g| g.count).sum();
-            let _ = writeln!(t, "All {total} scanned ports are in the states above.");
-            return Some(t);
+        if host.ports.is_empty() {
+            let _ = writeln!(
+                t,
+                "All {} scanned ports are in the states above.",
+                host.total()
+            );
+            return t;
         }
-        rows.sort_unstable_by_key(|r| r.0);
-        let probed = rows.iter().any(|r| r.4.is_some());
+        let probed = host.ports.iter().any(|r| r.service.is_some());
         let version = if probed { "RTT      VERSION" } else { "RTT" };
         let _ = writeln!(
             t,
             "{:<11}{:<10}{:<16}{:<18}{version}",
             "PORT", "STATE", "SERVICE", "REASON"
         );
-        for ((port, proto), state, reason, rtt, service) in rows {
-            let rtt = rtt.map_or_else(|| "-".to_owned(), format_rtt);
-            let (name, version) = service_cells(port, service);
+        for r in &host.ports {
+            let rtt = r.rtt.map_or_else(|| "-".to_owned(), format_rtt);
+            let service = r.service.as_deref();
+            let (name, version) = service_cells(r.endpoint.port, service);
             let line = format!(
                 "{:<11}{} {name:<16}{:<18}{rtt:<9}{version}",
-                format!("{port}/{proto}"),
-                self.paint(state),
-                reason.as_str()
+                format!("{}/{}", r.endpoint.port, r.endpoint.proto),
+                self.paint(r.state),
+                r.reason.as_str()
             );
             let _ = writeln!(t, "{}", line.trim_end());
             for detail in service.map(details).unwrap_or_default() {
                 let _ = writeln!(t, "|  {detail}");
             }
         }
-        Some(t)
+        t
     }
 }
 
@@ -285,42 +238,15 @@ fn format_rtt(d: Duration) -> String {
 
 impl<W: Write> Report for TableReport<W> {
     fn result(&mut self, r: &PortResult) -> io::Result<()> {
-        let key = (r.endpoint.addr, r.endpoint.name.clone());
-        let open = r.state == PortState::Open;
-        if let Some(folded) = &mut self.folded {
-            if !open && !self.hosts.contains_key(&key) {
+        if self.folded.is_some() && r.state != PortState::Open && !self.hosts.contains(&r.endpoint)
+        {
+            if let Some(folded) = &mut self.folded {
                 *folded.entry((r.state, r.reason)).or_default() += 1;
-                return Ok(());
             }
+            return Ok(());
         }
-        let host = match self.hosts.entry(key) {
-            std::collections::btree_map::Entry::Occupied(e) => {
-                let host = e.into_mut();
-                if open && !host.has_open() {
-                    self.quiet -= 1;
-                }
-                host
-            }
-            std::collections::btree_map::Entry::Vacant(e) => {
-                if !open {
-                    self.quiet += 1;
-                }
-                e.insert(Host::default())
-            }
-        };
-        let group = host.groups.entry((r.state, r.reason)).or_default();
-        group.count += 1;
-        if r.state == PortState::Open || group.count <= FEW as u64 {
-            group.listed.push((
-                (r.endpoint.port, r.endpoint.proto),
-                r.rtt,
-                r.service.clone(),
-            ));
-        } else if !group.listed.is_empty() {
-            // Too many to list: only the count is shown; free the list once.
-            group.listed = Vec::new();
-        }
-        if self.quiet > self.quiet_limit() {
+        self.hosts.add(r);
+        if self.hosts.quiet() > self.quiet_limit() {
             self.fold();
         }
         Ok(())
@@ -332,14 +258,13 @@ impl<W: Write> Report for TableReport<W> {
 
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
         let mut shown = 0;
-        for ((addr, name), host) in &self.hosts {
-            if let Some(text) = self.host_text(*addr, name.as_ref(), host) {
-                if shown > 0 {
-                    self.out.write_all(b"\n")?;
-                }
-                self.out.write_all(text.as_bytes())?;
-                shown += 1;
+        for host in self.hosts.views() {
+            let text = self.host_text(&host);
+            if shown > 0 {
+                self.out.write_all(b"\n")?;
             }
+            self.out.write_all(text.as_bytes())?;
+            shown += 1;
         }
         if let Some(text) = self.folded_text() {
             if shown > 0 {
@@ -382,7 +307,7 @@ impl<W: Write> Report for TableReport<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use portolan_engine::{Endpoint, HttpInfo, TlsInfo};
+    use portolan_engine::{Endpoint, HttpInfo, Protocol, TlsInfo};
 
     fn feed(
         report: &mut TableReport<Vec<u8>>,

@@ -61,6 +61,7 @@ impl<W: Write> XmlReport<W> {
         }
     }
 
+    /// The writer back, after [`Report::finish`].
     pub fn into_inner(self) -> W {
         self.out
     }

@@ -37,6 +37,7 @@ pub enum Unreachable {
 }
 
 impl Unreachable {
+    /// What an ICMPv4 destination-unreachable code means.
     pub fn from_v4_code(code: u8) -> Self {
         match code {
             0 | 6 | 11 => Unreachable::Net,
@@ -47,6 +48,7 @@ impl Unreachable {
         }
     }
 
+    /// What an ICMPv6 destination-unreachable code means.
     pub fn from_v6_code(code: u8) -> Self {
         match code {
             0 => Unreachable::Net,
@@ -81,14 +83,17 @@ macro_rules! icmp_view {
                 Ok($name { buffer })
             }
 
+            /// The message type.
             pub fn msg_type(&self) -> u8 {
                 self.buffer.as_ref()[field::TYPE]
             }
 
+            /// The message code.
             pub fn msg_code(&self) -> u8 {
                 self.buffer.as_ref()[field::CODE]
             }
 
+            /// The checksum as written.
             pub fn checksum(&self) -> u16 {
                 be16(self.buffer.as_ref(), field::CHECKSUM)
             }

@@ -67,10 +67,12 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
         Ok(p)
     }
 
+    /// The buffer back.
     pub fn into_inner(self) -> T {
         self.buffer
     }
 
+    /// The version field (4 for a valid packet).
     pub fn version(&self) -> u8 {
         self.buffer.as_ref()[field::VER_IHL] >> 4
     }
@@ -80,10 +82,12 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
         usize::from(self.buffer.as_ref()[field::VER_IHL] & 0x0f) * 4
     }
 
+    /// The total length field: header and payload, in bytes.
     pub fn total_len(&self) -> u16 {
         be16(self.buffer.as_ref(), field::LENGTH.start)
     }
 
+    /// The identification field.
     pub fn ident(&self) -> u16 {
         be16(self.buffer.as_ref(), field::IDENT.start)
     }
@@ -98,23 +102,28 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
         be16(self.buffer.as_ref(), field::FLG_OFF.start) & 0x1fff
     }
 
+    /// The time to live.
     pub fn ttl(&self) -> u8 {
         self.buffer.as_ref()[field::TTL]
     }
 
+    /// The protocol number of the payload ([`crate::proto`]).
     pub fn protocol(&self) -> u8 {
         self.buffer.as_ref()[field::PROTOCOL]
     }
 
+    /// The header checksum as written.
     pub fn checksum(&self) -> u16 {
         be16(self.buffer.as_ref(), field::CHECKSUM.start)
     }
 
+    /// The source address.
     pub fn src_addr(&self) -> Ipv4Addr {
         let b = self.buffer.as_ref();
         Ipv4Addr::new(b[12], b[13], b[14], b[15])
     }
 
+    /// The destination address.
     pub fn dst_addr(&self) -> Ipv4Addr {
         let b = self.buffer.as_ref();
         Ipv4Addr::new(b[16], b[17], b[18], b[19])
@@ -139,11 +148,17 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
 /// What to write in an IPv4 header (no options).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ipv4Repr {
+    /// The source address.
     pub src: Ipv4Addr,
+    /// The destination address.
     pub dst: Ipv4Addr,
+    /// The payload's protocol number.
     pub protocol: u8,
+    /// The payload's length in bytes.
     pub payload_len: usize,
+    /// The time to live.
     pub ttl: u8,
+    /// The identification field.
     pub ident: u16,
 }
 

@@ -53,30 +53,37 @@ impl<T: AsRef<[u8]>> Ipv6Packet<T> {
         Ok(p)
     }
 
+    /// The buffer back.
     pub fn into_inner(self) -> T {
         self.buffer
     }
 
+    /// The version field (6 for a valid packet).
     pub fn version(&self) -> u8 {
         self.buffer.as_ref()[field::VER_TC_FLOW.start] >> 4
     }
 
+    /// The payload length field, in bytes.
     pub fn payload_len(&self) -> u16 {
         be16(self.buffer.as_ref(), field::LENGTH.start)
     }
 
+    /// The next header's protocol number ([`crate::proto`]).
     pub fn next_header(&self) -> u8 {
         self.buffer.as_ref()[field::NXT_HDR]
     }
 
+    /// The hop limit.
     pub fn hop_limit(&self) -> u8 {
         self.buffer.as_ref()[field::HOP_LIMIT]
     }
 
+    /// The source address.
     pub fn src_addr(&self) -> Ipv6Addr {
         addr(&self.buffer.as_ref()[field::SRC])
     }
 
+    /// The destination address.
     pub fn dst_addr(&self) -> Ipv6Addr {
         addr(&self.buffer.as_ref()[field::DST])
     }
@@ -98,10 +105,15 @@ fn addr(b: &[u8]) -> Ipv6Addr {
 /// What to write in an IPv6 fixed header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ipv6Repr {
+    /// The source address.
     pub src: Ipv6Addr,
+    /// The destination address.
     pub dst: Ipv6Addr,
+    /// The payload's protocol number.
     pub next_header: u8,
+    /// The payload's length in bytes.
     pub payload_len: usize,
+    /// The hop limit.
     pub hop_limit: u8,
     /// The 20-bit flow label (Linux sets a hash of the flow).
     pub flow_label: u32,

@@ -16,6 +16,8 @@
 //!
 //! Sans-IO: nothing here touches a socket or a clock.
 
+#![warn(missing_docs)]
+
 pub mod checksum;
 pub mod icmp;
 pub mod ipv4;
@@ -47,8 +49,11 @@ pub enum Error {
 
 /// IP protocol numbers used here.
 pub mod proto {
+    /// ICMP for IPv4.
     pub const ICMP: u8 = 1;
+    /// TCP.
     pub const TCP: u8 = 6;
+    /// ICMP for IPv6.
     pub const ICMPV6: u8 = 58;
 }
 

@@ -26,6 +26,7 @@ pub struct Reply {
     pub local: SocketAddr,
     /// The probe's destination.
     pub remote: SocketAddr,
+    /// What the reply says about the port.
     pub kind: ReplyKind,
 }
 
@@ -33,11 +34,22 @@ pub struct Reply {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReplyKind {
     /// SYN and ACK: the port is open. `ack` must be our sequence number plus one.
-    SynAck { ack: u32 },
+    SynAck {
+        /// The acknowledgement number.
+        ack: u32,
+    },
     /// RST and ACK: the port is closed. `ack` must be our sequence number plus one.
-    Reset { ack: u32 },
+    Reset {
+        /// The acknowledgement number.
+        ack: u32,
+    },
     /// An ICMP destination-unreachable quoting the probe; `seq` must be ours.
-    Unreachable { code: Unreachable, seq: u32 },
+    Unreachable {
+        /// What the code means.
+        code: Unreachable,
+        /// The sequence number of the quoted probe.
+        seq: u32,
+    },
 }
 
 impl ReplyKind {

@@ -34,12 +34,18 @@ pub const HEADER_LEN: usize = 20;
 pub struct TcpFlags(pub u8);
 
 impl TcpFlags {
+    /// No more data from the sender.
     pub const FIN: u8 = 0x01;
+    /// Synchronise sequence numbers: the start of a handshake.
     pub const SYN: u8 = 0x02;
+    /// Reset the connection.
     pub const RST: u8 = 0x04;
+    /// Push.
     pub const PSH: u8 = 0x08;
+    /// The acknowledgement number is valid.
     pub const ACK: u8 = 0x10;
 
+    /// Whether every bit of `flag` is set.
     pub fn has(self, flag: u8) -> bool {
         self.0 & flag == flag
     }
@@ -73,18 +79,22 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
         Ok(p)
     }
 
+    /// The source port.
     pub fn src_port(&self) -> u16 {
         be16(self.buffer.as_ref(), field::SRC_PORT.start)
     }
 
+    /// The destination port.
     pub fn dst_port(&self) -> u16 {
         be16(self.buffer.as_ref(), field::DST_PORT.start)
     }
 
+    /// The sequence number.
     pub fn seq_number(&self) -> u32 {
         be32(self.buffer.as_ref(), field::SEQ.start)
     }
 
+    /// The acknowledgement number.
     pub fn ack_number(&self) -> u32 {
         be32(self.buffer.as_ref(), field::ACK.start)
     }
@@ -94,14 +104,17 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
         usize::from(self.buffer.as_ref()[field::OFFSET] >> 4) * 4
     }
 
+    /// The flags byte.
     pub fn flags(&self) -> TcpFlags {
         TcpFlags(self.buffer.as_ref()[field::FLAGS])
     }
 
+    /// The window size.
     pub fn window(&self) -> u16 {
         be16(self.buffer.as_ref(), field::WINDOW.start)
     }
 
+    /// The checksum as written.
     pub fn checksum(&self) -> u16 {
         be16(self.buffer.as_ref(), field::CHECKSUM.start)
     }
@@ -127,10 +140,13 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
 /// The options of a SYN: what Linux sends is [`SynOptions::linux`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SynOptions {
+    /// The maximum segment size option.
     pub mss: Option<u16>,
+    /// The SACK-permitted option.
     pub sack_permitted: bool,
     /// `(TSval, TSecr)`.
     pub timestamp: Option<(u32, u32)>,
+    /// The window scale option's shift.
     pub window_scale: Option<u8>,
 }
 
@@ -165,6 +181,7 @@ impl SynOptions {
         n
     }
 
+    /// Whether no option is set.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -229,10 +246,15 @@ fn parse_options(mut b: &[u8]) -> SynOptions {
 /// What to write in a SYN segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SynRepr {
+    /// The source port.
     pub src_port: u16,
+    /// The destination port.
     pub dst_port: u16,
+    /// The sequence number.
     pub seq: u32,
+    /// The window size.
     pub window: u16,
+    /// The options.
     pub options: SynOptions,
 }
 
@@ -242,6 +264,7 @@ impl SynRepr {
         HEADER_LEN + self.options.len()
     }
 
+    /// Never: a SYN has at least its header.
     pub fn is_empty(&self) -> bool {
         false
     }

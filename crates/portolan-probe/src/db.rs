@@ -1,6 +1,7 @@
-//! The fingerprint database: readable TOML files of probes and patterns.
+//! The fingerprint database: readable TOML files of payloads and patterns.
 //!
-//! Every file may hold `[[probe]]` tables (what to send) and `[[fingerprint]]` tables
+//! Every file may hold `[[probe]]` tables (payloads: what to send; the file format
+//! keeps its original key names) and `[[fingerprint]]` tables
 //! (what an answer means). The built-in files under `fingerprints/` are compiled into
 //! the binary with `include_str!`; `--fingerprints DIR` adds the `*.toml` files of a
 //! directory, which are tried before the built-in ones. The patterns were written for
@@ -47,43 +48,51 @@ const BUILTIN: &[(&str, &str)] = &[
 /// The largest compiled pattern accepted, so a user file cannot exhaust memory.
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
-/// How a probe reaches the service.
+/// How a payload reaches the service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum ProbeKind {
+pub enum PayloadKind {
     /// Send the payload on a plain TCP connection.
     Tcp,
     /// Run a TLS handshake, then look inside the tunnel.
     Tls,
 }
 
-/// One probe: what to send, and to which ports first.
+/// One payload: what to send, and to which ports first.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Probe {
+pub struct Payload {
+    /// Its name, which fingerprints refer to.
     pub name: String,
-    pub kind: ProbeKind,
+    /// Plain TCP or inside TLS.
+    pub kind: PayloadKind,
     /// The bytes to send; `{host}` in the file is replaced by the target's name.
-    pub payload: Vec<u8>,
+    pub bytes: Vec<u8>,
     /// 1 (try on every silent port) to 9 (only on the ports listed).
     pub rarity: u8,
-    /// Ports where this probe is tried first.
+    /// Ports where this payload is tried first.
     pub ports: Vec<u16>,
 }
 
 /// One pattern and what a match means.
 #[derive(Debug, Clone)]
 pub struct Fingerprint {
+    /// The service a match names (`ssh`, `http`).
     pub service: String,
+    /// The product a match names, if the pattern is that precise.
     pub product: Option<String>,
+    /// Byte pattern over the answer (compiled without Unicode; `.` matches newlines).
     pub pattern: Regex,
     /// Templates with `$1` / `${name}` references to the pattern's groups.
     pub version: Option<String>,
+    /// Extra information template, like `version`.
     pub info: Option<String>,
+    /// CPE name templates, like `version`.
     pub cpe: Vec<String>,
+    /// 0 to 10: how sure a match is (default 10 with a product, 8 without).
     pub confidence: u8,
-    /// Probe names whose answers this applies to (`banner` = the server spoke first);
-    /// empty means every answer.
-    pub probes: Vec<String>,
+    /// Names of the payloads whose answers this applies to (`banner` = the server
+    /// spoke first); empty means every answer (`probes = [...]` in the file).
+    pub payloads: Vec<String>,
     /// The file it came from, for messages.
     pub file: String,
 }
@@ -91,7 +100,9 @@ pub struct Fingerprint {
 /// The compiled database.
 #[derive(Debug, Clone, Default)]
 pub struct Database {
-    pub probes: Vec<Probe>,
+    /// Every payload, user files' first.
+    pub payloads: Vec<Payload>,
+    /// Every fingerprint, in the order they are tried (user files' first).
     pub fingerprints: Vec<Fingerprint>,
 }
 
@@ -109,7 +120,7 @@ struct FileModel {
 struct ProbeModel {
     name: String,
     #[serde(default = "tcp")]
-    kind: ProbeKind,
+    kind: PayloadKind,
     #[serde(default)]
     payload: String,
     rarity: u8,
@@ -117,8 +128,8 @@ struct ProbeModel {
     ports: Vec<u16>,
 }
 
-fn tcp() -> ProbeKind {
-    ProbeKind::Tcp
+fn tcp() -> PayloadKind {
+    PayloadKind::Tcp
 }
 
 #[derive(Deserialize)]
@@ -167,13 +178,13 @@ impl Database {
             })?;
             user.add_file(&path.display().to_string(), &text)?;
         }
-        user.probes.append(&mut self.probes);
+        user.payloads.append(&mut self.payloads);
         user.fingerprints.append(&mut self.fingerprints);
         *self = user;
         Ok(())
     }
 
-    /// Parses one file and appends its probes and fingerprints.
+    /// Parses one file and appends its payloads and fingerprints.
     pub fn add_file(&mut self, file: &str, text: &str) -> Result<(), ProbeError> {
         let model: FileModel = toml::from_str(text).map_err(|e| ProbeError::Toml {
             file: file.to_string(),
@@ -182,13 +193,13 @@ impl Database {
         for p in model.probe {
             let payload = portolan_talk::unescape(&p.payload).map_err(|e| ProbeError::Payload {
                 file: file.to_string(),
-                probe: p.name.clone(),
+                payload: p.name.clone(),
                 message: e.to_string(),
             })?;
-            self.probes.push(Probe {
+            self.payloads.push(Payload {
                 name: p.name,
                 kind: p.kind,
-                payload,
+                bytes: payload,
                 rarity: p.rarity.clamp(1, 9),
                 ports: p.ports,
             });
@@ -199,9 +210,9 @@ impl Database {
         Ok(())
     }
 
-    /// The probe called `name`.
-    pub fn probe(&self, name: &str) -> Option<&Probe> {
-        self.probes.iter().find(|p| p.name == name)
+    /// The payload called `name`.
+    pub fn payload(&self, name: &str) -> Option<&Payload> {
+        self.payloads.iter().find(|p| p.name == name)
     }
 }
 
@@ -229,7 +240,7 @@ fn compile(file: &str, f: FingerprintModel) -> Result<Fingerprint, ProbeError> {
         info: f.info,
         cpe: f.cpe,
         confidence,
-        probes: f.probes,
+        payloads: f.probes,
         file: file.to_string(),
     })
 }
@@ -242,13 +253,15 @@ mod tests {
     fn builtin_database_compiles() {
         let db = Database::builtin().unwrap();
         assert!(db.fingerprints.len() > 40, "{}", db.fingerprints.len());
-        assert!(db.probe("http-get").is_some());
-        assert!(db.probe("tls").is_some_and(|p| p.kind == ProbeKind::Tls));
+        assert!(db.payload("http-get").is_some());
+        assert!(db
+            .payload("tls")
+            .is_some_and(|p| p.kind == PayloadKind::Tls));
         for f in &db.fingerprints {
-            for name in &f.probes {
+            for name in &f.payloads {
                 assert!(
-                    name == "banner" || db.probe(name).is_some(),
-                    "{}: unknown probe {name}",
+                    name == "banner" || db.payload(name).is_some(),
+                    "{}: unknown payload {name}",
                     f.file
                 );
             }
@@ -272,7 +285,7 @@ mod tests {
         let err = db
             .add_file("z.toml", "[[probe]]\nname='p'\nrarity=1\npayload='\\q'\n")
             .unwrap_err();
-        assert!(err.to_string().contains("probe p"), "{err}");
+        assert!(err.to_string().contains("payload p"), "{err}");
     }
 
     #[test]

@@ -6,34 +6,48 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
-/// Why the fingerprint database or the probe runner could not be set up.
+/// Why the fingerprint database or the identification runner could not be set up.
 #[derive(Debug, Error)]
 pub enum ProbeError {
     /// A fingerprint directory or file could not be read.
     #[error("cannot read {path}: {source}")]
     Read {
+        /// The directory or file.
         path: PathBuf,
+        /// Why it could not be read.
         source: std::io::Error,
     },
     /// A fingerprint file is not valid TOML of the expected shape.
     #[error("{file}: {message}")]
-    Toml { file: String, message: String },
+    Toml {
+        /// The file's name.
+        file: String,
+        /// The TOML parser's explanation.
+        message: String,
+    },
     /// A fingerprint's pattern is not a valid regular expression.
     #[error("{file}: fingerprint {service}/{product}: {source}")]
     Pattern {
+        /// The file's name.
         file: String,
+        /// The fingerprint's service.
         service: String,
+        /// The fingerprint's product (empty if none).
         product: String,
+        /// The regex crate's explanation.
         source: Box<regex::Error>,
     },
-    /// A probe's payload has a bad backslash escape.
-    #[error("{file}: probe {probe}: {message}")]
+    /// A payload's bytes have a bad backslash escape.
+    #[error("{file}: payload {payload}: {message}")]
     Payload {
+        /// The file's name.
         file: String,
-        probe: String,
+        /// The payload's name.
+        payload: String,
+        /// What is wrong with the escape.
         message: String,
     },
-    /// The thread or runtime that runs probes could not be started.
-    #[error("cannot start the probe runtime: {0}")]
+    /// The thread or runtime that runs identification could not be started.
+    #[error("cannot start the identification runtime: {0}")]
     Runtime(std::io::Error),
 }

@@ -1,32 +1,38 @@
 //! Service identification for `portolan scan -sV`: what is behind an open port?
 //!
-//! The work is split the sans-IO way:
+//! The work is split the sans-IO way (the modules are private; what they offer is
+//! re-exported here):
 //!
-//! - [`db`]: the fingerprint database, readable TOML files of probes and byte
+//! - `db`: the fingerprint [`Database`], readable TOML files of payloads and byte
 //!   patterns (compiled in, extendable with `--fingerprints DIR`), written for
 //!   portolan and not derived from nmap's `nmap-service-probes`.
-//! - [`matcher`]: bytes in, a [`Match`] out (service, product, version, CPE).
-//! - [`http`]: status, `Server`, `Location` and `<title>` of an HTTP answer.
-//! - [`plan`]: waits derived from the round-trip time, the order of probes for a
+//! - `matcher`: bytes in, a [`Match`] out (service, product, version, CPE).
+//! - `http`: status, `Server`, `Location` and `<title>` of an HTTP answer.
+//! - `plan`: [`Waits`] derived from the round-trip time, the order of payloads for a
 //!   port, and the [`Verdict`] that the answers add up to.
-//! - [`runner`]: the thin tokio layer that connects, sends, reads within bounds and
+//! - `runner`: the thin tokio layer that connects, sends, reads within bounds and
 //!   runs TLS (through `portolan-talk`'s accept-any client).
-//! - [`pool`]: a [`Prober`] with its own runtime thread, for a synchronous caller.
+//! - `pool`: a [`Prober`] with its own runtime thread, for a synchronous caller.
 //!
 //! A server cannot hurt the prober: reads are bounded in bytes and time, its bytes are
 //! kept as bytes, and every field taken from them is made printable.
 
-pub mod db;
-pub mod error;
-pub mod http;
-pub mod matcher;
-pub mod plan;
-pub mod pool;
-pub mod runner;
+#![warn(missing_docs)]
 
-pub use db::{Database, Fingerprint, Probe, ProbeKind};
+mod db;
+mod error;
+mod http;
+mod matcher;
+mod plan;
+mod pool;
+mod runner;
+
+pub use db::{Database, Fingerprint, Payload, PayloadKind};
 pub use error::ProbeError;
-pub use matcher::{Exchange, Match, BANNER};
-pub use plan::{Settings, Verdict, Waits};
-pub use pool::Prober;
+pub use http::http_info;
+pub use matcher::{printable, Exchange, Match, BANNER, MAX_FIELD};
+pub use plan::{
+    steps, tunnelled, End, Next, Reply, Settings, Step, Verdict, Waits, CONFIDENT, MAX_STEPS,
+};
+pub use pool::{Prober, QUEUE};
 pub use runner::identify;

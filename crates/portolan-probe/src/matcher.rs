@@ -31,10 +31,15 @@ pub struct Exchange<'a> {
 /// What an exchange identified.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Match {
+    /// The service (`ssh`).
     pub service: String,
+    /// The product (`OpenSSH`).
     pub product: Option<String>,
+    /// Its version, filled from the pattern's groups.
     pub version: Option<String>,
+    /// Extra information, filled from the pattern's groups.
     pub info: Option<String>,
+    /// CPE names, filled from the pattern's groups.
     pub cpe: Vec<String>,
     /// 0 to 10.
     pub confidence: u8,
@@ -64,7 +69,7 @@ impl Database {
             if best.as_ref().is_some_and(|b| b.confidence >= fp.confidence) {
                 continue;
             }
-            if !fp.probes.is_empty() && !fp.probes.iter().any(|p| p == ex.probe) {
+            if !fp.payloads.is_empty() && !fp.payloads.iter().any(|p| p == ex.probe) {
                 continue;
             }
             if let Some(m) = apply(fp, ex.received) {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use portolan_engine::{HttpInfo, Method, Service, TlsInfo};
 
-use crate::db::{Database, Probe};
+use crate::db::{Database, Payload};
 use crate::http::http_info;
 use crate::matcher::{Exchange, Match, BANNER};
 
@@ -23,9 +23,9 @@ pub const MAX_STEPS: usize = 8;
 pub struct Settings {
     /// At most this many bytes are read from each answer (`--banner-bytes`).
     pub banner_bytes: usize,
-    /// A fixed wait instead of the RTT-derived one (`--probe-timeout`).
-    pub probe_timeout: Option<Duration>,
-    /// Probes rarer than this are only sent to the ports they list.
+    /// A fixed wait instead of the RTT-derived one (`--identify-timeout`).
+    pub fixed_wait: Option<Duration>,
+    /// Payloads rarer than this are only sent to the ports they list.
     pub max_rarity: u8,
     /// Ports probed at the same time.
     pub concurrency: usize,
@@ -35,7 +35,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             banner_bytes: 1024,
-            probe_timeout: None,
+            fixed_wait: None,
             max_rarity: 5,
             concurrency: 256,
         }
@@ -47,7 +47,7 @@ impl Default for Settings {
 pub struct Waits {
     /// For a server to speak first.
     pub banner: Duration,
-    /// For the first byte of an answer to a probe (and for a connect or handshake).
+    /// For the first byte of an answer to a payload (and for a connect or handshake).
     pub reply: Duration,
     /// For more bytes once an answer has started.
     pub idle: Duration,
@@ -57,7 +57,7 @@ pub struct Waits {
 
 impl Waits {
     /// Waits derived from the scan's round-trip time to the port, or the user's
-    /// fixed `--probe-timeout`: the banner and reply waits are 300 ms plus ten round
+    /// fixed `--identify-timeout`: the banner and reply waits are 300 ms plus ten round
     /// trips (at most 3 s), the idle gap 100 ms plus two round trips (at most 1 s), the
     /// budget the banner wait plus four reply waits.
     pub fn new(rtt: Option<Duration>, fixed: Option<Duration>) -> Self {
@@ -81,11 +81,12 @@ impl Waits {
 pub enum Step<'a> {
     /// Connect and listen.
     Banner,
-    /// Connect and send a probe (for a TLS probe: handshake, then HTTP inside).
-    Send(&'a Probe),
+    /// Connect and send a payload (for a TLS payload: handshake, then HTTP inside).
+    Send(&'a Payload),
 }
 
 impl Step<'_> {
+    /// The step's name: the payload's, or [`BANNER`].
     pub fn name(&self) -> &str {
         match self {
             Step::Banner => BANNER,
@@ -94,18 +95,18 @@ impl Step<'_> {
     }
 }
 
-/// The plan for `port`: probes that list the port, then listening for a banner, then
-/// the other probes no rarer than `max_rarity`, each group by rarity; at most
+/// The plan for `port`: payloads that list the port, then listening for a banner, then
+/// the other payloads no rarer than `max_rarity`, each group by rarity; at most
 /// [`MAX_STEPS`].
 pub fn steps(db: &Database, port: u16, max_rarity: u8) -> Vec<Step<'_>> {
-    let mut hinted: Vec<&Probe> = db
-        .probes
+    let mut hinted: Vec<&Payload> = db
+        .payloads
         .iter()
         .filter(|p| p.ports.contains(&port))
         .collect();
     hinted.sort_by_key(|p| p.rarity);
-    let mut others: Vec<&Probe> = db
-        .probes
+    let mut others: Vec<&Payload> = db
+        .payloads
         .iter()
         .filter(|p| !p.ports.contains(&port) && p.rarity <= max_rarity)
         .collect();
@@ -135,16 +136,20 @@ pub enum End {
 /// What one exchange produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
+    /// The bytes read, at most the banner limit.
     pub received: Vec<u8>,
+    /// How the exchange ended.
     pub end: End,
-    /// For a TLS probe: the handshake's facts, when it completed.
+    /// For a TLS payload: the handshake's facts, when it completed.
     pub tls: Option<TlsInfo>,
 }
 
 /// Whether to go on probing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Next {
+    /// Try the next step of the plan.
     Continue,
+    /// Enough is known, or the port stopped answering: stop.
     Stop,
 }
 

@@ -102,7 +102,7 @@ impl Prober {
             abandon: abandon_rx,
         };
         let thread = std::thread::Builder::new()
-            .name("portolan-probe".into())
+            .name("portolan-identify".into())
             .spawn(move || runtime.block_on(serve.run()))
             .map_err(ProbeError::Runtime)?;
         Ok(Prober {

@@ -15,7 +15,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{timeout, timeout_at, Instant};
 
-use crate::db::{Database, Probe, ProbeKind};
+use crate::db::{Database, Payload, PayloadKind};
 use crate::plan::{steps, End, Next, Reply, Settings, Step, Verdict, Waits};
 
 /// Identifies the service behind an open port.
@@ -25,7 +25,7 @@ pub async fn identify(
     rtt: Option<Duration>,
     settings: &Settings,
 ) -> Service {
-    let waits = Waits::new(rtt, settings.probe_timeout);
+    let waits = Waits::new(rtt, settings.fixed_wait);
     let deadline = Instant::now() + waits.budget;
     let target = Target::new(endpoint, settings.banner_bytes.max(1), waits);
     let mut verdict = Verdict::default();
@@ -71,14 +71,14 @@ impl Target {
         }
     }
 
-    fn payload(&self, probe: &Probe) -> Vec<u8> {
+    fn payload(&self, probe: &Payload) -> Vec<u8> {
         match probe.kind {
-            ProbeKind::Tcp => fill(&probe.payload, &self.host),
-            ProbeKind::Tls => self.http_get.clone(),
+            PayloadKind::Tcp => fill(&probe.bytes, &self.host),
+            PayloadKind::Tls => self.http_get.clone(),
         }
     }
 
-    async fn exchange(&self, probe: Option<&Probe>, sent: &[u8]) -> Reply {
+    async fn exchange(&self, probe: Option<&Payload>, sent: &[u8]) -> Reply {
         let Ok(Ok(mut tcp)) = timeout(
             self.waits.reply.max(Duration::from_secs(1)),
             TcpStream::connect(self.addr),
@@ -93,8 +93,8 @@ impl Target {
         };
         match probe.map(|p| p.kind) {
             None => read_reply(&mut tcp, self.waits.banner, self.waits.idle, self.limit).await,
-            Some(ProbeKind::Tcp) => self.send_and_read(&mut tcp, sent).await,
-            Some(ProbeKind::Tls) => self.tls_exchange(tcp, sent).await,
+            Some(PayloadKind::Tcp) => self.send_and_read(&mut tcp, sent).await,
+            Some(PayloadKind::Tls) => self.tls_exchange(tcp, sent).await,
         }
     }
 

@@ -308,14 +308,14 @@ fn openssh_details_and_cpe() {
 
 #[test]
 fn http_details_of_captured_answers() {
-    let info = portolan_probe::http::http_info(&fixture("nginx-1.22.1-http-get.bin")).unwrap();
+    let info = portolan_probe::http_info(&fixture("nginx-1.22.1-http-get.bin")).unwrap();
     assert_eq!(info.status, Some(302));
     assert_eq!(info.location.as_deref(), Some("http://localhost/login/"));
-    let info = portolan_probe::http::http_info(&fixture("apache-2.4.71-http-get.bin")).unwrap();
+    let info = portolan_probe::http_info(&fixture("apache-2.4.71-http-get.bin")).unwrap();
     assert_eq!(
         info.title.as_deref(),
         Some("Apache2 Debian Default Page: It works")
     );
-    let info = portolan_probe::http::http_info(&fixture("iis-10.0-http-get.bin")).unwrap();
+    let info = portolan_probe::http_info(&fixture("iis-10.0-http-get.bin")).unwrap();
     assert_eq!(info.title.as_deref(), Some("IIS Windows Server"));
 }

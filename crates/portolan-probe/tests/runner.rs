@@ -44,7 +44,7 @@ async fn probe(port: u16, settings: &Settings) -> (Service, Duration) {
 
 fn quick() -> Settings {
     Settings {
-        probe_timeout: Some(Duration::from_millis(300)),
+        fixed_wait: Some(Duration::from_millis(300)),
         ..Settings::default()
     }
 }

@@ -50,6 +50,7 @@ pub struct Answered {
 }
 
 impl Answered {
+    /// No pair answered yet, over the run's `ports`.
     pub fn new(ports: Arc<PortList>) -> Self {
         Answered {
             ports,
@@ -84,6 +85,7 @@ impl Answered {
         fresh
     }
 
+    /// Whether the pair of `e` was answered.
     pub fn contains(&self, e: &Endpoint) -> bool {
         if self.count == 0 {
             return false;
@@ -121,6 +123,7 @@ impl Answered {
         true
     }
 
+    /// The bitmap of `host` (one bit per port of the list, in its order), if any.
     pub fn bits(&self, host: &HostKey) -> Option<&[u8]> {
         self.host(host).map(Vec::as_slice)
     }

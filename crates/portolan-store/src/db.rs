@@ -163,8 +163,10 @@ fn add_column(conn: &Connection, name: &str) -> rusqlite::Result<()> {
 #[derive(Debug, thiserror::Error)]
 pub enum MigrateError {
     #[error("{0}")]
+    /// SQLite refused a migration step.
     Sql(#[from] rusqlite::Error),
     #[error("it was written by a newer portolan (schema version {0}, this one reads up to {SCHEMA_VERSION})")]
+    /// The schema version is above the one this build knows.
     Newer(i64),
 }
 
@@ -179,35 +181,56 @@ pub struct Store {
 /// What is known about a run when it starts.
 #[derive(Debug, Clone)]
 pub struct NewRun<'a> {
+    /// The command line as typed, for `history`.
     pub command_line: &'a str,
     /// The arguments after `scan`, as typed: what `--resume` parses again.
     pub argv: &'a [String],
+    /// The targets as typed.
     pub targets: &'a str,
+    /// The ports scanned.
     pub ports: &'a PortList,
+    /// Host slots in the targets, excluded ones included.
     pub hosts: u128,
+    /// The order's seed, when random: `--resume` walks the same order again.
     pub seed: Option<u64>,
+    /// When the run started.
     pub started: SystemTime,
 }
 
 /// One run as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunRow {
+    /// The run's number in the history.
     pub id: i64,
+    /// When it started.
     pub started: SystemTime,
     /// `None` when the process was killed (or is still running).
     pub ended: Option<SystemTime>,
+    /// Whether every pair was answered.
     pub complete: bool,
+    /// The command line as typed.
     pub command_line: String,
+    /// The arguments after `scan`.
     pub argv: Vec<String>,
+    /// The targets as typed.
     pub targets: String,
+    /// The ports, in compact form.
     pub ports: String,
+    /// Host slots in the targets.
     pub hosts: u64,
+    /// The order's seed, when random.
     pub seed: Option<u64>,
+    /// Whether answered pairs were recorded, so the run can be resumed.
     pub resumable: bool,
+    /// Open ports found.
     pub open: u64,
+    /// How long it ran.
     pub elapsed: Duration,
+    /// Probes sent.
     pub probes_sent: u64,
+    /// Retries among them.
     pub retries: u64,
+    /// Pairs skipped by exclusions.
     pub excluded: u64,
 }
 
@@ -389,6 +412,7 @@ impl Store {
         Ok(rows)
     }
 
+    /// The run numbered `id`.
     pub fn run(&self, id: i64) -> Result<RunRow, StoreError> {
         self.conn
             .query_row("SELECT * FROM runs WHERE id = ?1", [id], Self::row)

@@ -17,10 +17,13 @@ use serde::Serialize;
 /// What a service looked like, for comparison.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ServiceId {
+    /// The service name.
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The product, if identified.
     pub product: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The version, if identified.
     pub version: Option<String>,
 }
 
@@ -85,22 +88,33 @@ impl Snapshot {
 pub enum Change {
     /// A host answered in one scan and not the other.
     Host {
+        /// The host.
         addr: IpAddr,
+        /// `up` or `down` in the older scan.
         was: &'static str,
+        /// `up` or `down` in the newer scan.
         now: &'static str,
     },
     /// A port's state changed (`None`: not scanned or host absent).
     Port {
+        /// The host.
         addr: IpAddr,
+        /// The port.
         port: u16,
+        /// Its state in the older scan.
         was: Option<&'static str>,
+        /// Its state in the newer scan.
         now: Option<&'static str>,
     },
     /// An open port's service changed.
     Service {
+        /// The host.
         addr: IpAddr,
+        /// The port.
         port: u16,
+        /// The service in the older scan.
         was: Option<ServiceId>,
+        /// The service in the newer scan.
         now: Option<ServiceId>,
     },
 }

@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use portolan_engine::{Method, PortState, Protocol, Reason};
-use portolan_store::db::SCHEMA_VERSION;
+use portolan_store::SCHEMA_VERSION;
 use portolan_store::{Store, StoreError};
 use rusqlite::Connection;
 

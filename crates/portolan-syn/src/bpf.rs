@@ -19,9 +19,13 @@
 /// One instruction, laid out as the kernel's `struct sock_filter`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Insn {
+    /// The opcode.
     pub code: u16,
+    /// Instructions to skip when the test is true.
     pub jt: u8,
+    /// Instructions to skip when the test is false.
     pub jf: u8,
+    /// The operand.
     pub k: u32,
 }
 

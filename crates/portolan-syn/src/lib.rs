@@ -5,10 +5,11 @@
 //! bounded by the packet rate, not the kernel's per-connection work. It needs
 //! `CAP_NET_RAW`.
 //!
-//! - [`cookie`]: the keyed sequence numbers that make matching stateless and exact.
-//! - [`matcher`]: sans-IO matching of received packets to the probes in flight.
-//! - [`bpf`]: the kernel filter on the receive socket, with an interpreter for tests.
-//! - [`transport`]: the sockets: raw IP sockets to send (the kernel routes and picks
+//! - `cookie`: the keyed sequence numbers ([`Cookie`]) that make matching stateless and exact.
+//! - `matcher`: sans-IO matching ([`Matcher`]) of received packets to the probes in flight.
+//! - [`bpf`]: the kernel filter on the receive socket, with an interpreter for tests
+//!   (a public module: its names read best qualified, `bpf::program`).
+//! - `transport`: the sockets of the [`SynTransport`]: raw IP sockets to send (the kernel routes and picks
 //!   the link, so Ethernet, loopback and TUN devices all work) and an
 //!   `AF_PACKET`/`SOCK_DGRAM` socket to receive network-layer packets on any link.
 //!
@@ -17,10 +18,12 @@
 //! packet per [`portolan_engine::Transport::start`] and reports verified replies from
 //! [`portolan_engine::Transport::wait`].
 
+#![warn(missing_docs)]
+
 pub mod bpf;
-pub mod cookie;
-pub mod matcher;
-pub mod transport;
+mod cookie;
+mod matcher;
+mod transport;
 
 pub use cookie::Cookie;
 pub use matcher::{Matcher, Stats};

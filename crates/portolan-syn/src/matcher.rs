@@ -50,10 +50,12 @@ impl Matcher {
         }
     }
 
+    /// The key that makes and checks our sequence numbers.
     pub fn cookie(&self) -> &Cookie {
         &self.cookie
     }
 
+    /// The counts so far.
     pub fn stats(&self) -> Stats {
         self.stats
     }

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use nix::libc;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use portolan_engine::sys::{classify, Classified};
+use portolan_engine::{classify, Classified};
 use portolan_engine::{Event, Started, Token, Transport};
 use portolan_packet::SynProbe;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
@@ -44,12 +44,16 @@ pub enum SynError {
     /// Raw and packet sockets need `CAP_NET_RAW`.
     #[error("raw sockets need the CAP_NET_RAW capability")]
     NotPermitted,
+    /// A socket could not be opened or set up.
     #[error("cannot open {what}: {source}")]
     Socket {
+        /// Which socket, and for what.
         what: &'static str,
+        /// The system's error.
         #[source]
         source: io::Error,
     },
+    /// The operating system gave no random bytes for the sequence-number key.
     #[error("no random source for the scan key: {0}")]
     Random(getrandom::Error),
 }

@@ -22,7 +22,7 @@ use portolan_engine::{
     ConnectTransport, PortResult, PortState, Reason, Scanner, Sink, Template, Transport,
 };
 use portolan_syn::{Cookie, SynTransport};
-use portolan_target::spec::{HostBlock, TargetSet};
+use portolan_target::{HostBlock, TargetSet};
 use portolan_target::{PortList, ScanOrder};
 
 fn skip(why: &str) {
@@ -130,7 +130,7 @@ impl Drop for Namespace {
 struct Collect(BTreeMap<(IpAddr, u16), PortResult>);
 
 impl Sink for Collect {
-    fn result(&mut self, r: &PortResult) -> Result<(), portolan_engine::scheduler::SinkError> {
+    fn result(&mut self, r: &PortResult) -> Result<(), portolan_engine::SinkError> {
         assert!(
             self.0
                 .insert((r.endpoint.addr, r.endpoint.port), r.clone())

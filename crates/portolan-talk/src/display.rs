@@ -18,15 +18,6 @@ pub enum Display {
     Hex,
 }
 
-/// Which way bytes went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
-    /// From us to the peer, marked `>`.
-    Sent,
-    /// From the peer to us, marked `<`.
-    Received,
-}
-
 /// Renders the bytes of a session for the output; see the module documentation.
 #[derive(Debug, Clone, Default)]
 pub struct Printer {

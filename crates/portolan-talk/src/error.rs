@@ -29,8 +29,8 @@ pub enum UsageError {
         /// What is wrong with it.
         reason: String,
     },
-    /// A `--expect` pattern that is not a valid regular expression.
-    #[error("invalid --expect pattern {pattern:?}: {cause}")]
+    /// An expected pattern that is not a valid regular expression.
+    #[error("invalid pattern {pattern:?}: {cause}")]
     Regex {
         /// The pattern as given.
         pattern: String,
@@ -141,6 +141,9 @@ pub enum TalkError {
     /// The TLS configuration could not be built.
     #[error("TLS setup: {0}")]
     TlsSetup(String),
+    /// Certificates are to be verified, but the system has no root certificates.
+    #[error("TLS setup: no system root certificates found")]
+    NoRootCertificates,
     /// Reading or writing failed mid-session.
     #[error("{context}: {cause}")]
     Io {
@@ -192,8 +195,8 @@ pub enum TalkError {
         /// `loop` or `more than 10 redirects`.
         reason: &'static str,
     },
-    /// `--max-time` ran out.
-    #[error("stopped after --max-time {0:?}")]
+    /// The time limit of the whole exchange ran out.
+    #[error("stopped after the time limit of {0:?}")]
     MaxTime(Duration),
     /// Nothing came or went for the idle timeout.
     #[error("idle for {0:?}, closing")]

@@ -2,21 +2,25 @@
 //! `portolan listen` and `portolan http`.
 //!
 //! The protocol logic is sans-IO and tested byte by byte: [`telnet`] (RFC 854 with
-//! RFC 1143 negotiation), [`http`] (request, response head, body framing),
-//! [`script`] (`--send`/`--expect`) and [`display`] (terminal escaping and hex dumps).
-//! A thin tokio layer ([`net`], [`tls`], [`session`], [`listen`], [`http::client`])
-//! owns sockets and timers. Nothing here prints, reads arguments or exits: output goes
+//! RFC 1143 negotiation), [`http`] (request, response head, body framing), the
+//! [`Script`] of sends and expectations and the [`Display`] (terminal escaping and
+//! hex dumps). A thin tokio layer ([`connect()`], [`listen()`], [`tls`], the session,
+//! [`http::fetch`]) owns sockets and timers. The protocol modules `http`, `telnet` and
+//! `tls` are public (their names read best qualified: `tls::connect`); the rest are
+//! private and re-exported here. Nothing here prints, reads arguments or exits: output goes
 //! to injected writers and outcomes are returned as values ([`SessionEnd`]) or errors
 //! ([`TalkError`], with [`TalkError::is_usage`] telling usage errors apart).
 
-pub mod connect;
-pub mod display;
-pub mod error;
+#![warn(missing_docs)]
+
+mod connect;
+mod display;
+mod error;
 pub mod http;
-pub mod listen;
-pub mod net;
-pub mod script;
-pub mod session;
+mod listen;
+mod net;
+mod script;
+mod session;
 pub mod telnet;
 pub mod tls;
 

@@ -158,9 +158,7 @@ fn client_config(tls: &ClientTls) -> Result<rustls::ClientConfig, TalkError> {
             let found = rustls_native_certs::load_native_certs();
             roots.add_parsable_certificates(found.certs);
             if roots.is_empty() {
-                return Err(TalkError::TlsSetup(
-                    "no system root certificates found; use --insecure to connect anyway".into(),
-                ));
+                return Err(TalkError::NoRootCertificates);
             }
             builder.with_root_certificates(roots).with_no_client_auth()
         }

@@ -23,18 +23,40 @@ pub const QUOTE_CHARS: usize = 64;
 /// Why a list file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
+    /// The file could not be opened or read.
     #[error("cannot read {}: {source}", path.display())]
-    Io { path: PathBuf, source: io::Error },
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// The file is larger than the cap.
     #[error("{} is larger than {} MiB: not a list of targets", path.display(), limit >> 20)]
-    TooLarge { path: PathBuf, limit: u64 },
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The cap in bytes.
+        limit: u64,
+    },
+    /// A line is longer than the cap.
     #[error("{} line {line}: longer than {limit} bytes", path.display())]
     LineTooLong {
+        /// The file.
         path: PathBuf,
+        /// The line's number, from 1.
         line: u64,
+        /// The cap in bytes.
         limit: usize,
     },
+    /// A line is not UTF-8.
     #[error("{} line {line}: not UTF-8 text", path.display())]
-    NotText { path: PathBuf, line: u64 },
+    NotText {
+        /// The file.
+        path: PathBuf,
+        /// The line's number, from 1.
+        line: u64,
+    },
 }
 
 impl FileError {
@@ -76,7 +98,9 @@ pub fn read_list(path: &Path) -> Result<String, FileError> {
 /// The caps of [`read_bounded`].
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
+    /// The most bytes read from the whole file.
     pub file: u64,
+    /// The most bytes in one line.
     pub line: usize,
 }
 

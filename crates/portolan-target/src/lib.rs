@@ -2,32 +2,43 @@
 //!
 //! This crate turns what a user typed into things the engine can walk:
 //!
-//! - [`ports`]: port lists (`22,80,8000-8100`, `-`, top-N from our own ranking),
-//!   checked once into a sorted, de-duplicated [`PortList`].
-//! - [`spec`]: target specifications (addresses, CIDR blocks, nmap-style octet
-//!   ranges, host names) and their resolution into [`HostBlock`]s, with exclusions,
-//!   the `--large` guard and the `--scope` check, all applied before any packet.
-//! - [`file`]: list files read within size and line caps, and [`file::quote`], the
-//!   one way a message quotes user input (cut short when long).
-//! - [`order`]: the scan order: a keyed permutation of every (host, port) pair,
-//!   computed from an index, so memory stays constant however large the range.
-//! - [`shard`]: `--shard I/N`, the spec hash that names a pair space and the seed
-//!   derived from it.
+//! - port lists (`22,80,8000-8100`, `-`, top-N from our own ranking), checked once
+//!   into a sorted, de-duplicated [`PortList`];
+//! - target specifications (addresses, CIDR blocks, nmap-style octet ranges, host
+//!   names), resolved by a [`TargetSetBuilder`] into the [`HostBlock`]s of a
+//!   [`TargetSet`], with exclusions, the size guard ([`LARGE_HOSTS`]) and the
+//!   [`Scope`] check, all applied before any packet;
+//! - the scan order: [`ScanOrder`], a keyed permutation of every (host, port) pair,
+//!   computed from an index, so memory stays constant however large the range;
+//! - [`file`](mod@file): list files read within size and line caps, and [`file::quote`], the
+//!   one way a message quotes user input (cut short when long);
+//! - [`services`]: our own port names and ranking.
+//! - `--shard I/N`: [`Shard`], the [`SpecHash`] that names a pair space and the seed
+//!   derived from it ([`derived_seed`]).
 //!
 //! Nothing here does network I/O except name resolution, which goes through the
-//! [`spec::Resolver`] trait so tests can supply their own answers.
+//! [`Resolver`] trait so tests can supply their own answers.
+//!
+//! The modules are private; this root is the crate's surface. `file` and `services`
+//! stay modules of their own because their names read best qualified
+//! (`file::quote`, `services::name(22)`).
+
+#![warn(missing_docs)]
 
 pub mod file;
-pub mod order;
-pub mod ports;
+mod order;
+mod ports;
 pub mod services;
-pub mod shard;
-pub mod spec;
+mod shard;
+mod spec;
 
-pub use order::ScanOrder;
+pub use order::{Permutation, ScanOrder};
 /// An endpoint is part of the result model; re-exported so the scan order's items
 /// need no second import.
 pub use portolan_model::{Endpoint, Protocol};
-pub use ports::{PortList, PortSpecError};
+pub use ports::{Port, PortList, PortSpecError};
 pub use shard::{derived_seed, Shard, ShardError, SpecHash};
-pub use spec::{HostBlock, Scope, SpecError, TargetSet};
+pub use spec::{
+    words, HostBlock, Resolver, Scope, SpecError, SystemResolver, TargetSet, TargetSetBuilder,
+    TargetSpec, LARGE_HOSTS,
+};

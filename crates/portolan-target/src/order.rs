@@ -24,6 +24,7 @@ pub struct Permutation {
 }
 
 impl Permutation {
+    /// A permutation of `0..n` keyed by `seed`: the same seed gives the same order.
     pub fn new(n: u128, seed: u64) -> Self {
         let bits = if n <= 1 {
             2
@@ -161,10 +162,12 @@ impl ScanOrder {
         self.consumed
     }
 
+    /// The ports of every host.
     pub fn ports(&self) -> &PortList {
         &self.ports
     }
 
+    /// The hosts walked.
     pub fn targets(&self) -> &TargetSet {
         &self.targets
     }

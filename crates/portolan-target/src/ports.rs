@@ -12,14 +12,24 @@ use crate::services;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PortSpecError {
     #[error("empty port specification")]
+    /// Nothing was given.
     Empty,
     #[error("port {} is not a number from 1 to 65535", crate::file::quote(.0))]
+    /// A word that is not a port number.
     NotAPort(String),
     #[error("port 0 cannot be scanned")]
+    /// Port 0, which cannot be scanned.
     Zero,
     #[error("port range {lo}-{hi} is reversed")]
-    Reversed { lo: u16, hi: u16 },
-    #[error("--top-ports must be from 1 to 65535, not {0}")]
+    /// A range whose end is below its start.
+    Reversed {
+        /// The start as given.
+        lo: u16,
+        /// The end as given.
+        hi: u16,
+    },
+    #[error("the number of top ports must be from 1 to 65535, not {0}")]
+    /// A count of top ports outside 1..=65535.
     TopCount(usize),
 }
 
@@ -33,6 +43,7 @@ impl Port {
         NonZeroU16::new(n).map(Port)
     }
 
+    /// The port number.
     pub fn get(self) -> u16 {
         self.0.get()
     }
@@ -114,18 +125,22 @@ impl PortList {
         Some(PortList { ports })
     }
 
+    /// How many ports.
     pub fn len(&self) -> usize {
         self.ports.len()
     }
 
+    /// Whether the list has no port (never, once checked).
     pub fn is_empty(&self) -> bool {
         self.ports.is_empty()
     }
 
+    /// The ports, ascending, each once.
     pub fn as_slice(&self) -> &[u16] {
         &self.ports
     }
 
+    /// Whether `port` is in the list.
     pub fn contains(&self, port: u16) -> bool {
         self.ports.binary_search(&port).is_ok()
     }

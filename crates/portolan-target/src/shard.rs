@@ -28,10 +28,17 @@ use crate::spec::TargetSet;
 /// Why `--shard` was refused.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ShardError {
+    /// Not of the form `I/N` with two whole numbers (the text as given).
     #[error("expected I/N with 1 <= I <= N (e.g. 2/4), not {0:?}")]
     Syntax(String),
+    /// Well formed, but I is 0 or greater than N.
     #[error("shard {index}/{count}: I must be from 1 to N")]
-    OutOfRange { index: u64, count: u64 },
+    OutOfRange {
+        /// The I given.
+        index: u64,
+        /// The N given.
+        count: u64,
+    },
 }
 
 /// One shard of a scan: `index` from 1 to `count`.

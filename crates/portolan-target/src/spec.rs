@@ -24,20 +24,54 @@ pub const LARGE_HOSTS: u128 = 1 << 16;
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
     #[error("{} is not an address, CIDR block, octet range or host name", quote(.0))]
+    /// A word that is none of the target forms.
     Unrecognised(String),
     #[error("bad octet range {}: {why}", quote(text))]
-    Octets { text: String, why: &'static str },
+    /// An octet range that cannot be read.
+    Octets {
+        /// The target as given.
+        text: String,
+        /// What is wrong with it.
+        why: &'static str,
+    },
     #[error("cannot resolve {}: {source}", quote(name))]
-    Resolve { name: String, source: io::Error },
+    /// The resolver failed for a host name.
+    Resolve {
+        /// The name as given.
+        name: String,
+        /// The resolver's error.
+        source: io::Error,
+    },
     #[error("{} resolves to no address", quote(name))]
-    NoAddress { name: String },
-    #[error("target {} has {hosts} hosts, more than a /16 of IPv4 or a /112 of IPv6; add --large if you mean it", quote(text))]
-    TooLarge { text: String, hosts: u128 },
+    /// A host name with no address.
+    NoAddress {
+        /// The name as given.
+        name: String,
+    },
+    #[error(
+        "target {} has {hosts} hosts, more than a /16 of IPv4 or a /112 of IPv6",
+        quote(text)
+    )]
+    /// A target larger than the guard allows, without the caller lifting it.
+    TooLarge {
+        /// The target as given.
+        text: String,
+        /// How many addresses it holds.
+        hosts: u128,
+    },
     #[error("target {} ({addr}) is outside the scope file", quote(text))]
-    OutOfScope { text: String, addr: IpAddr },
+    /// A target with an address outside the scope.
+    OutOfScope {
+        /// The target as given.
+        text: String,
+        /// Its address outside the scope.
+        addr: IpAddr,
+    },
     #[error("no targets given")]
+    /// No target was given.
     NoTargets,
     #[error("every target is excluded")]
+    /// Every target was excluded.
     AllExcluded,
 }
 
@@ -53,6 +87,7 @@ pub enum TargetSpec {
 }
 
 impl TargetSpec {
+    /// Parses an address, CIDR block, octet range or host name (not resolved yet).
     pub fn parse(text: &str) -> Result<Self, SpecError> {
         let text = text.trim();
         if let Ok(addr) = text.parse::<IpAddr>() {
@@ -134,6 +169,7 @@ fn is_host_name(text: &str) -> bool {
 
 /// Turns a host name into addresses.
 pub trait Resolver {
+    /// Every address of `name`, each once, in the resolver's order.
     fn resolve(&self, name: &str) -> io::Result<Vec<IpAddr>>;
 }
 
@@ -156,14 +192,25 @@ impl Resolver for SystemResolver {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HostBlock {
     /// `count` consecutive addresses from `start`.
-    Range { start: IpAddr, count: u128 },
+    Range {
+        /// The first address.
+        start: IpAddr,
+        /// How many addresses, at least one.
+        count: u128,
+    },
     /// The cartesian product of four octet lists.
     Octets(Box<[Vec<u8>; 4]>),
     /// One address of a named host; the name is kept for the results.
-    Named { name: Arc<str>, addr: IpAddr },
+    Named {
+        /// The name as given.
+        name: Arc<str>,
+        /// One of its addresses.
+        addr: IpAddr,
+    },
 }
 
 impl HostBlock {
+    /// How many addresses the block holds.
     pub fn len(&self) -> u128 {
         match self {
             HostBlock::Range { count, .. } => *count,
@@ -172,6 +219,7 @@ impl HostBlock {
         }
     }
 
+    /// Whether the block holds no address.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -194,6 +242,7 @@ impl HostBlock {
         }
     }
 
+    /// The name the block was given as, if a named host.
     pub fn name(&self) -> Option<&Arc<str>> {
         match self {
             HostBlock::Named { name, .. } => Some(name),
@@ -268,6 +317,7 @@ impl Intervals {
         i > 0 && self.0[i - 1].1 >= hi
     }
 
+    /// Whether no interval is held.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -290,6 +340,7 @@ impl Scope {
         Ok(Scope(Intervals::from_unsorted(v)))
     }
 
+    /// Whether `addr` is inside the scope.
     pub fn contains(&self, addr: IpAddr) -> bool {
         self.0.contains(key(addr))
     }
@@ -347,6 +398,7 @@ pub struct TargetSetBuilder {
 }
 
 impl TargetSetBuilder {
+    /// An empty set: no target, no exclusion, no scope, the size guard on.
     pub fn new() -> Self {
         Self::default()
     }
@@ -371,6 +423,7 @@ impl TargetSetBuilder {
         self
     }
 
+    /// Refuses every target outside `scope`, before any packet is sent.
     pub fn scope(mut self, scope: Option<Scope>) -> Self {
         self.scope = scope;
         self
@@ -545,6 +598,7 @@ impl TargetSet {
         self.hosts
     }
 
+    /// The blocks, in the order the targets were given.
     pub fn blocks(&self) -> &[HostBlock] {
         &self.blocks
     }
@@ -661,6 +715,7 @@ impl TargetSet {
         }
     }
 
+    /// Whether `addr` was excluded.
     pub fn is_excluded(&self, addr: IpAddr) -> bool {
         self.exclude.contains(key(addr))
             || self.exclude_octets.iter().any(|b| octets_contain(b, addr))

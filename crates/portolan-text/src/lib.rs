@@ -35,6 +35,8 @@
 //! class, tab, CR and LF, and leaves backslashes alone, so applying it to text that
 //! went through this crate changes nothing.
 
+#![warn(missing_docs)]
+
 use std::borrow::Cow;
 use std::fmt::Write as _;
 

@@ -260,7 +260,7 @@ fn regression_resume_while_the_scan_still_runs_is_refused() {
         .spawn()
         .unwrap();
     // Readiness: the run is recorded and held once its lock file exists.
-    wait_for(&portolan_store::lock::lock_path(&db, 1));
+    wait_for(&portolan_store::lock_path(&db, 1));
     let refused = portolan()
         .args(["scan", "--resume", "--no-progress", "--db"])
         .arg(&db)
@@ -313,7 +313,7 @@ fn regression_resume_scans_the_stored_targets_not_the_changed_file() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    wait_for(&portolan_store::lock::lock_path(&db, 1));
+    wait_for(&portolan_store::lock_path(&db, 1));
     child.kill().unwrap();
     child.wait().unwrap();
     std::fs::write(&list, "127.0.0.2\n").unwrap();

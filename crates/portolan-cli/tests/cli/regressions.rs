@@ -222,7 +222,7 @@ fn refusal(dir: &Path, args: &[&str]) -> String {
 fn clap_errors_keep_their_context() {
     let dir = tempfile::tempdir().unwrap();
     assert!(refusal(dir.path(), &["http"]).contains("<URL>"));
-    assert!(refusal(dir.path(), &["scan", "x", "--banner-bytes", "5"]).contains("--probe"));
+    assert!(refusal(dir.path(), &["scan", "x", "--banner-bytes", "5"]).contains("--identify"));
     assert!(refusal(dir.path(), &["scan", "--opne", "x"]).contains("'--open'"));
     assert!(refusal(dir.path(), &["conect"]).contains("'connect'"));
     let e = refusal(dir.path(), &["show", "-o", "yaml"]);

@@ -42,7 +42,9 @@ pub const HICCUP_LIMIT: u32 = 2000;
 /// [`Machine::on_started`] with what it returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Transmit {
+    /// The probe's token, to pass back with what the transport answers.
     pub token: Token,
+    /// Where to send it.
     pub addr: SocketAddr,
 }
 

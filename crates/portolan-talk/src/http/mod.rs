@@ -1,21 +1,21 @@
 //! HTTP/1.x for `portolan http`: URLs, the request, the response head, body framing
 //! and the client that shows the raw exchange.
 //!
-//! Everything except [`client`] is sans-IO: the parsers are fed bytes and never touch
+//! Everything except the client ([`fetch`]) is sans-IO: the parsers are fed bytes and never touch
 //! a socket, so they are tested byte by byte and with generated input. Parsing is done
 //! here rather than by an HTTP client crate because showing exactly what went over the
 //! wire is the point of the command.
 
-pub mod body;
-pub mod client;
-pub mod head;
-pub mod request;
-pub mod url;
+mod body;
+mod client;
+mod head;
+mod request;
+mod url;
 
 pub use body::{BodyDecoder, BodyError, Framing};
-pub use client::{fetch, HttpOptions, Redirects};
-pub use head::{HeadError, HeadParser, ResponseHead};
-pub use request::{HttpVersion, Request};
+pub use client::{fetch, BodyShown, HttpIo, HttpOptions, HttpOutcome, Redirects, MAX_REDIRECTS};
+pub use head::{HeadError, HeadParser, ResponseHead, MAX_HEADERS, MAX_HEAD_BYTES, QUOTED_CHARS};
+pub use request::{check_method, parse_header_arg, HttpVersion, Request};
 pub use url::{HttpUrl, LocationError, Scheme};
 
 /// What a status code means, in a few words, for the line printed after a 3xx head.
