@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
 use crate::util::{bin, Namespace};
 
@@ -164,17 +164,25 @@ fn run(ns: &Namespace, dir: &Path, argv: &[String]) -> Result<i32, TestCaseError
     }
 }
 
+/// The seed of the argument vectors (32 bytes for ChaCha).
+const SEED: [u8; 32] = *b"portolan-cli-props-seed-20261121";
+
 #[test]
 fn random_arguments_never_panic_and_keep_the_exit_codes() {
     let Some(ns) = Namespace::create("props") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let mut runner = TestRunner::new(Config {
+    // A fixed stream of vectors: the same 48 every run, so the check below (that
+    // some got past the parser) is a fact about the code, not about the dice.
+    // To explore other vectors, change SEED and run it locally.
+    let config = Config {
         cases: 48,
         failure_persistence: None,
         ..Config::default()
-    });
+    };
+    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &SEED);
+    let mut runner = TestRunner::new_with_rng(config, rng);
     let codes = std::cell::RefCell::new(BTreeSet::new());
     runner
         .run(&argv(), |argv| {
