@@ -164,7 +164,7 @@ fn run(ns: &Namespace, dir: &Path, argv: &[String]) -> Result<i32, TestCaseError
     }
 }
 
-/// The seed of the argument vectors (32 bytes for ChaCha).
+/// The seed of the argument vectors (32 bytes, as `ChaCha` takes).
 const SEED: [u8; 32] = *b"portolan-cli-props-seed-20261121";
 
 #[test]
