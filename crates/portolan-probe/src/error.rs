@@ -33,6 +33,13 @@ pub enum ProbeError {
         probe: String,
         message: String,
     },
+    /// A UDP payload in `payloads/udp.toml` (or a user file) is not usable.
+    #[error("{file}: UDP payload {payload}: {message}")]
+    UdpPayload {
+        file: String,
+        payload: String,
+        message: String,
+    },
     /// The thread or runtime that runs probes could not be started.
     #[error("cannot start the probe runtime: {0}")]
     Runtime(std::io::Error),

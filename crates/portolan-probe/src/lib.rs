@@ -12,6 +12,8 @@
 //! - [`runner`]: the thin tokio layer that connects, sends, reads within bounds and
 //!   runs TLS (through `portolan-talk`'s accept-any client).
 //! - [`pool`]: a [`Prober`] with its own runtime thread, for a synchronous caller.
+//! - [`udp`]: the UDP payloads chosen by port (`scan -sU`) and the parsers of their
+//!   answers (`-sU -sV`).
 //!
 //! A server cannot hurt the prober: reads are bounded in bytes and time, its bytes are
 //! kept as bytes, and every field taken from them is made printable.
@@ -23,6 +25,7 @@ pub mod matcher;
 pub mod plan;
 pub mod pool;
 pub mod runner;
+pub mod udp;
 
 pub use db::{Database, Fingerprint, Probe, ProbeKind};
 pub use error::ProbeError;
@@ -30,3 +33,4 @@ pub use matcher::{Exchange, Match, BANNER};
 pub use plan::{Settings, Verdict, Waits};
 pub use pool::Prober;
 pub use runner::identify;
+pub use udp::UdpPayloads;
