@@ -12,6 +12,8 @@
 //!   and backs off when retried probes show that earlier ones were dropped.
 //! - [`transport`]: the seam between the scheduler and the network. [`ConnectTransport`]
 //!   does non-blocking `connect()` with mio; a raw SYN transport can sit beside it.
+//! - [`udp`]: [`UdpTransport`], connected UDP sockets with the payload of each port
+//!   injected; answers, ICMP port unreachable and other ICMP codes become answers.
 //! - [`scheduler`]: the loop that ties them together: launches, timeouts, retries,
 //!   per-host caps, rate limits, local resource back-off.
 //! - [`sim`]: a simulated network with virtual time, for deterministic tests of the
@@ -26,6 +28,7 @@ pub mod sim;
 pub mod sys;
 pub mod timing;
 pub mod transport;
+pub mod udp;
 
 pub use connect::ConnectTransport;
 pub use result::{
@@ -36,3 +39,4 @@ pub use scheduler::{
 };
 pub use timing::{Template, Timing};
 pub use transport::{Answer, Event, Hiccup, Started, Token, Transport};
+pub use udp::{PayloadSource, UdpTransport};

@@ -22,6 +22,8 @@ pub enum Answer {
     Connected,
     /// The port answered with a reset.
     Refused,
+    /// A UDP port sent a datagram back.
+    Datagram,
     /// An ICMP error, or a local refusal, with its reason.
     Unreachable(Reason),
 }
@@ -31,6 +33,7 @@ impl Answer {
         match self {
             Answer::Connected => Reason::SynAck,
             Answer::Refused => Reason::ConnRefused,
+            Answer::Datagram => Reason::UdpResponse,
             Answer::Unreachable(r) => r,
         }
     }
