@@ -10,6 +10,8 @@
 //!   `-T0`..`-T5` templates. Pure arithmetic on [`std::time::Duration`]s.
 //! - [`congestion`]: how many probes may be in flight; grows while answers come back
 //!   and backs off when retried probes show that earlier ones were dropped.
+//! - [`icmp_limit`]: detection of ICMP rate limiting on closed UDP ports, pacing of
+//!   the retries it forces, and whether a silence can be trusted (sans-IO).
 //! - [`transport`]: the seam between the scheduler and the network. [`ConnectTransport`]
 //!   does non-blocking `connect()` with mio; a raw SYN transport can sit beside it.
 //! - [`udp`]: [`UdpTransport`], connected UDP sockets with the payload of each port
@@ -22,6 +24,7 @@
 
 pub mod congestion;
 pub mod connect;
+pub mod icmp_limit;
 pub mod result;
 pub mod scheduler;
 pub mod sim;

@@ -192,7 +192,7 @@ impl UdpPayloads {
 
 fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
     let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if !digits.len().is_multiple_of(2) {
+    if digits.len() & 1 == 1 {
         return Err("`hex` has an odd number of digits".into());
     }
     digits
