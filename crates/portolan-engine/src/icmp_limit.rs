@@ -290,10 +290,10 @@ mod tests {
         assert_eq!(
             p.limit(HOST),
             HostLimit::Limited {
-                period: Duration::from_millis(1000)
+                period: Duration::from_secs(1)
             }
         );
-        assert!(matches!(p.pace(HOST, t), Pace::At(at) if at > t + Duration::from_millis(1000)));
+        assert!(matches!(p.pace(HOST, t), Pace::At(at) if at > t + Duration::from_secs(1)));
         assert_eq!(p.limited().count(), 1);
     }
 
