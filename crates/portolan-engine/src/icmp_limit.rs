@@ -173,8 +173,13 @@ impl IcmpPacer {
     /// when the modelled bucket held a token, so that its silence can be trusted. Every
     /// probe to a limited host may spend that token (a first try to a closed port
     /// does), so each one moves the next token a period away.
+    ///
+    /// Only hosts that have sent a port unreachable are tracked, so a scan of many
+    /// hosts that never do (every TCP scan) costs one failed lookup per probe.
     pub fn on_sent(&mut self, host: IpAddr, now: Instant) -> bool {
-        let h = self.hosts.entry(host).or_insert_with(Host::new);
+        let Some(h) = self.hosts.get_mut(&host) else {
+            return false;
+        };
         h.sent_since = h.sent_since.saturating_add(1);
         h.last_sent = Some(now);
         match h.limit {
