@@ -12,15 +12,19 @@
 //!   reader used both to test our payloads and to parse answers.
 //! - [`answer`]: sans-IO parsers of answers (DNS, NTP, SNMP, SSDP, memcached) and the
 //!   [`Service`](portolan_engine::Service) they add up to.
+//! - [`identify`]: the thin tokio layer that sends a port's payloads and names the
+//!   service from the first answer understood.
 
 pub mod answer;
 pub mod ber;
 pub mod build;
 pub mod dns;
+pub mod identify;
 pub mod payloads;
 
 pub use answer::{decode, Decoded};
 pub use build::Context;
+pub use identify::identify_udp;
 pub use payloads::{Payload, UdpPayloads};
 
 #[cfg(test)]
