@@ -23,6 +23,9 @@ pub struct Summary {
     /// False when the run was cancelled before every pair was answered.
     pub complete: bool,
     pub max_in_flight: usize,
+    /// Hosts whose ICMP port unreachables were found rate limited, with the period
+    /// (one answer per period): the scan waited for them, so closed ports stay closed.
+    pub icmp_limited: Vec<(std::net::IpAddr, Duration)>,
 }
 
 impl Summary {

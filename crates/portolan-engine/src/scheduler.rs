@@ -17,6 +17,13 @@
 //! range (whose probes all wait out their timeouts) does not slow the scan of the
 //! ports that answer. The socket ceiling (`max_in_flight`) still counts every probe.
 //!
+//! UDP silence is judged by [`IcmpPacer`] first: on a host whose ICMP port
+//! unreachables are rate limited, a silent try may be a closed port whose answer was
+//! suppressed, so it is retried without counting, and retries of such a host wait for
+//! its modelled token (one per period) in a per-host queue; first tries are never
+//! held back. Hosts found limited are listed in the [`Summary`]. TCP scans never see
+//! a port unreachable, so none of this touches them.
+//!
 //! The retry budget is derived from the measured loss (see
 //! [`Congestion::tries_needed`]): two tries on a clean path, more on a lossy one, never
 //! above the user's `max_retries`. A pair is reported exactly once; a cancelled run
@@ -33,9 +40,10 @@ use std::time::{Duration, Instant};
 use portolan_target::{Endpoint, ScanOrder};
 
 use crate::congestion::Congestion;
+use crate::icmp_limit::{IcmpPacer, Pace, Silence};
 use crate::result::{PortResult, Reason, Summary};
 use crate::timing::{RttEstimator, Timing};
-use crate::transport::{Event, Hiccup, Started, Token, Transport};
+use crate::transport::{Answer, Event, Hiccup, Started, Token, Transport};
 
 /// How often the sink hears about progress.
 const PROGRESS_EVERY: Duration = Duration::from_millis(100);
@@ -211,6 +219,8 @@ struct Probe {
     sent: Instant,
     /// Presumed lost: no longer counted against the congestion window.
     aged: bool,
+    /// Sent when the host's modelled ICMP bucket held a token (see `icmp_limit`).
+    paced: bool,
 }
 
 /// The state of one run.
@@ -236,6 +246,12 @@ struct Run<'s> {
     retries: VecDeque<Probe>,
     parked: HashMap<IpAddr, VecDeque<Probe>>,
     parked_count: usize,
+    /// ICMP rate limiting of closed UDP ports (see `icmp_limit`): retries of a limited
+    /// host wait here, one per modelled token, woken by `wakes`.
+    pacer: IcmpPacer,
+    held: HashMap<IpAddr, VecDeque<Probe>>,
+    held_count: usize,
+    wakes: BinaryHeap<Reverse<(Instant, IpAddr)>>,
     per_host: HashMap<IpAddr, usize>,
     order_done: bool,
     yielded: u128,
@@ -267,6 +283,10 @@ impl<'s> Run<'s> {
             retries: VecDeque::new(),
             parked: HashMap::new(),
             parked_count: 0,
+            pacer: IcmpPacer::new(),
+            held: HashMap::new(),
+            held_count: 0,
+            wakes: BinaryHeap::new(),
             per_host: HashMap::new(),
             order_done: false,
             yielded: 0,
@@ -322,11 +342,17 @@ impl<'s> Run<'s> {
     }
 
     fn is_done(&self) -> bool {
-        self.order_done && self.in_flight == 0 && self.retries.is_empty() && self.parked_count == 0
+        self.order_done
+            && self.in_flight == 0
+            && self.retries.is_empty()
+            && self.parked_count == 0
+            && self.held_count == 0
     }
 
     fn finish(&mut self, order: &dyn TargetOrder, complete: bool) -> Summary {
         self.summary.complete = complete;
+        self.summary.icmp_limited = self.pacer.limited().collect();
+        self.summary.icmp_limited.sort();
         self.summary.excluded =
             u64::try_from(order.consumed().saturating_sub(self.yielded)).unwrap_or(u64::MAX);
         std::mem::take(&mut self.summary)
@@ -358,6 +384,9 @@ impl<'s> Run<'s> {
         if let Some(p) = self.paused_until {
             until = until.min(p);
         }
+        if let Some(Reverse((wake, _))) = self.wakes.peek() {
+            until = until.min(*wake);
+        }
         if let Some(rate) = self.cfg.rate {
             if self.tokens < 1.0 && self.has_room() {
                 let need = Duration::from_secs_f64((1.0 - self.tokens) / rate.get());
@@ -383,16 +412,23 @@ impl<'s> Run<'s> {
                 continue;
             }
             transport.cancel(token);
-            let probe = self.release(token);
+            let mut probe = self.release(token);
             if probe.tries == 1 {
                 self.cc.on_silence();
+            }
+            let host = probe.endpoint.addr;
+            if self.pacer.silence(host, now, probe.sent, probe.paced) == Silence::Suspect {
+                // Its ICMP answer may have been rate limited: not a try.
+                probe.tries -= 1;
+                self.hold(probe, now);
+                continue;
             }
             let allowed = self
                 .cc
                 .tries_needed(self.total, self.cfg.timing.max_retries.saturating_add(1));
             if probe.tries < allowed {
                 self.summary.retries += 1;
-                self.retries.push_back(probe);
+                self.hold(probe, now);
             } else {
                 self.emit(probe, Reason::NoResponse, None, sink)?;
             }
@@ -455,6 +491,7 @@ impl<'s> Run<'s> {
             return Ok(());
         }
         self.paused_until = None;
+        self.wake_held(now);
         self.refill(now);
         while self.has_room() && self.has_token() {
             let Some(probe) = self.next_probe(order) else {
@@ -498,6 +535,7 @@ impl<'s> Run<'s> {
                         tries: 0,
                         sent: self.started,
                         aged: false,
+                        paced: false,
                     }
                 }
             };
@@ -539,6 +577,7 @@ impl<'s> Run<'s> {
                 probe.tries += 1;
                 probe.sent = now;
                 probe.aged = false;
+                probe.paced = self.pacer.on_sent(probe.endpoint.addr, now);
                 self.summary.probes_sent += 1;
                 if self.cfg.rate.is_some() {
                     self.tokens -= 1.0;
@@ -564,6 +603,9 @@ impl<'s> Run<'s> {
                 probe.tries += 1;
                 self.summary.probes_sent += 1;
                 self.cc.on_answer(probe.tries > 1, None);
+                if answer == Answer::Unreachable(Reason::PortUnreach) {
+                    self.pacer.on_port_unreach(probe.endpoint.addr, now);
+                }
                 self.emit(probe, answer.reason(), Some(Duration::ZERO), sink)?;
                 Ok(true)
             }
@@ -592,12 +634,63 @@ impl<'s> Run<'s> {
                 let rtt = now.saturating_duration_since(probe.sent);
                 self.rtt.sample(rtt);
                 self.cc.on_answer(probe.tries > 1, Some(rtt));
+                if answer == Answer::Unreachable(Reason::PortUnreach) {
+                    self.pacer.on_port_unreach(probe.endpoint.addr, now);
+                }
                 self.emit(probe, answer.reason(), Some(rtt), sink)
             }
             Event::Hiccup(_, hiccup) => {
                 let mut probe = probe;
                 probe.tries -= 1;
                 self.hiccup(probe, hiccup, now)
+            }
+        }
+    }
+
+    /// Queues a retry: at once, or, for a host whose ICMP answers are rate limited,
+    /// in the host's queue until its modelled bucket holds a token.
+    fn hold(&mut self, probe: Probe, now: Instant) {
+        let host = probe.endpoint.addr;
+        match self.pacer.pace(host, now) {
+            Pace::Free => self.retries.push_back(probe),
+            Pace::At(at) => {
+                let queue = self.held.entry(host).or_default();
+                if queue.is_empty() {
+                    self.wakes.push(Reverse((at, host)));
+                }
+                queue.push_back(probe);
+                self.held_count += 1;
+            }
+        }
+    }
+
+    /// Releases one held retry per host whose token is due (the send then takes it).
+    fn wake_held(&mut self, now: Instant) {
+        while let Some(&Reverse((at, host))) = self.wakes.peek() {
+            if at > now {
+                break;
+            }
+            self.wakes.pop();
+            let Some(queue) = self.held.get_mut(&host) else {
+                continue;
+            };
+            match self.pacer.pace(host, now) {
+                Pace::At(due) if due > now => {
+                    self.wakes.push(Reverse((due, host)));
+                    continue;
+                }
+                _ => {}
+            }
+            if let Some(probe) = queue.pop_front() {
+                self.held_count -= 1;
+                self.retries.push_front(probe);
+            }
+            if queue.is_empty() {
+                self.held.remove(&host);
+            } else {
+                // The next one waits for the token after the one just released.
+                self.wakes
+                    .push(Reverse((now + Duration::from_micros(1), host)));
             }
         }
     }

@@ -281,3 +281,117 @@ fn dropped_prohibited_closed_and_open_ranges_in_a_namespace() {
         }
     }
 }
+
+fn scan_summary(ip: &str, ports: &str) -> (Collect, portolan_engine::Summary) {
+    let set = TargetSet::from_blocks(vec![HostBlock::Range {
+        start: ip.parse().unwrap(),
+        count: 1,
+    }])
+    .unwrap();
+    let mut order = ScanOrder::random(Arc::new(set), Arc::new(PortList::parse(ports).unwrap()), 7);
+    let timing = Timing {
+        initial_timeout: Duration::from_millis(300),
+        max_retries: 2,
+        ..portolan_engine::Template::Aggressive.timing()
+    };
+    let scanner = Scanner::builder().timing(timing).build();
+    let mut transport = UdpTransport::new(payload).unwrap();
+    let mut sink = Collect::default();
+    let summary = scanner.run(&mut order, &mut transport, &mut sink).unwrap();
+    (sink, summary)
+}
+
+/// Two namespaces joined by a veth pair (loopback is exempt from Linux's per-peer ICMP
+/// limit): the scanner in `a` (192.0.2.1), the target in `b` (192.0.2.2) with
+/// `icmp_ratelimit` at 100 ms and a dropped range.
+fn rate_limited_pair() -> Option<(Namespace, Namespace)> {
+    if !nix::unistd::geteuid().is_root() {
+        skip("the rate-limit test needs root");
+        return None;
+    }
+    let pid = std::process::id();
+    let (a, b) = (
+        format!("portolan-udp-a-{pid}"),
+        format!("portolan-udp-b-{pid}"),
+    );
+    for n in [&a, &b] {
+        if !Command::new("ip")
+            .args(["netns", "add", n])
+            .status()
+            .is_ok_and(|s| s.success())
+        {
+            skip("`ip netns add` failed (no iproute2 or no namespaces)");
+            return None;
+        }
+    }
+    let (a, b) = (Namespace(a), Namespace(b));
+    let ok = a.run(&[
+        "ip", "link", "add", "va", "type", "veth", "peer", "name", "vb", "netns", &b.0,
+    ]) && a.run(&["ip", "addr", "add", "192.0.2.1/24", "dev", "va"])
+        && a.run(&["ip", "link", "set", "va", "up"])
+        && b.run(&["ip", "addr", "add", "192.0.2.2/24", "dev", "vb"])
+        && b.run(&["ip", "link", "set", "vb", "up"])
+        && b.run(&["sysctl", "-q", "-w", "net.ipv4.icmp_ratelimit=100"])
+        && b.run(&[
+            "iptables",
+            "-A",
+            "INPUT",
+            "-p",
+            "udp",
+            "--dport",
+            "1000:1004",
+            "-j",
+            "DROP",
+        ]);
+    if !ok {
+        skip("could not set up the veth pair (iproute2, sysctl, iptables?)");
+        return None;
+    }
+    Some((a, b))
+}
+
+#[test]
+fn rate_limited_closed_ports_stay_closed_and_the_limit_is_reported() {
+    let Some((a, b)) = rate_limited_pair() else {
+        return;
+    };
+    b.inside(|| {
+        let socket = UdpSocket::bind("192.0.2.2:7").expect("bind in b");
+        thread::spawn(move || {
+            let mut buf = [0u8; 2048];
+            while let Ok((n, from)) = socket.recv_from(&mut buf) {
+                let _ = socket.send_to(&buf[..n], from);
+            }
+        });
+    });
+    let started = Instant::now();
+    let (c, summary) = a.inside(|| scan_summary("192.0.2.2", "7,1000-1004,3000-3039"));
+    let elapsed = started.elapsed();
+    assert_eq!(c.0.len(), 46);
+    assert_eq!(reason(&c, "192.0.2.2", 7), Reason::UdpResponse);
+    for p in 1000..=1004 {
+        assert_eq!(
+            reason(&c, "192.0.2.2", p),
+            Reason::NoResponse,
+            "dropped {p}"
+        );
+    }
+    for p in 3000..=3039 {
+        assert_eq!(
+            reason(&c, "192.0.2.2", p),
+            Reason::PortUnreach,
+            "closed {p}, rate limited"
+        );
+    }
+    let limited = &summary.icmp_limited;
+    assert_eq!(limited.len(), 1, "{limited:?}");
+    assert_eq!(limited[0].0, "192.0.2.2".parse::<IpAddr>().unwrap());
+    let period = limited[0].1;
+    assert!(
+        period >= Duration::from_millis(80) && period <= Duration::from_millis(150),
+        "{period:?}"
+    );
+    // 40 closed ports, a burst of 6, then one per 100 ms: 3.4 s at the least.
+    assert!(elapsed >= Duration::from_millis(3400), "{elapsed:?}");
+    eprintln!("rate-limited scan: {elapsed:?}, period {period:?}");
+}
