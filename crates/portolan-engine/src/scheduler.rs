@@ -423,6 +423,10 @@ impl<'s> Run<'s> {
                 self.hold(probe, now);
                 continue;
             }
+            // A silent paced try spent no token: the host's next held retry may go now.
+            if self.held.contains_key(&host) && self.pacer.pace(host, now) == Pace::At(now) {
+                self.wakes.push(Reverse((now, host)));
+            }
             let allowed = self
                 .cc
                 .tries_needed(self.total, self.cfg.timing.max_retries.saturating_add(1));

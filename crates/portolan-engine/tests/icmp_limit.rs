@@ -283,3 +283,135 @@ fn a_host_with_few_closed_ports_and_many_dropped_ones_finishes_exact() {
     let bound = portolan_engine::icmp_limit::QUIET_MIN + Duration::from_secs(1);
     assert!(elapsed < bound, "{elapsed:?}");
 }
+
+// ---- the whole scheduler over the simulated network, in virtual time ----
+
+mod scheduler {
+    use std::collections::HashMap;
+    use std::io;
+    use std::net::{IpAddr, SocketAddr};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use portolan_engine::sim::{Behavior, SimNet};
+    use portolan_engine::{
+        Answer, Event, PortResult, Reason, Scanner, Sink, Started, Summary, Token, Transport,
+    };
+    use portolan_target::spec::{HostBlock, TargetSet};
+    use portolan_target::{PortList, ScanOrder};
+
+    /// A simulated network whose hosts pass ICMP port unreachables through Linux's
+    /// per-peer bucket (burst 6, one per `period`); suppressed ones never arrive.
+    struct Limited {
+        net: SimNet,
+        period: Duration,
+        buckets: HashMap<IpAddr, (Duration, Instant)>,
+    }
+
+    impl Limited {
+        fn allow(&mut self, host: IpAddr) -> bool {
+            let now = self.net.now();
+            let (tokens, last) = self.buckets.entry(host).or_insert((self.period * 6, now));
+            *tokens = (*tokens + now.saturating_duration_since(*last)).min(self.period * 6);
+            *last = now;
+            if *tokens >= self.period {
+                *tokens -= self.period;
+                true
+            } else {
+                false
+            }
+        }
+    }
+
+    impl Transport for Limited {
+        fn now(&self) -> Instant {
+            self.net.now()
+        }
+        fn start(&mut self, token: Token, addr: SocketAddr) -> Started {
+            self.net.start(token, addr)
+        }
+        fn cancel(&mut self, token: Token) {
+            self.net.cancel(token);
+        }
+        fn wait(&mut self, timeout: Duration, events: &mut Vec<Event>) -> io::Result<()> {
+            let mut batch = Vec::new();
+            self.net.wait(timeout, &mut batch)?;
+            for e in batch {
+                if let Event::Answered(_, Answer::Unreachable(Reason::PortUnreach)) = e {
+                    // The target: 198.18.0.1 (the only host of these tests).
+                    if !self.allow("198.18.0.1".parse().unwrap()) {
+                        continue;
+                    }
+                }
+                events.push(e);
+            }
+            Ok(())
+        }
+    }
+
+    #[derive(Default)]
+    struct Collect(HashMap<u16, PortResult>);
+
+    impl Sink for Collect {
+        fn result(&mut self, r: &PortResult) -> Result<(), portolan_engine::scheduler::SinkError> {
+            assert!(self.0.insert(r.endpoint.port, r.clone()).is_none(), "once");
+            Ok(())
+        }
+    }
+
+    fn behavior(addr: SocketAddr) -> Behavior {
+        match addr.port() {
+            53 | 161 => Behavior::Open,
+            1000..=1049 => Behavior::Dropped,
+            _ => Behavior::Unreachable(Reason::PortUnreach),
+        }
+    }
+
+    fn run(period: Duration, ports: &str) -> (Collect, Summary) {
+        let mut net = Limited {
+            net: SimNet::new(Duration::from_millis(2), behavior),
+            period,
+            buckets: HashMap::new(),
+        };
+        let set = TargetSet::from_blocks(vec![HostBlock::Range {
+            start: "198.18.0.1".parse().unwrap(),
+            count: 1,
+        }])
+        .unwrap();
+        let mut order =
+            ScanOrder::random(Arc::new(set), Arc::new(PortList::parse(ports).unwrap()), 3);
+        let mut sink = Collect::default();
+        let summary = Scanner::builder()
+            .build()
+            .run(&mut order, &mut net, &mut sink)
+            .unwrap();
+        (sink, summary)
+    }
+
+    #[test]
+    fn a_linux_limited_host_is_scanned_exactly_near_the_floor() {
+        // 200 ports: 2 open, 50 dropped, 148 closed behind a 1 s limit.
+        let (c, summary) = run(Duration::from_secs(1), "53,161,1000-1049,3000-3147");
+        assert_eq!(c.0.len(), 200);
+        for (port, r) in &c.0 {
+            let want = match behavior(SocketAddr::new("198.18.0.1".parse().unwrap(), *port)) {
+                Behavior::Open => Reason::SynAck,
+                Behavior::Dropped => Reason::NoResponse,
+                _ => Reason::PortUnreach,
+            };
+            assert_eq!(r.reason, want, "port {port}");
+        }
+        assert_eq!(summary.icmp_limited.len(), 1);
+        let floor = Duration::from_secs(148 - 6);
+        eprintln!(
+            "simulated limited scan: {:?} (floor {floor:?})",
+            summary.elapsed
+        );
+        assert!(summary.elapsed >= floor, "{:?}", summary.elapsed);
+        assert!(
+            summary.elapsed <= floor.mul_f64(1.25),
+            "{:?} against {floor:?}",
+            summary.elapsed
+        );
+    }
+}
