@@ -54,6 +54,8 @@ pub struct UdpTransport {
     payloads: Box<dyn PayloadSource + Send>,
     sent: u64,
     buf: Box<[u8; RECV_BYTES]>,
+    /// Tokens of one poll's events, kept to reuse the allocation.
+    ready: Vec<Token>,
 }
 
 impl UdpTransport {
@@ -66,6 +68,7 @@ impl UdpTransport {
             payloads: Box::new(payloads),
             sent: 0,
             buf: Box::new([0; RECV_BYTES]),
+            ready: Vec::new(),
         })
     }
 
@@ -164,8 +167,10 @@ impl Transport for UdpTransport {
                 Err(e) => return Err(e),
             }
             let full = self.events.iter().count() >= self.events.capacity();
-            let tokens: Vec<Token> = self.events.iter().map(|e| e.token().0).collect();
-            for token in tokens {
+            let mut ready = std::mem::take(&mut self.ready);
+            ready.clear();
+            ready.extend(self.events.iter().map(|e| e.token().0));
+            for &token in &ready {
                 let Some(outcome) = self.outcome(token) else {
                     continue;
                 };
@@ -175,6 +180,7 @@ impl Transport for UdpTransport {
                     Err(hiccup) => Event::Hiccup(token, hiccup),
                 });
             }
+            self.ready = ready;
             if !full {
                 return Ok(());
             }
