@@ -13,7 +13,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use portolan_engine::{
-    Answer, Event, PortResult, Reason, Scanner, Sink, Started, Timing, Transport, UdpTransport,
+    Answer, Endpoint, Event, PortResult, PortState, Protocol, Reason, Scanner, Sink, Started,
+    TargetOrder, Timing, Transport, UdpTransport,
 };
 use portolan_target::spec::{HostBlock, TargetSet};
 use portolan_target::{PortList, ScanOrder};
@@ -121,6 +122,24 @@ fn ipv6_loopback_answers_the_same_way() {
     );
 }
 
+/// The pairs of a [`ScanOrder`], as UDP endpoints.
+struct Udp(ScanOrder);
+
+impl TargetOrder for Udp {
+    fn next_endpoint(&mut self) -> Option<Endpoint> {
+        self.0.next().map(|e| Endpoint {
+            proto: Protocol::Udp,
+            ..e
+        })
+    }
+    fn total(&self) -> u128 {
+        self.0.total()
+    }
+    fn consumed(&self) -> u128 {
+        self.0.consumed()
+    }
+}
+
 #[derive(Default)]
 struct Collect(HashMap<(IpAddr, u16), PortResult>);
 
@@ -142,7 +161,11 @@ fn scan(ip: &str, ports: &str) -> Collect {
         count: 1,
     }])
     .unwrap();
-    let mut order = ScanOrder::random(Arc::new(set), Arc::new(PortList::parse(ports).unwrap()), 7);
+    let mut order = Udp(ScanOrder::random(
+        Arc::new(set),
+        Arc::new(PortList::parse(ports).unwrap()),
+        7,
+    ));
     let timing = Timing {
         initial_timeout: Duration::from_millis(300),
         max_retries: 1,
@@ -173,6 +196,10 @@ fn the_scheduler_drives_the_udp_transport_to_one_result_per_port() {
     assert_eq!(reason(&c, "127.0.0.1", shut.port()), Reason::PortUnreach);
     let silent_result = &c.0[&("127.0.0.1".parse().unwrap(), quiet)];
     assert_eq!(silent_result.reason, Reason::NoResponse);
+    let state = |p: u16| c.0[&("127.0.0.1".parse().unwrap(), p)].state;
+    assert_eq!(state(open.port()), PortState::Open);
+    assert_eq!(state(shut.port()), PortState::Closed);
+    assert_eq!(state(quiet), PortState::OpenFiltered);
     assert_eq!(silent_result.tries, 2, "retried before giving up");
 }
 
@@ -275,6 +302,7 @@ fn dropped_prohibited_closed_and_open_ranges_in_a_namespace() {
         }
         for p in 2000..=2009 {
             assert_eq!(reason(&c, ip, p), Reason::AdminProhibited, "{ip} {p}");
+            assert_eq!(c.0[&(ip.parse().unwrap(), p)].state, PortState::Filtered);
         }
         for p in 3000..=3009 {
             assert_eq!(reason(&c, ip, p), Reason::PortUnreach, "{ip} {p}");
@@ -288,7 +316,11 @@ fn scan_summary(ip: &str, ports: &str) -> (Collect, portolan_engine::Summary) {
         count: 1,
     }])
     .unwrap();
-    let mut order = ScanOrder::random(Arc::new(set), Arc::new(PortList::parse(ports).unwrap()), 7);
+    let mut order = Udp(ScanOrder::random(
+        Arc::new(set),
+        Arc::new(PortList::parse(ports).unwrap()),
+        7,
+    ));
     let timing = Timing {
         initial_timeout: Duration::from_millis(300),
         max_retries: 2,
