@@ -414,7 +414,15 @@ fn rate_limited_closed_ports_stay_closed_and_the_limit_is_reported() {
             Reason::PortUnreach,
             "closed {p}, rate limited"
         );
+        assert_eq!(
+            c.0[&("192.0.2.2".parse().unwrap(), p)].state,
+            PortState::Closed
+        );
     }
+    assert_eq!(
+        c.0[&("192.0.2.2".parse().unwrap(), 1000)].state,
+        PortState::OpenFiltered
+    );
     let limited = &summary.icmp_limited;
     assert_eq!(limited.len(), 1, "{limited:?}");
     assert_eq!(limited[0].0, "192.0.2.2".parse::<IpAddr>().unwrap());
