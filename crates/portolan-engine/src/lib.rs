@@ -12,9 +12,13 @@
 //!   [`std::time::Duration`]s.
 //! - `congestion`: how many probes may be in flight; grows while answers come back
 //!   and backs off when retried probes show that earlier ones were dropped.
+//! - `icmp_limit`: detection of ICMP rate limiting on closed UDP ports, pacing of
+//!   the retries it forces, and whether a silence can be trusted (sans-IO).
 //! - `transport`: the seam between the scheduler and the network ([`Transport`]).
-//!   [`ConnectTransport`] does non-blocking `connect()` with mio; a raw SYN or UDP
+//!   [`ConnectTransport`] does non-blocking `connect()` with mio; a raw SYN
 //!   transport sits beside it.
+//! - `udp`: [`UdpTransport`], connected UDP sockets with the payload of each port
+//!   injected; answers, ICMP port unreachable and other ICMP codes become answers.
 //! - `scheduler`: the decisions (launches, timeouts, retries, per-host caps, rate
 //!   limit, local resource back-off) as a sans-IO [`Machine`] that is given the time
 //!   and the transport's events and answers with probes to send and results; and
@@ -90,6 +94,7 @@
 
 mod congestion;
 mod connect;
+mod icmp_limit;
 mod result;
 mod scheduler;
 #[cfg(any(test, feature = "sim"))]
@@ -97,6 +102,7 @@ pub mod sim;
 mod sys;
 mod timing;
 mod transport;
+mod udp;
 
 pub use connect::ConnectTransport;
 pub use result::{
@@ -110,4 +116,7 @@ pub use sys::{
     classify, enable_icmp_detail, file_limit, icmp_reason, raise_file_limit, Classified,
 };
 pub use timing::{RttEstimator, Template, Timing};
+pub use icmp_limit::{HostLimit, IcmpPacer, Pace, Silence};
 pub use transport::{Answer, Event, Hiccup, Started, Token, Transport};
+pub use udp::{PayloadSource, UdpTransport};
+pub use udp::{PayloadSource, UdpTransport};

@@ -27,6 +27,9 @@ pub struct Summary {
     pub complete: bool,
     /// The most probes that were in flight at once.
     pub max_in_flight: usize,
+    /// Hosts whose ICMP port unreachables were found rate limited, with the period
+    /// (one answer per period): the scan waited for them, so closed ports stay closed.
+    pub icmp_limited: Vec<(std::net::IpAddr, Duration)>,
 }
 
 impl Summary {

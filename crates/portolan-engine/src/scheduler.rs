@@ -32,6 +32,14 @@
 //! one; probes already in flight are then given the new, shorter deadline
 //! (*retime*) instead of waiting out the initial timeout.
 //!
+//! UDP silence is judged by [`crate::icmp_limit::IcmpPacer`] first: on a host whose
+//! ICMP port unreachables are rate limited, a silent try may be a closed port whose
+//! answer was suppressed, so it is retried without counting, and retries of such a
+//! host wait for its modelled token (one per period) in a per-host queue; first tries
+//! are never held back. Hosts found limited are listed in the [`Summary`]. TCP scans
+//! never see a port unreachable, so the pacer tracks no host and none of this
+//! touches them (see `docs/udp.md`).
+//!
 //! The retry budget is derived from the measured loss (see
 //! [`Congestion::tries_needed`](crate::congestion::Congestion::tries_needed)): two
 //! tries on a clean path, more on a lossy one, never above the user's

@@ -24,6 +24,8 @@ pub enum Answer {
     Refused,
     /// The port answered a raw SYN with a reset (reason `reset`).
     Reset,
+    /// A UDP port sent a datagram back.
+    Datagram,
     /// An ICMP error, or a local refusal, with its reason.
     Unreachable(Reason),
 }
@@ -35,6 +37,7 @@ impl Answer {
             Answer::Connected => Reason::SynAck,
             Answer::Refused => Reason::ConnRefused,
             Answer::Reset => Reason::Reset,
+            Answer::Datagram => Reason::UdpResponse,
             Answer::Unreachable(r) => r,
         }
     }

@@ -47,6 +47,16 @@ pub enum ProbeError {
         /// What is wrong with the escape.
         message: String,
     },
+    /// A UDP payload in `payloads/udp.toml` (or a user file) is not usable.
+    #[error("{file}: UDP payload {payload}: {message}")]
+    UdpPayload {
+        /// The file's name.
+        file: String,
+        /// The payload's name.
+        payload: String,
+        /// What is wrong with it.
+        message: String,
+    },
     /// The thread or runtime that runs identification could not be started.
     #[error("cannot start the identification runtime: {0}")]
     Runtime(std::io::Error),

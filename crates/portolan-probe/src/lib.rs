@@ -13,6 +13,8 @@
 //! - `runner`: the thin tokio layer that connects, sends, reads within bounds and
 //!   runs TLS (through `portolan-talk`'s accept-any client).
 //! - `pool`: a [`Prober`] with its own runtime thread, for a synchronous caller.
+//! - `udp`: the UDP payloads chosen by port (`scan -sU`), the parsers of their
+//!   answers and [`identify_udp`] (`-sU -sV`).
 //!
 //! A server cannot hurt the prober: reads are bounded in bytes and time, its bytes are
 //! kept as bytes, and every field taken from them is made printable.
@@ -26,6 +28,7 @@ mod matcher;
 mod plan;
 mod pool;
 mod runner;
+mod udp;
 
 pub use db::{Database, Fingerprint, Payload, PayloadKind};
 pub use error::ProbeError;
@@ -36,3 +39,5 @@ pub use plan::{
 };
 pub use pool::{Prober, QUEUE};
 pub use runner::identify;
+pub use udp::{identify_udp, UdpPayloads};
+pub use udp::UdpPayloads;

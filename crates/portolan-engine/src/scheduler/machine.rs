@@ -18,8 +18,8 @@
 //! [`scheduler`](super) overview.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
-use std::net::SocketAddr;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use portolan_target::Endpoint;
@@ -29,9 +29,10 @@ use super::caps::HostCaps;
 use super::slab::{Generation, ProbeSlab};
 use super::{EngineError, Progress, Scanner, TargetOrder};
 use crate::congestion::Congestion;
+use crate::icmp_limit::{IcmpPacer, Pace, Silence};
 use crate::result::{PortResult, PortState, Reason, Summary};
 use crate::timing::RttEstimator;
-use crate::transport::{Event, Hiccup, Started, Token};
+use crate::transport::{Answer, Event, Hiccup, Started, Token};
 
 /// How long launches pause after the kernel ran short of buffers or ports.
 pub const PRESSURE_PAUSE: Duration = Duration::from_millis(5);
@@ -56,6 +57,8 @@ struct Probe {
     sent: Instant,
     /// Presumed lost: no longer counted against the congestion window.
     aged: bool,
+    /// Sent when the host's modelled ICMP bucket held a token (see `icmp_limit`).
+    paced: bool,
 }
 
 /// What the machine has for its driver.
@@ -96,6 +99,13 @@ pub struct Machine<O> {
     /// Pairs to send before any new one: retries, hiccups, unparked pairs.
     retries: VecDeque<Probe>,
     caps: HostCaps<Probe>,
+    /// ICMP rate limiting of closed UDP ports (see `icmp_limit`): retries of a
+    /// limited host wait in `held`, one per modelled token, woken by `wakes`. A host
+    /// that never sent a port unreachable (every TCP scan) is never held.
+    pacer: IcmpPacer,
+    held: HashMap<IpAddr, VecDeque<Probe>>,
+    held_count: usize,
+    wakes: BinaryHeap<Reverse<(Instant, IpAddr)>>,
     bucket: Option<TokenBucket>,
     /// Launches wait until then (the kernel was short of buffers or ports).
     paused_until: Option<Instant>,
@@ -132,6 +142,10 @@ impl Scanner {
             socket_ceiling: self.max_in_flight,
             retries: VecDeque::new(),
             caps: HostCaps::new(self.host_cap),
+            pacer: IcmpPacer::new(),
+            held: HashMap::new(),
+            held_count: 0,
+            wakes: BinaryHeap::new(),
             bucket: self.rate.map(|rate| TokenBucket::new(rate, now)),
             paused_until: None,
             stalled: false,
@@ -161,6 +175,7 @@ impl<O: TargetOrder> Machine<O> {
             return None;
         }
         self.paused_until = None;
+        self.wake_held(now);
         if let Some(bucket) = &mut self.bucket {
             bucket.refill(now);
         }
@@ -194,6 +209,7 @@ impl<O: TargetOrder> Machine<O> {
                 probe.tries += 1;
                 probe.sent = now;
                 probe.aged = false;
+                probe.paced = self.pacer.on_sent(probe.endpoint.addr, now);
                 let addr = probe.endpoint.addr;
                 let Some(generation) = self.slab.insert(token, probe) else {
                     return Ok(());
@@ -213,6 +229,9 @@ impl<O: TargetOrder> Machine<O> {
                 probe.tries += 1;
                 self.sent_one();
                 self.cc.on_answer(probe.tries > 1, None);
+                if answer == Answer::Unreachable(Reason::PortUnreach) {
+                    self.pacer.on_port_unreach(probe.endpoint.addr, now);
+                }
                 self.emit(probe, answer.reason(), Some(Duration::ZERO));
                 Ok(())
             }
@@ -237,6 +256,9 @@ impl<O: TargetOrder> Machine<O> {
                 let rtt = now.saturating_duration_since(probe.sent);
                 self.rtt.sample(rtt);
                 self.cc.on_answer(probe.tries > 1, Some(rtt));
+                if answer == Answer::Unreachable(Reason::PortUnreach) {
+                    self.pacer.on_port_unreach(probe.endpoint.addr, now);
+                }
                 self.emit(probe, answer.reason(), Some(rtt));
                 Ok(())
             }
@@ -250,9 +272,18 @@ impl<O: TargetOrder> Machine<O> {
 
     /// When the machine next needs [`Self::handle_timeout`] or
     /// [`Self::poll_transmit`]: the earliest deadline, or when a pause ends or the
-    /// rate limit allows the next probe. `None`: only an event can change anything.
+    /// rate limit allows the next probe, or a host's held retry is due (never before
+    /// a pause ends). `None`: only an event can change anything.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let deadline = self.deadlines.peek().map(|Reverse((d, _, _))| *d);
+        let wake = self
+            .wakes
+            .peek()
+            .map(|Reverse((w, _))| self.paused_until.map_or(*w, |p| p.max(*w)));
+        let deadline = match (deadline, wake) {
+            (Some(d), Some(w)) => Some(d.min(w)),
+            (d, w) => d.or(w),
+        };
         let token = self
             .bucket
             .as_ref()
@@ -284,17 +315,28 @@ impl<O: TargetOrder> Machine<O> {
             if !self.slab.is_live(token, generation) {
                 continue;
             }
-            let Some(probe) = self.release(token, false) else {
+            let Some(mut probe) = self.release(token, false) else {
                 continue;
             };
             self.outbox.cancels.push_back(token);
             if probe.tries == 1 {
                 self.cc.on_silence();
             }
+            let host = probe.endpoint.addr;
+            if self.pacer.silence(host, now, probe.sent, probe.paced) == Silence::Suspect {
+                // Its ICMP answer may have been rate limited: not a try.
+                probe.tries -= 1;
+                self.hold(probe, now);
+                continue;
+            }
+            // A silent paced try spent no token: the host's next held retry may go now.
+            if self.held.contains_key(&host) && self.pacer.pace(host, now) == Pace::At(now) {
+                self.wakes.push(Reverse((now, host)));
+            }
             let allowed = self.cc.tries_needed(self.source.total, self.max_tries);
             if probe.tries < allowed {
                 self.summary.retries += 1;
-                self.retries.push_back(probe);
+                self.hold(probe, now);
             } else {
                 self.emit(probe, Reason::NoResponse, None);
             }
@@ -322,6 +364,7 @@ impl<O: TargetOrder> Machine<O> {
             && self.launching.is_none()
             && self.retries.is_empty()
             && self.caps.parked() == 0
+            && self.held_count == 0
     }
 
     /// Probes in flight, including those presumed lost.
@@ -359,6 +402,8 @@ impl<O: TargetOrder> Machine<O> {
     /// The run's summary; `complete` says whether every pair was decided.
     pub fn finish(&mut self, complete: bool, now: Instant) -> Summary {
         self.summary.complete = complete;
+        self.summary.icmp_limited = self.pacer.limited().collect();
+        self.summary.icmp_limited.sort();
         self.summary.excluded = u64::try_from(self.excluded()).unwrap_or(u64::MAX);
         self.summary.elapsed = now.saturating_duration_since(self.started);
         std::mem::take(&mut self.summary)
@@ -437,6 +482,7 @@ impl<O: TargetOrder> Machine<O> {
                         tries: 0,
                         sent: self.started,
                         aged: false,
+                        paced: false,
                     }
                 }
             };
@@ -444,6 +490,53 @@ impl<O: TargetOrder> Machine<O> {
                 return Some(probe);
             }
             self.caps.park(probe.endpoint.addr, probe);
+        }
+    }
+
+    /// Queues a retry: at once, or, for a host whose ICMP answers are rate limited,
+    /// in the host's queue until its modelled bucket holds a token.
+    fn hold(&mut self, probe: Probe, now: Instant) {
+        let host = probe.endpoint.addr;
+        match self.pacer.pace(host, now) {
+            Pace::Free => self.retries.push_back(probe),
+            Pace::At(at) => {
+                let queue = self.held.entry(host).or_default();
+                if queue.is_empty() {
+                    self.wakes.push(Reverse((at, host)));
+                }
+                queue.push_back(probe);
+                self.held_count += 1;
+            }
+        }
+    }
+
+    /// Releases one held retry per host whose token is due (its send then takes it).
+    fn wake_held(&mut self, now: Instant) {
+        while let Some(&Reverse((at, host))) = self.wakes.peek() {
+            if at > now {
+                break;
+            }
+            self.wakes.pop();
+            let Some(queue) = self.held.get_mut(&host) else {
+                continue;
+            };
+            if let Pace::At(due) = self.pacer.pace(host, now) {
+                if due > now {
+                    self.wakes.push(Reverse((due, host)));
+                    continue;
+                }
+            }
+            if let Some(probe) = queue.pop_front() {
+                self.held_count -= 1;
+                self.retries.push_front(probe);
+            }
+            if queue.is_empty() {
+                self.held.remove(&host);
+            } else {
+                // The next one waits for the token after the one just released.
+                self.wakes
+                    .push(Reverse((now + Duration::from_micros(1), host)));
+            }
         }
     }
 
