@@ -65,7 +65,7 @@ impl Cli {
 /// `portolan scan`.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Times: 2 (seconds), 2s, 1.5s, 500ms or 1m.\n\nExamples:\n  portolan scan 198.18.0.1 -p-\n  portolan scan 198.18.1.0/24 -p 22,80 --open\n  portolan scan lab.example -p 1-1024 -oD results.ndjson"
+    after_help = "Times: 2 (seconds), 2s, 1.5s, 500ms or 1m.\n\nScan types: -sT (TCP connects, the default), -sU (UDP, with payloads of each\nport's protocol), or both: -sT -sU.\n\nExamples:\n  portolan scan 198.18.0.1 -p-\n  portolan scan -sU --top-ports 100 198.18.0.1\n  portolan scan -sT -sU -p U:53,161,T:22,80 198.18.0.1\n  portolan scan 198.18.1.0/24 -p 22,80 --open\n  portolan scan lab.example -p 1-1024 -oD results.ndjson"
 )]
 #[expect(
     clippy::struct_excessive_bools,
@@ -76,11 +76,12 @@ pub struct ScanArgs {
     #[arg(value_name = "TARGET")]
     pub targets: Vec<String>,
 
-    /// Ports: 22,80,8000-8100; `-p-` for all 65535, `-p -1024` for 1 to 1024.
+    /// Ports: 22,80,8000-8100; `-p-` for all 65535, `-p -1024` for 1 to 1024; with
+    /// -sU, `U:53,161,T:22` gives ports per protocol (plain ports go to every one).
     #[arg(short = 'p', long = "ports", value_name = "SPEC", allow_hyphen_values = true, conflicts_with_all = ["top_ports", "fast"])]
     pub ports: Option<String>,
 
-    /// The N most common ports of portolan's own ranking (default: 1000).
+    /// The N most common ports of portolan's own rankings, TCP and UDP (default: 1000).
     #[arg(long = "top-ports", value_name = "N")]
     pub top_ports: Option<usize>,
 
@@ -499,14 +500,18 @@ pub struct SessionArgs {
 /// `portolan connect`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Times: 2 (seconds), 2s, 1.5s, 500ms or 1m.\n\nExamples:\n  portolan connect 198.18.0.1 25\n  portolan connect 198.18.0.1 6379 --send 'PING\\r\\n' --expect '^\\+PONG'\n  portolan connect --telnet 198.18.0.1 23\n  portolan connect --tls --insecure 198.18.0.1 443 -C"
+    after_help = "Times: 2 (seconds), 2s, 1.5s, 500ms or 1m.\n\nExamples:\n  portolan connect 198.18.0.1 25\n  portolan connect 198.18.0.1 6379 --send 'PING\\r\\n' --expect '^\\+PONG'\n  portolan connect --telnet 198.18.0.1 23\n  portolan connect --tls --insecure 198.18.0.1 443 -C\n  portolan connect -u 198.18.0.1 7 --send 'hello\\n' --expect hello"
 )]
 pub struct ConnectArgs {
     /// Host name, IPv4 or IPv6 address; `HOST:PORT` and `[IPV6]:PORT` also work.
     pub host: String,
-    /// TCP port (may be given with the host instead).
+    /// Port (may be given with the host instead).
     #[arg(value_parser = parse_port)]
     pub port: Option<u16>,
+    /// UDP: each input line (or --send) is one datagram; an ICMP port unreachable
+    /// ends the session (exit 1). -w is how long answers are awaited after the input.
+    #[arg(short = 'u', long = "udp", conflicts_with_all = ["tls", "telnet", "no_shutdown"])]
+    pub udp: bool,
     /// Bind this source address before connecting.
     #[arg(short = 's', long = "source", value_name = "ADDR")]
     pub source: Option<IpAddr>,
@@ -535,11 +540,15 @@ pub struct ConnectArgs {
 /// `portolan listen`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Times: 2 (seconds), 2s, 1.5s, 500ms or 1m.\n\nExamples:\n  portolan listen 8000\n  portolan listen -k 8000 --bind 0.0.0.0\n  portolan listen --tls 8443"
+    after_help = "Times: 2 (seconds), 2s, 1.5s, 500ms or 1m.\n\nExamples:\n  portolan listen 8000\n  portolan listen -k 8000 --bind 0.0.0.0\n  portolan listen --tls 8443\n  portolan listen -u 5353"
 )]
 pub struct ListenArgs {
-    /// TCP port (0: any free port; the chosen one is printed on stderr).
+    /// Port (0: any free port; the chosen one is printed on stderr).
     pub port: u16,
+    /// UDP: show datagrams as they come; the first sender is the peer that input
+    /// lines go to.
+    #[arg(short = 'u', long = "udp", conflicts_with_all = ["tls", "keep_open", "telnet", "no_shutdown"])]
+    pub udp: bool,
     /// Listen on ADDR instead of 127.0.0.1 (e.g. 0.0.0.0 or ::).
     #[arg(long, value_name = "ADDR")]
     pub bind: Option<IpAddr>,

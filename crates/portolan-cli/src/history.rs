@@ -209,11 +209,12 @@ fn line(c: &Change) -> String {
         Change::Port {
             addr,
             port,
+            proto,
             was,
             now,
         } => {
             format!(
-                "{addr} {port}/tcp: {} -> {}",
+                "{addr} {port}/{proto}: {} -> {}",
                 was.unwrap_or("not scanned"),
                 now.unwrap_or("not scanned")
             )
@@ -221,11 +222,12 @@ fn line(c: &Change) -> String {
         Change::Service {
             addr,
             port,
+            proto,
             was,
             now,
         } => {
             format!(
-                "{addr} {port}/tcp: service {} -> {}",
+                "{addr} {port}/{proto}: service {} -> {}",
                 service_text(was.as_ref()),
                 service_text(now.as_ref())
             )

@@ -29,7 +29,7 @@ use crate::args::Format;
 use crate::args::{rewrite_habits, Cli, Command, ScanArgs, PATH_OPTIONS};
 use crate::exit::{usage, UsageError};
 use crate::probe::ProbeConfig;
-use crate::scantype::{self, ScanKind};
+use crate::scantype::{self, Plan, ScanKind};
 
 /// Sockets kept back from the open-file limit for output files and the like (the
 /// `-sV` prober's connections are kept back on top of these).
@@ -155,9 +155,14 @@ pub struct Output {
 
 /// A validated scan request.
 pub struct ScanRequest {
-    pub kind: ScanKind,
+    /// The TCP scan, if TCP is scanned (`-sU` alone scans only UDP).
+    pub kind: Option<ScanKind>,
     pub targets: Arc<TargetSet>,
+    /// The TCP ports; when only UDP is scanned, the UDP ports (the list the
+    /// history and the reports name the run by).
     pub ports: Arc<PortList>,
+    /// The UDP ports, when UDP is scanned (`-sU`).
+    pub udp: Option<Arc<PortList>>,
     pub order: OrderKind,
     /// `--shard`: which part of the order this run walks.
     pub shard: Option<ShardPlan>,
@@ -373,10 +378,16 @@ pub fn scan_request(
     };
     let args = args.as_ref();
     check_conflicts(args, resume.is_some())?;
-    let kind = scantype::resolve(&args.scan_type).map_err(usage)?;
+    let plan = scantype::resolve(&args.scan_type).map_err(usage)?;
     let history = history(args, env);
     let outputs = outputs(args, &history, env)?;
-    let ports = Arc::new(ports(args)?);
+    let (tcp_ports, udp_ports) = ports(args, plan)?;
+    let udp = udp_ports.map(Arc::new);
+    let ports = match (tcp_ports, &udp) {
+        (Some(tcp), _) => Arc::new(tcp),
+        (None, Some(udp)) => udp.clone(),
+        (None, None) => return Err(usage("no protocol to scan")),
+    };
     let (targets, target_words) = targets(args, env)?;
     let targets = Arc::new(targets);
     let timing = timing(args)?;
@@ -400,9 +411,10 @@ pub fn scan_request(
         OrderKind::Random { seed }
     };
     Ok(ScanRequest {
-        kind,
+        kind: plan.tcp,
         targets,
         ports,
+        udp,
         order,
         shard,
         engine,
@@ -538,31 +550,121 @@ fn habit_path_option(word: &str) -> bool {
     ["-iL", "-oD", "-oN", "-oX", "-oG", "-oJ", "-oA"].contains(&word)
 }
 
-fn ports(args: &ScanArgs) -> anyhow::Result<PortList> {
-    let list = match (&args.ports, args.top_ports, args.fast) {
-        (Some(spec), _, _) => {
-            let tcp = tcp_ports(spec)?;
-            PortList::parse(&tcp)
-                .with_context(|| format!("-p {}", portolan_target::file::quote(spec)))?
-        }
-        (None, Some(n), _) => PortList::top(n)?,
-        (None, None, true) => PortList::top(100)?,
-        (None, None, false) => PortList::top(1000)?,
+/// The TCP and UDP port lists of the plan (`None` for a protocol not scanned).
+/// `-p` takes nmap's prefixes: `T:` and `U:` select the protocol of the ports that
+/// follow, and ports before any prefix are scanned with every protocol selected;
+/// `--top-ports`, `-F` and the default take each protocol's own ranking.
+fn ports(args: &ScanArgs, plan: Plan) -> anyhow::Result<(Option<PortList>, Option<PortList>)> {
+    let tcp = plan.tcp.is_some();
+    let Some(spec) = &args.ports else {
+        let n = match (args.top_ports, args.fast) {
+            (Some(n), _) => n,
+            (None, true) => 100,
+            (None, false) => 1000,
+        };
+        let t = if tcp { Some(PortList::top(n)?) } else { None };
+        let u = if plan.udp {
+            Some(PortList::top_udp(n)?)
+        } else {
+            None
+        };
+        return Ok((t, u));
     };
-    Ok(list)
-}
-
-/// nmap's protocol prefixes: `T:` is what portolan scans and is dropped; `U:`
-/// (UDP) and `S:` (SCTP) are refused until those scans exist.
-fn tcp_ports(spec: &str) -> Result<String, UsageError> {
-    for (prefix, what) in [("U:", "UDP"), ("S:", "SCTP")] {
-        if spec.contains(prefix) || spec.contains(&prefix.to_lowercase()) {
-            return Err(UsageError(format!(
-                "-p {spec}: {what} ports ({prefix}) are not available yet; portolan scans TCP ports only, e.g. -p 80"
+    let Split {
+        tcp: t,
+        udp: u,
+        prefixed_tcp,
+        prefixed_udp,
+    } = split_protocols(spec)?;
+    // The spec as typed may hold anything: it is quoted the one way.
+    let spec = portolan_target::file::quote(spec);
+    let pick = |parts: Vec<&str>, wanted: bool, what: &str, letter: &str| {
+        if !wanted {
+            return Ok(None);
+        }
+        if parts.is_empty() {
+            return Err(usage(format!(
+                "-p {spec}: no {what} ports, but {letter} asks for a {what} scan; add {} ports, e.g. -p {}80",
+                what,
+                if what == "UDP" { "U:53," } else { "T:" }
             )));
         }
+        PortList::parse(&parts.join(","))
+            .map(Some)
+            .with_context(|| format!("-p {spec}"))
+    };
+    if !plan.udp && prefixed_udp {
+        return Err(usage(format!(
+            "-p {spec}: UDP ports (U:) need a UDP scan; add -sU (with -sT to scan TCP too)"
+        )));
     }
-    Ok(spec.replace("T:", "").replace("t:", ""))
+    if !tcp && prefixed_tcp {
+        return Err(usage(format!(
+            "-p {spec}: TCP ports (T:) need a TCP scan; add -sT to -sU to scan both"
+        )));
+    }
+    Ok((
+        pick(t, tcp, "TCP", "-sT")?,
+        pick(u, plan.udp, "UDP", "-sU")?,
+    ))
+}
+
+/// A `-p` spec split by protocol.
+struct Split<'a> {
+    tcp: Vec<&'a str>,
+    udp: Vec<&'a str>,
+    /// A `T:` prefix was given.
+    prefixed_tcp: bool,
+    /// A `U:` prefix was given.
+    prefixed_udp: bool,
+}
+
+/// Splits a `-p` spec into its TCP and UDP parts: a `T:` or `U:` prefix holds
+/// until the next one; parts before any prefix go to both. `S:` (SCTP) is refused.
+fn split_protocols(spec: &str) -> Result<Split<'_>, UsageError> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mode {
+        Both,
+        Tcp,
+        Udp,
+    }
+    let (mut tcp, mut udp) = (Vec::new(), Vec::new());
+    let (mut prefixed_tcp, mut prefixed_udp) = (false, false);
+    let mut mode = Mode::Both;
+    for part in spec.split(',') {
+        let trimmed = part.trim();
+        let body = match trimmed.get(..2).map(str::to_ascii_uppercase).as_deref() {
+            Some("T:") => {
+                mode = Mode::Tcp;
+                prefixed_tcp = true;
+                &trimmed[2..]
+            }
+            Some("U:") => {
+                mode = Mode::Udp;
+                prefixed_udp = true;
+                &trimmed[2..]
+            }
+            Some("S:") => {
+                return Err(UsageError(format!(
+                    "-p {}: SCTP ports (S:) are not available; portolan scans TCP (T:) and UDP (U:) ports",
+                    portolan_target::file::quote(spec)
+                )))
+            }
+            _ => trimmed,
+        };
+        if matches!(mode, Mode::Both | Mode::Tcp) {
+            tcp.push(body);
+        }
+        if matches!(mode, Mode::Both | Mode::Udp) {
+            udp.push(body);
+        }
+    }
+    Ok(Split {
+        tcp,
+        udp,
+        prefixed_tcp,
+        prefixed_udp,
+    })
 }
 
 /// Reads a file of targets, scope or exclusions; `-` is stdin. A UTF-8 byte-order
@@ -1128,10 +1230,42 @@ mod tests {
     }
 
     #[test]
-    fn udp_and_sctp_prefixes_are_refused() {
+    fn udp_ports_need_su_and_sctp_is_refused() {
         let e = refused(&["::1", "-p", "T:80,U:53"]);
-        assert!(e.contains("U:") && e.contains("-p 80"), "{e}");
+        assert!(e.contains("U:") && e.contains("-sU"), "{e}");
         assert!(refused(&["::1", "-p", "S:80"]).contains("SCTP"));
+        let e = refused(&["::1", "-sU", "-p", "T:80,U:53"]);
+        assert!(e.contains("T:") && e.contains("-sT"), "{e}");
+        let e = refused(&["::1", "-sU", "-sT", "-p", "T:80"]);
+        assert!(e.contains("no UDP ports"), "{e}");
+    }
+
+    #[test]
+    fn ports_per_protocol() {
+        let r = request(&["::1", "-sT", "-sU", "-p", "U:53,161,T:22,80"]);
+        assert_eq!(r.kind, Some(ScanKind::Connect));
+        assert_eq!(ports(&r), [22, 80]);
+        assert_eq!(r.udp.as_ref().unwrap().as_slice(), [53, 161]);
+        // A plain list applies to every protocol selected.
+        let r = request(&["::1", "-sT", "-sU", "-p", "53,123"]);
+        assert_eq!(ports(&r), [53, 123]);
+        assert_eq!(r.udp.as_ref().unwrap().as_slice(), [53, 123]);
+        // Before any prefix: both; lower-case prefixes too.
+        let r = request(&["::1", "-sU", "-sT", "-p", "7,u:53"]);
+        assert_eq!(ports(&r), [7]);
+        assert_eq!(r.udp.as_ref().unwrap().as_slice(), [7, 53]);
+        // -sU alone: the UDP ports name the run; no TCP scan.
+        let r = request(&["::1", "-sU", "-p", "U:53"]);
+        assert_eq!((r.kind, ports(&r)), (None, vec![53]));
+    }
+
+    #[test]
+    fn top_ports_takes_each_protocols_own_ranking() {
+        let r = request(&["::1", "-sU", "-sT", "--top-ports", "5"]);
+        assert_eq!(ports(&r), [21, 22, 25, 80, 443]);
+        assert_eq!(r.udp.as_ref().unwrap().as_slice(), [53, 67, 123, 137, 161]);
+        assert_eq!(request(&["::1", "-sU"]).udp.unwrap().len(), 1000);
+        assert_eq!(request(&["::1", "-sU", "-F"]).udp.unwrap().len(), 100);
     }
 
     #[test]
@@ -1152,12 +1286,12 @@ mod tests {
 
     #[test]
     fn st_is_the_connect_scan() {
-        assert_eq!(request(&["::1", "-sT"]).kind, ScanKind::Connect);
+        assert_eq!(request(&["::1", "-sT"]).kind, Some(ScanKind::Connect));
+        assert!(request(&["::1", "-sT"]).udp.is_none());
     }
 
     #[test]
     fn unavailable_scan_types_say_what_to_use() {
-        assert!(refused(&["::1", "-sU"]).contains("TCP"));
         assert!(refused(&["::1", "-sn"]).contains("never pings"));
         assert!(refused(&["::1", "-sC"]).contains("-sV"));
         assert!(refused(&["::1", "-sZ"]).contains("-sZ"));
@@ -1166,8 +1300,8 @@ mod tests {
     #[test]
     fn ss_asks_for_the_syn_scan() {
         // Whether the privilege is there is checked when the scan starts.
-        assert_eq!(request(&["::1", "-sS"]).kind, ScanKind::Syn);
-        assert_eq!(request(&["::1"]).kind, ScanKind::Connect);
+        assert_eq!(request(&["::1", "-sS"]).kind, Some(ScanKind::Syn));
+        assert_eq!(request(&["::1"]).kind, Some(ScanKind::Connect));
     }
 
     #[test]

@@ -80,6 +80,18 @@ pub struct Session {
     lock: Option<RunLock>,
 }
 
+/// Whether the recorded arguments of a run ask for a UDP scan (`-sU`, in any of
+/// the spellings the arguments accept). Runs with UDP are recorded without the
+/// answered bitmaps (see `portolan_store::db::NewRun::udp`), so they are refused
+/// with this reason rather than the size one.
+fn scanned_udp(argv: &[String]) -> bool {
+    argv.iter().enumerate().any(|(i, w)| {
+        w == "-sU"
+            || w == "--scan-type=U"
+            || (w == "--scan-type" && argv.get(i + 1).is_some_and(|n| n == "U"))
+    })
+}
+
 /// The database `--resume` reads: `--db`, or the default one.
 fn resume_db(db: Option<&PathBuf>) -> anyhow::Result<PathBuf> {
     match db {
@@ -114,6 +126,11 @@ impl Session {
         let run = store.run(id)?;
         if run.complete {
             return Err(usage(format!("scan {id} is complete: nothing to resume")));
+        }
+        if !run.resumable && scanned_udp(&run.argv) {
+            return Err(usage(format!(
+                "scan {id} scanned UDP and cannot be resumed: the history records which pairs were answered for TCP scans only; start it again"
+            )));
         }
         if !run.resumable {
             return Err(usage(format!(
@@ -191,6 +208,7 @@ impl Session {
                 hosts: info.hosts,
                 seed,
                 started: info.started,
+                udp: cfg.udp.is_some(),
             };
             let id = store.begin_run(&new)?;
             self.lock = Some(store.lock_run(id)?);

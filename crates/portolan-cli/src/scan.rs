@@ -1,17 +1,25 @@
 //! `portolan scan`: check the request, open the history and the reports, run the
 //! engine, finish every report whatever happened.
+//!
+//! A scan of TCP and UDP (`-sT -sU`) is two passes of the engine into the same
+//! reports, TCP first (it is quick) and then UDP, each with its own transport and
+//! order; their summaries add up to the run's, and the progress bar counts both.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use anyhow::Context;
-use portolan_engine::{ConnectTransport, Summary, Transport};
+use portolan_engine::{
+    ConnectTransport, EngineError, PortResult, Progress, Protocol, Scanner, Sink, SinkError,
+    Summary, TargetOrder, Transport, UdpTransport,
+};
 use portolan_output::{RunInfo, ShardInfo};
-use portolan_target::ScanOrder;
+use portolan_probe::UdpPayloads;
+use portolan_target::{PortList, ScanOrder};
 
 use crate::exit::{Outcome, Signal};
-use crate::request::{self, OrderKind, Typed};
+use crate::request::{self, OrderKind, ScanRequest, Typed};
 use crate::resume::Session;
 use crate::scantype::ScanKind;
 use crate::sysenv::SystemEnv;
@@ -41,7 +49,7 @@ impl Signals {
     }
 }
 
-/// The connect transport, or the raw SYN one (`-sS`).
+/// The TCP transport: connects, or the raw SYN one (`-sS`).
 fn transport(kind: ScanKind) -> anyhow::Result<Box<dyn Transport>> {
     match kind {
         ScanKind::Connect => {
@@ -71,55 +79,73 @@ pub fn run(typed: &Typed, command_line: String) -> anyhow::Result<Outcome> {
     // report finished (a second Ctrl-C ends the process, e.g. at `-iL -`).
     let signals = Signals::installed();
     // Before any history or report is opened: a missing privilege is a usage error.
-    let mut transport = transport(cfg.kind)?;
+    let mut tcp_transport = cfg.kind.map(transport).transpose()?;
     session.open_history(&cfg)?;
     for note in &cfg.notes {
         eprintln!("portolan: note: {note}");
     }
     let cancel = signals.cancel.clone();
-    let order = match cfg.order {
-        OrderKind::Random { seed } => {
-            ScanOrder::random(cfg.targets.clone(), cfg.ports.clone(), seed)
-        }
-        OrderKind::Sequential => ScanOrder::sequential(cfg.targets.clone(), cfg.ports.clone()),
-    };
-    let order = match cfg.shard {
-        Some(plan) => order.shard(
-            u128::from(plan.shard.index() - 1),
-            u128::from(plan.shard.count()),
-        ),
-        None => order,
-    };
-    let mut sink = crate::reports::reports(&cfg, order.total())?;
-    let info = RunInfo {
-        command_line,
-        started: SystemTime::now(),
-        ports: cfg.ports.to_spec(),
-        hosts: cfg.targets.hosts(),
-        shard: cfg.shard.map(|plan| ShardInfo {
-            index: plan.shard.index(),
-            count: plan.shard.count(),
-            seed: match cfg.order {
-                OrderKind::Random { seed } => Some(seed),
-                OrderKind::Sequential => None,
-            },
-            spec: plan.spec.to_string(),
-            argv: cfg.record_argv.clone(),
-            all_ports: !cfg.open_only,
-        }),
-    };
+    let passes = passes(&cfg);
+    let total: u128 = passes.iter().map(|(_, o)| o.total()).sum();
+    let mut sink = crate::reports::reports(&cfg, total)?;
+    let info = run_info(&cfg, command_line);
     sink.start(&info)?;
     let answered = session.attach(&cfg, &info, &mut sink)?;
     let answered = answered.unwrap_or_else(|| portolan_store::Answered::new(cfg.ports.clone()));
-    let mut order = crate::resume::Skip::new(order, answered);
     let scanner = cfg.engine.clone().cancel_flag(cancel.clone()).build();
     let to_identify = session.take_to_identify();
+    let payload_seed = match cfg.order {
+        OrderKind::Random { seed } => seed,
+        OrderKind::Sequential => 0,
+    };
     let scanned = crate::probe::run(cfg.probe.as_ref(), &mut sink, &cancel, |sink| {
         // `--resume` of a `-sV` scan: the open ports its probing did not finish.
         for r in &to_identify {
-            sink.result(r).map_err(portolan_engine::EngineError::Sink)?;
+            sink.result(r).map_err(EngineError::Sink)?;
         }
-        scanner.run(&mut order, transport.as_mut(), sink)
+        let mut summary: Option<Summary> = None;
+        let mut before: u128 = 0;
+        for (proto, order) in passes {
+            if cancel.load(Ordering::Relaxed) {
+                break;
+            }
+            let pass_total = order.total();
+            let mut transport: Box<dyn Transport> = match proto {
+                Protocol::Tcp => match tcp_transport.take() {
+                    Some(t) => t,
+                    None => Box::new(ConnectTransport::new().map_err(EngineError::Poll)?),
+                },
+                Protocol::Udp => {
+                    let payloads =
+                        UdpPayloads::builtin().map_err(|e| EngineError::Sink(Box::new(e)))?;
+                    Box::new(
+                        UdpTransport::new(move |addr, n| {
+                            payloads.scan_datagram(addr, payload_seed ^ n)
+                        })
+                        .map_err(EngineError::Poll)?,
+                    )
+                }
+            };
+            let mut offset = Offset {
+                inner: &mut *sink,
+                before,
+                total,
+            };
+            // Only TCP pairs are ever answered in a resumed run (see the history).
+            let pass = if proto == Protocol::Tcp {
+                let mut order = crate::resume::Skip::new(order, answered.clone());
+                run_pass(&scanner, &mut order, transport.as_mut(), &mut offset)?
+            } else {
+                let mut order = order;
+                run_pass(&scanner, &mut order, transport.as_mut(), &mut offset)?
+            };
+            before += pass_total;
+            summary = Some(match summary {
+                None => pass,
+                Some(s) => add(s, pass),
+            });
+        }
+        Ok(summary.unwrap_or_default())
     });
     // Whatever happened, every report is closed properly before the error is told.
     let (summary, failure) = match scanned {
@@ -136,4 +162,109 @@ pub fn run(typed: &Typed, command_line: String) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Stopped(signals.which())
     })
+}
+
+/// What the reports say about the run.
+fn run_info(cfg: &ScanRequest, command_line: String) -> RunInfo {
+    RunInfo {
+        command_line,
+        started: SystemTime::now(),
+        ports: ports_spec(cfg),
+        hosts: cfg.targets.hosts(),
+        shard: cfg.shard.map(|plan| ShardInfo {
+            index: plan.shard.index(),
+            count: plan.shard.count(),
+            seed: match cfg.order {
+                OrderKind::Random { seed } => Some(seed),
+                OrderKind::Sequential => None,
+            },
+            spec: plan.spec.to_string(),
+            argv: cfg.record_argv.clone(),
+            all_ports: !cfg.open_only,
+        }),
+    }
+}
+
+/// The engine passes of a run: TCP (when asked for) with its ports, then UDP with
+/// its own, each walked in the run's order.
+fn passes(cfg: &ScanRequest) -> Vec<(Protocol, ScanOrder)> {
+    let walk = |ports: &Arc<PortList>, proto: Protocol| {
+        let order = match cfg.order {
+            OrderKind::Random { seed } => {
+                ScanOrder::random(cfg.targets.clone(), ports.clone(), seed)
+            }
+            OrderKind::Sequential => ScanOrder::sequential(cfg.targets.clone(), ports.clone()),
+        };
+        let order = match cfg.shard {
+            Some(plan) => order.shard(
+                u128::from(plan.shard.index() - 1),
+                u128::from(plan.shard.count()),
+            ),
+            None => order,
+        };
+        order.protocol(proto)
+    };
+    let mut passes = Vec::new();
+    if cfg.kind.is_some() {
+        passes.push((Protocol::Tcp, walk(&cfg.ports, Protocol::Tcp)));
+    }
+    if let Some(udp) = &cfg.udp {
+        passes.push((Protocol::Udp, walk(udp, Protocol::Udp)));
+    }
+    passes
+}
+
+/// The port list as the reports name it: plain for TCP, `U:...` for UDP alone,
+/// `T:...,U:...` for both (as nmap's XML `scaninfo` wants them).
+fn ports_spec(cfg: &ScanRequest) -> String {
+    match (cfg.kind, &cfg.udp) {
+        (None, Some(udp)) => format!("U:{}", udp.to_spec()),
+        (Some(_), Some(udp)) => format!("T:{},U:{}", cfg.ports.to_spec(), udp.to_spec()),
+        (_, None) => cfg.ports.to_spec(),
+    }
+}
+
+fn run_pass(
+    scanner: &Scanner,
+    order: &mut dyn TargetOrder,
+    transport: &mut dyn Transport,
+    sink: &mut dyn Sink,
+) -> Result<Summary, EngineError> {
+    scanner.run(order, transport, sink)
+}
+
+/// The summary of two passes of one run.
+fn add(mut a: Summary, b: Summary) -> Summary {
+    for (k, n) in b.counts {
+        *a.counts.entry(k).or_default() += n;
+    }
+    a.probes_sent += b.probes_sent;
+    a.retries += b.retries;
+    a.excluded += b.excluded;
+    a.elapsed += b.elapsed;
+    a.complete &= b.complete;
+    a.max_in_flight = a.max_in_flight.max(b.max_in_flight);
+    a.icmp_limited.extend(b.icmp_limited);
+    a
+}
+
+/// A pass's progress as part of the whole run: the pairs of earlier passes are
+/// done, and the total is every pass's.
+struct Offset<'a> {
+    inner: &'a mut dyn Sink,
+    before: u128,
+    total: u128,
+}
+
+impl Sink for Offset<'_> {
+    fn result(&mut self, r: &PortResult) -> Result<(), SinkError> {
+        self.inner.result(r)
+    }
+
+    fn progress(&mut self, p: &Progress) -> Result<(), SinkError> {
+        let mut p = *p;
+        p.done += self.before;
+        p.total = self.total;
+        self.inner.progress(&p)
+    }
 }

@@ -1,9 +1,10 @@
 //! nmap's scan types (`-sT`, `-sS`, `-sU`, ...): the one place that knows them.
 //!
 //! The arguments turn every `-sX` into `--scan-type X` and the request asks
-//! [`ScanType::parse`] what it means. Only the connect scan exists today; the SYN
-//! and UDP transports switch their letter on here ([`ScanType::kind`]), and until
-//! they do the user is told what to use instead of clap's "unexpected argument '-s'".
+//! [`ScanType::parse`] what it means. The connect scan (`-sT`) and the UDP scan
+//! (`-sU`) exist, alone or together ([`Plan`]); the SYN transport switches its letter
+//! on here ([`ScanType::kind`]), and until it does the user is told what to use
+//! instead of clap's "unexpected argument '-s'".
 
 /// A scan type as nmap names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,13 +21,26 @@ pub enum ScanType {
     Scripts,
 }
 
-/// How portolan scans, once the scan type is known to be available.
+/// How portolan scans TCP, once the scan type is known to be available.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScanKind {
     /// Full TCP connects (the default).
     Connect,
     /// Raw SYN packets (`-sS`, needs `CAP_NET_RAW`; checked when the scan starts).
     Syn,
+}
+
+/// What a scan covers: TCP (with its kind), UDP, or both in one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Plan {
+    pub tcp: Option<ScanKind>,
+    pub udp: bool,
+}
+
+/// What one `-sX` adds to the plan.
+enum Part {
+    Tcp(ScanKind),
+    Udp,
 }
 
 impl ScanType {
@@ -39,30 +53,40 @@ impl ScanType {
             "n" => Ok(ScanType::NoPortScan),
             "C" => Ok(ScanType::Scripts),
             other => Err(format!(
-                "-s{other} is not a scan type portolan knows: it scans with TCP connects (-sT, the default) and identifies services with -sV"
+                "-s{other} is not a scan type portolan knows: it scans with TCP connects (-sT, the default) or UDP (-sU) and identifies services with -sV"
             )),
         }
     }
 
     /// What the engine runs for this scan type, or a line saying what to use instead.
-    pub fn kind(self) -> Result<ScanKind, String> {
+    fn kind(self) -> Result<Part, String> {
         match self {
-            ScanType::Connect => Ok(ScanKind::Connect),
-            ScanType::Syn => Ok(ScanKind::Syn),
-            ScanType::Udp => Err("-sU (UDP scan) is not available yet: portolan scans TCP ports only".into()),
+            ScanType::Connect => Ok(Part::Tcp(ScanKind::Connect)),
+            ScanType::Syn => Ok(Part::Tcp(ScanKind::Syn)),
+            ScanType::Udp => Ok(Part::Udp),
             ScanType::NoPortScan => Err("-sn (host discovery only) is not available: portolan never pings; scan a few common ports instead, e.g. -p 22,80,443 --open".into()),
             ScanType::Scripts => Err("-sC (nmap scripts) is not supported: -sV identifies the service behind each open port".into()),
         }
     }
 }
 
-/// The scan kind of every `-sX` given (the default when none is).
-pub fn resolve(letters: &[String]) -> Result<ScanKind, String> {
-    let mut kind = ScanKind::Connect;
+/// The plan of every `-sX` given: TCP connects when none is; `-sU` alone scans
+/// only UDP, `-sT -sU` both.
+pub fn resolve(letters: &[String]) -> Result<Plan, String> {
+    let mut plan = Plan {
+        tcp: None,
+        udp: false,
+    };
     for l in letters {
-        kind = ScanType::parse(l)?.kind()?;
+        match ScanType::parse(l)?.kind()? {
+            Part::Tcp(kind) => plan.tcp = Some(kind),
+            Part::Udp => plan.udp = true,
+        }
     }
-    Ok(kind)
+    if !plan.udp {
+        plan.tcp.get_or_insert(ScanKind::Connect);
+    }
+    Ok(plan)
 }
 
 #[cfg(test)]
@@ -71,14 +95,45 @@ mod tests {
 
     #[test]
     fn connect_is_the_default_and_st_selects_it() {
-        assert_eq!(resolve(&[]), Ok(ScanKind::Connect));
-        assert_eq!(resolve(&["T".into()]), Ok(ScanKind::Connect));
-        assert_eq!(resolve(&["S".into()]), Ok(ScanKind::Syn));
+        let tcp = Plan {
+            tcp: Some(ScanKind::Connect),
+            udp: false,
+        };
+        assert_eq!(resolve(&[]), Ok(tcp));
+        assert_eq!(resolve(&["T".into()]), Ok(tcp));
+        assert_eq!(
+            resolve(&["S".into()]),
+            Ok(Plan {
+                tcp: Some(ScanKind::Syn),
+                udp: false
+            })
+        );
+    }
+
+    #[test]
+    fn su_alone_is_udp_only_and_with_st_both() {
+        assert_eq!(
+            resolve(&["U".into()]),
+            Ok(Plan {
+                tcp: None,
+                udp: true
+            })
+        );
+        for letters in [["T", "U"], ["U", "T"]] {
+            let letters: Vec<String> = letters.iter().map(ToString::to_string).collect();
+            assert_eq!(
+                resolve(&letters),
+                Ok(Plan {
+                    tcp: Some(ScanKind::Connect),
+                    udp: true
+                })
+            );
+        }
     }
 
     #[test]
     fn unavailable_types_say_what_to_use() {
-        for (l, hint) in [("U", "TCP"), ("n", "-p 22,80,443"), ("C", "-sV")] {
+        for (l, hint) in [("n", "-p 22,80,443"), ("C", "-sV")] {
             let e = resolve(&[l.into()]).unwrap_err();
             assert!(e.starts_with(&format!("-s{l}")), "{e}");
             assert!(e.contains(hint), "{e}");

@@ -13,7 +13,8 @@ use portolan_talk::ServerCert;
 use portolan_talk::{Accepting, ListenPlan};
 use portolan_talk::{
     AfterInput, ClientTls, ConnectOptions, ConnectPlan, Display, Expectation, LineEnding, Script,
-    SessionEnd, SessionIo, SessionOptions, SourceBind, TalkError, Target, TelnetMode, Verification,
+    SessionEnd, SessionIo, SessionOptions, SourceBind, TalkError, Target, TelnetMode, UdpPlan,
+    UdpRole, Verification,
 };
 
 use crate::args::{ConnectArgs, HttpArgs, ListenArgs, SessionArgs};
@@ -130,9 +131,37 @@ fn host_port(host: &str, port: Option<u16>) -> anyhow::Result<(String, u16)> {
     Ok((h.to_owned(), port))
 }
 
+/// Runs a UDP session (`connect -u`, `listen -u`) on stdin and stdout.
+fn run_udp(plan: &UdpPlan) -> anyhow::Result<Outcome> {
+    let end = block_on(async {
+        let (mut input, mut output, mut diag) =
+            (tokio::io::stdin(), tokio::io::stdout(), tokio::io::stderr());
+        let io = SessionIo {
+            input: &mut input,
+            output: &mut output,
+            diag: &mut diag,
+        };
+        portolan_talk::udp(plan, io).await
+    })?;
+    session_outcome(end)
+}
+
 /// `portolan connect`.
 pub fn run_connect(args: &ConnectArgs) -> anyhow::Result<Outcome> {
     let (host, port) = host_port(&args.host, args.port)?;
+    if args.udp {
+        return run_udp(&UdpPlan {
+            role: UdpRole::Connect {
+                target: Target::new(&host, port),
+                source: SourceBind {
+                    ip: args.source,
+                    port: args.source_port,
+                },
+            },
+            wait: args.wait,
+            session: session_options(&args.session)?,
+        });
+    }
     let tls = args.tls.then(|| ClientTls {
         verification: if args.insecure {
             Verification::Insecure
@@ -169,6 +198,18 @@ pub fn run_connect(args: &ConnectArgs) -> anyhow::Result<Outcome> {
 
 /// `portolan listen`.
 pub fn run_listen(args: &ListenArgs) -> anyhow::Result<Outcome> {
+    if args.udp {
+        return run_udp(&UdpPlan {
+            role: UdpRole::Listen {
+                bind: SocketAddr::new(
+                    args.bind.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+                    args.port,
+                ),
+            },
+            wait: std::time::Duration::ZERO,
+            session: session_options(&args.session)?,
+        });
+    }
     let tls = args.tls.then(|| match (&args.cert, &args.key) {
         (Some(cert), Some(key)) => ServerCert::Files {
             cert: cert.clone(),

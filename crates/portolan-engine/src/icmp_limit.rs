@@ -63,7 +63,10 @@ pub enum HostLimit {
     /// Answers faster than any limiter we look for.
     Unlimited,
     /// One port unreachable per `period` after the burst.
-    Limited { period: Duration },
+    Limited {
+        /// Time between two answers once the burst is spent.
+        period: Duration,
+    },
 }
 
 /// When a retry to a host may go.
@@ -92,6 +95,9 @@ struct Host {
     answers: u64,
     first: Option<Instant>,
     last_sent: Option<Instant>,
+    /// Probes sent at that very instant: a driver starts a batch of probes with one
+    /// `now`, so an instant alone does not say which probe went last.
+    sent_at_last: u32,
     limit: HostLimit,
     /// When the modelled bucket holds a token again (limited hosts).
     token_at: Option<Instant>,
@@ -105,6 +111,7 @@ impl Host {
             answers: 0,
             first: None,
             last_sent: None,
+            sent_at_last: 0,
             limit: HostLimit::Judging,
             token_at: None,
         }
@@ -165,6 +172,7 @@ pub struct IcmpPacer {
 }
 
 impl IcmpPacer {
+    /// A pacer that knows no host yet.
     pub fn new() -> Self {
         IcmpPacer::default()
     }
@@ -181,6 +189,11 @@ impl IcmpPacer {
             return false;
         };
         h.sent_since = h.sent_since.saturating_add(1);
+        h.sent_at_last = if h.last_sent == Some(now) {
+            h.sent_at_last.saturating_add(1)
+        } else {
+            1
+        };
         h.last_sent = Some(now);
         match h.limit {
             HostLimit::Limited { period } => {
@@ -239,7 +252,9 @@ impl IcmpPacer {
             _ if h.answers == 0 => Silence::Trusted,
             HostLimit::Unlimited => Silence::Trusted,
             HostLimit::Limited { .. } if paced => {
-                if h.last_sent == Some(sent) {
+                // Only if this try was the last probe to the host, alone in its
+                // batch: another probe sent with it may have spent the token.
+                if h.last_sent == Some(sent) && h.sent_at_last == 1 {
                     h.token_at = Some(now);
                 }
                 Silence::Trusted

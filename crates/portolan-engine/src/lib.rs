@@ -105,6 +105,7 @@ mod transport;
 mod udp;
 
 pub use connect::ConnectTransport;
+pub use icmp_limit::{HostLimit, IcmpPacer, Pace, Silence, QUIET_MIN};
 pub use result::{
     Endpoint, HttpInfo, Method, PortResult, PortState, Protocol, Reason, Service, Summary, TlsInfo,
 };
@@ -116,7 +117,5 @@ pub use sys::{
     classify, enable_icmp_detail, file_limit, icmp_reason, raise_file_limit, Classified,
 };
 pub use timing::{RttEstimator, Template, Timing};
-pub use icmp_limit::{HostLimit, IcmpPacer, Pace, Silence};
 pub use transport::{Answer, Event, Hiccup, Started, Token, Transport};
-pub use udp::{PayloadSource, UdpTransport};
 pub use udp::{PayloadSource, UdpTransport};

@@ -12,6 +12,11 @@
 //! (loopback can refuse synchronously), or any [`Hiccup`] either from `start` or as a
 //! later [`Event::Hiccup`]. So every path of the scheduler has a deterministic test.
 //!
+//! UDP is simulated too: a [`Behavior::Datagram`] port answers with a datagram, and
+//! [`SimNet::with_icmp_ratelimit`] passes every ICMP port unreachable through Linux's
+//! per-peer token bucket (`icmp_ratelimit`: a burst of six, then one per period), so
+//! the suppressed answers never arrive, as on a real host.
+//!
 //! Only tests use it: it is compiled for the crate's own tests and with the `sim`
 //! feature, never into the `portolan` binary.
 
@@ -29,6 +34,8 @@ use crate::transport::{Answer, Event, Hiccup, Started, Token, Transport};
 pub enum Behavior {
     /// Answered with a SYN-ACK.
     Open,
+    /// A UDP port that answers with a datagram.
+    Datagram,
     /// Answered with a reset.
     Closed,
     /// Silently dropped.
@@ -91,7 +98,16 @@ pub struct SimNet {
     pub hiccups: Vec<(SocketAddr, Hiccup)>,
     /// Where each token's probe went, for the hiccup log.
     targets: HashMap<Token, SocketAddr>,
+    /// Linux's ICMP rate limit: the period, and per host the tokens (as time
+    /// credit, at most [`ICMP_BURST`] periods) and when they were last topped up.
+    icmp_period: Option<Duration>,
+    icmp_buckets: HashMap<std::net::IpAddr, (Duration, Instant)>,
+    /// Port unreachables the rate limit suppressed.
+    pub icmp_suppressed: u64,
 }
+
+/// Linux's burst of ICMP errors per peer (`XRLIM_BURST_FACTOR`).
+pub const ICMP_BURST: u32 = 6;
 
 impl SimNet {
     /// A network where every port behaves as `behavior` says, with round trip `rtt`.
@@ -115,6 +131,35 @@ impl SimNet {
             flaky_first: Vec::new(),
             hiccups: Vec::new(),
             targets: HashMap::new(),
+            icmp_period: None,
+            icmp_buckets: HashMap::new(),
+            icmp_suppressed: 0,
+        }
+    }
+
+    /// Every host answers closed ports (ICMP port unreachable) through Linux's
+    /// per-peer bucket: [`ICMP_BURST`] at once, then one per `period`.
+    pub fn with_icmp_ratelimit(mut self, period: Duration) -> Self {
+        self.icmp_period = Some(period);
+        self
+    }
+
+    /// Whether the host's bucket lets a port unreachable out now (and spends it).
+    fn icmp_allowed(&mut self, host: std::net::IpAddr) -> bool {
+        let Some(period) = self.icmp_period else {
+            return true;
+        };
+        let full = period * ICMP_BURST;
+        let now = self.now;
+        let (credit, last) = self.icmp_buckets.entry(host).or_insert((full, now));
+        *credit = (*credit + now.saturating_duration_since(*last)).min(full);
+        *last = now;
+        if *credit >= period {
+            *credit -= period;
+            true
+        } else {
+            self.icmp_suppressed += 1;
+            false
         }
     }
 
@@ -176,6 +221,7 @@ impl Transport for SimNet {
         }
         let answer = match (self.behavior)(addr) {
             Behavior::Open => Some(Answer::Connected),
+            Behavior::Datagram => Some(Answer::Datagram),
             Behavior::Closed => Some(Answer::Refused),
             Behavior::Unreachable(r) => Some(Answer::Unreachable(r)),
             Behavior::Dropped => None,
@@ -192,7 +238,12 @@ impl Transport for SimNet {
             }
             (Local::Wire | Local::AtOnce, answer) => {
                 let lost = self.chance() < self.loss || self.chance() < self.loss;
-                answer.filter(|_| !lost).map(Outcome::Answer)
+                // The host's bucket is asked when the probe reaches it (a fixed half
+                // round trip after now, so asking now keeps the same spacing).
+                let suppressed = answer == Some(Answer::Unreachable(Reason::PortUnreach))
+                    && !lost
+                    && !self.icmp_allowed(addr.ip());
+                answer.filter(|_| !lost && !suppressed).map(Outcome::Answer)
             }
         };
         *self.sent.entry(addr).or_default() += 1;

@@ -3,12 +3,18 @@
 //! and a small event loop that plays the scheduler's part (first tries at full speed,
 //! silent tries judged by the pacer, retries of a limited host paced).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers: a failed unwrap is a failed test"
+)]
+
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use portolan_engine::icmp_limit::{HostLimit, IcmpPacer, Pace, Silence};
+use portolan_engine::{HostLimit, IcmpPacer, Pace, Silence};
 
 const ONE_WAY: Duration = Duration::from_micros(500);
 const TIMEOUT: Duration = Duration::from_millis(20);
@@ -280,7 +286,7 @@ fn a_host_with_few_closed_ports_and_many_dropped_ones_finishes_exact() {
     let (run, elapsed) = Run::new(lab(3, 200), None).run();
     check_exact(&run);
     // Silences wait for the quiet span before they are trusted, no longer.
-    let bound = portolan_engine::icmp_limit::QUIET_MIN + Duration::from_secs(1);
+    let bound = portolan_engine::QUIET_MIN + Duration::from_secs(1);
     assert!(elapsed < bound, "{elapsed:?}");
 }
 
@@ -297,7 +303,7 @@ mod scheduler {
     use portolan_engine::{
         Answer, Event, PortResult, Reason, Scanner, Sink, Started, Summary, Token, Transport,
     };
-    use portolan_target::spec::{HostBlock, TargetSet};
+    use portolan_target::{HostBlock, TargetSet};
     use portolan_target::{PortList, ScanOrder};
 
     /// A simulated network whose hosts pass ICMP port unreachables through Linux's
@@ -353,7 +359,7 @@ mod scheduler {
     struct Collect(HashMap<u16, PortResult>);
 
     impl Sink for Collect {
-        fn result(&mut self, r: &PortResult) -> Result<(), portolan_engine::scheduler::SinkError> {
+        fn result(&mut self, r: &PortResult) -> Result<(), portolan_engine::SinkError> {
             assert!(self.0.insert(r.endpoint.port, r.clone()).is_none(), "once");
             Ok(())
         }
@@ -411,6 +417,119 @@ mod scheduler {
         assert!(
             summary.elapsed <= floor.mul_f64(1.25),
             "{:?} against {floor:?}",
+            summary.elapsed
+        );
+    }
+}
+
+/// The same rule over the simulated network's own UDP mode (`SimNet` with
+/// `with_icmp_ratelimit`): UDP endpoints, datagram answers, Linux's bucket inside
+/// the network, the scheduler's `Machine` driven by `Scanner::run`.
+mod sim_udp {
+    use std::collections::HashMap;
+    use std::net::SocketAddr;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use portolan_engine::sim::{Behavior, SimNet, ICMP_BURST};
+    use portolan_engine::{PortResult, PortState, Protocol, Reason, Scanner, Sink, Summary};
+    use portolan_target::{HostBlock, TargetSet};
+    use portolan_target::{PortList, ScanOrder};
+
+    #[derive(Default)]
+    struct Collect(HashMap<u16, PortResult>);
+
+    impl Sink for Collect {
+        fn result(&mut self, r: &PortResult) -> Result<(), portolan_engine::SinkError> {
+            assert!(self.0.insert(r.endpoint.port, r.clone()).is_none(), "once");
+            Ok(())
+        }
+    }
+
+    fn behavior(addr: SocketAddr) -> Behavior {
+        match addr.port() {
+            53 | 123 | 161 => Behavior::Datagram,
+            2000..=2029 => Behavior::Dropped,
+            _ => Behavior::Unreachable(Reason::PortUnreach),
+        }
+    }
+
+    fn scan(period: Option<Duration>, ports: &str) -> (Collect, Summary, u64) {
+        let mut net = SimNet::new(Duration::from_millis(2), behavior);
+        if let Some(p) = period {
+            net = net.with_icmp_ratelimit(p);
+        }
+        let set = TargetSet::from_blocks(vec![HostBlock::Range {
+            start: "198.18.0.1".parse().unwrap(),
+            count: 1,
+        }])
+        .unwrap();
+        let mut order =
+            ScanOrder::random(Arc::new(set), Arc::new(PortList::parse(ports).unwrap()), 11)
+                .protocol(Protocol::Udp);
+        let mut sink = Collect::default();
+        let summary = Scanner::builder()
+            .build()
+            .run(&mut order, &mut net, &mut sink)
+            .unwrap();
+        (sink, summary, net.icmp_suppressed)
+    }
+
+    fn check_exact(c: &Collect, n: usize) {
+        assert_eq!(c.0.len(), n);
+        for (port, r) in &c.0 {
+            assert_eq!(r.endpoint.proto, Protocol::Udp);
+            let want = match behavior(SocketAddr::new("198.18.0.1".parse().unwrap(), *port)) {
+                Behavior::Datagram => (PortState::Open, Reason::UdpResponse),
+                Behavior::Dropped => (PortState::OpenFiltered, Reason::NoResponse),
+                _ => (PortState::Closed, Reason::PortUnreach),
+            };
+            assert_eq!((r.state, r.reason), want, "port {port}");
+        }
+    }
+
+    #[test]
+    fn a_rate_limited_host_is_exact_and_open_ports_come_first() {
+        // 3 open, 30 dropped, 100 closed behind Linux's default limit (1 s).
+        let (c, summary, suppressed) = scan(
+            Some(Duration::from_secs(1)),
+            "53,123,161,2000-2029,3000-3099",
+        );
+        check_exact(&c, 133);
+        assert!(suppressed > 0, "the limit was in play");
+        assert_eq!(summary.icmp_limited.len(), 1, "and the summary says so");
+        // Physics: 94 closed ports past the burst, one answer a second. A dropped
+        // port may cost one more period: its trusted (paced) try is often sent in
+        // the same batch as another probe to the host, which may have spent the
+        // token, so the pacer cannot count that token as still there.
+        let floor = Duration::from_secs(100 - u64::from(ICMP_BURST));
+        let bound = Duration::from_secs(100 - u64::from(ICMP_BURST) + 30).mul_f64(1.1);
+        eprintln!(
+            "simulated UDP scan behind a 1 s limit: {:?} (floor {floor:?})",
+            summary.elapsed
+        );
+        assert!(summary.elapsed >= floor, "{:?}", summary.elapsed);
+        assert!(
+            summary.elapsed <= bound,
+            "{:?} against {bound:?}",
+            summary.elapsed
+        );
+        // Open ports answer the first try, at full speed.
+        for port in [53, 123, 161] {
+            assert_eq!(c.0[&port].tries, 1);
+            assert!(c.0[&port].rtt.unwrap() < Duration::from_millis(50));
+        }
+    }
+
+    #[test]
+    fn without_the_limit_the_same_scan_takes_no_time() {
+        let (c, summary, suppressed) = scan(None, "53,123,161,2000-2029,3000-3099");
+        check_exact(&c, 133);
+        assert_eq!(suppressed, 0);
+        assert!(summary.icmp_limited.is_empty());
+        assert!(
+            summary.elapsed < Duration::from_secs(5),
+            "{:?}",
             summary.elapsed
         );
     }

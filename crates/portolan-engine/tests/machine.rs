@@ -523,3 +523,202 @@ fn progress_counts_excluded_pairs_as_done() {
     assert_eq!((p.done, p.total), (2, 4), "one answered, one excluded");
     assert_eq!(m.finish(false, t0).excluded, 1);
 }
+
+// The ICMP pacer (see `icmp_limit` and docs/udp.md) in the machine: a UDP host whose
+// port unreachables come at a slow, regular pace is rate limited, so a silence there
+// is not an answer until a try was sent when the host's modelled bucket held a token.
+
+/// UDP ports 1..=n of host 1.
+fn udp_ports(n: u16) -> List {
+    let mut list = ports(n);
+    for e in &mut list.pairs {
+        e.proto = Protocol::Udp;
+    }
+    list
+}
+
+/// Deadlines far away, so only the steps below decide anything.
+fn slow(max_retries: u8) -> Timing {
+    Timing {
+        initial_timeout: Duration::from_secs(10),
+        min_timeout: Duration::from_secs(10),
+        max_timeout: Duration::from_secs(10),
+        max_retries,
+        ..Timing::default()
+    }
+}
+
+/// Every 100 ms three new ports are tried and one earlier port answers port
+/// unreachable, five times: a limiter with a 100 ms period. Returns the tokens
+/// still in flight, in send order.
+fn limit_host(m: &mut Machine<List>, t0: Instant) -> Vec<Transmit> {
+    let mut sent: Vec<Vec<Transmit>> = Vec::new();
+    for k in 0..=5u32 {
+        let now = t0 + ms(100) * k;
+        if k >= 1 {
+            let t = sent[k as usize - 1].remove(0);
+            m.handle(
+                Event::Answered(t.token, Answer::Unreachable(Reason::PortUnreach)),
+                now,
+            )
+            .unwrap();
+            let r = m.poll_result().unwrap();
+            assert_eq!(r.state, PortState::Closed);
+        }
+        sent.push((0..3).map(|_| send(m, now)).collect());
+    }
+    sent.into_iter().flatten().collect()
+}
+
+#[test]
+fn a_silence_on_a_rate_limited_host_is_not_a_try_until_a_paced_one() {
+    let t0 = Instant::now();
+    let mut m = Scanner::builder()
+        .timing(slow(0))
+        .build()
+        .machine(udp_ports(18), t0);
+    let left = limit_host(&mut m, t0);
+    assert_eq!(left.len(), 13);
+    assert_eq!(m.poll_transmit(t0 + ms(500)), None, "the order is walked");
+    // The later ports answer (open), so only the first step's two silences are left.
+    for t in &left[2..] {
+        m.handle(Event::Answered(t.token, Answer::Datagram), t0 + ms(600))
+            .unwrap();
+        assert_eq!(m.poll_result().unwrap().state, PortState::Open);
+    }
+
+    // The two silent ports of the first step time out: not `no-response` although
+    // no retry is allowed, since their answers may have been rate limited.
+    let t10 = t0 + Duration::from_secs(10);
+    m.handle_timeout(t10);
+    assert_eq!(m.poll_cancel(), Some(left[0].token));
+    assert_eq!(m.poll_cancel(), Some(left[1].token));
+    assert_eq!(m.poll_result(), None, "a suspect silence is not a result");
+    // One goes at once (the modelled token is back), the other one period later.
+    let first = send(&mut m, t10);
+    assert_eq!(first.addr, left[0].addr);
+    assert_eq!(m.poll_transmit(t10), None, "one token, one probe");
+    // Step through the machine's wake-ups (stale deadlines of answered probes
+    // included) until it has a probe: the next token, one period and a margin on.
+    let (due, second) = loop {
+        let due = m.poll_timeout().expect("a held retry wants a wake-up");
+        m.handle_timeout(due);
+        if let Some(t) = m.poll_transmit(due) {
+            m.on_started(t.token, Started::InFlight, due).unwrap();
+            break (due, t);
+        }
+    };
+    assert!(
+        due >= t10 + ms(100) && due <= t10 + ms(120),
+        "one period (100 ms) and a margin: {:?}",
+        due - t10
+    );
+    assert_eq!(second.addr, left[1].addr);
+
+    // The paced try of a closed port is answered: closed, however late.
+    m.handle(
+        Event::Answered(second.token, Answer::Unreachable(Reason::PortUnreach)),
+        due + ms(5),
+    )
+    .unwrap();
+    let r = m.poll_result().unwrap();
+    assert_eq!(
+        (r.state, r.reason),
+        (PortState::Closed, Reason::PortUnreach)
+    );
+
+    // The paced try that stays silent is trusted: open|filtered, one try counted.
+    m.handle_timeout(t10 + Duration::from_secs(10));
+    let r = m.poll_result().unwrap();
+    assert_eq!(r.endpoint.port, first.addr.port());
+    assert_eq!(
+        (r.state, r.reason, r.tries),
+        (PortState::OpenFiltered, Reason::NoResponse, 1)
+    );
+    let summary = m.finish(false, t10);
+    assert_eq!(summary.icmp_limited.len(), 1);
+    let (host, period) = summary.icmp_limited[0];
+    assert_eq!(host, ip(1));
+    assert_eq!(period, ms(100));
+}
+
+#[test]
+fn held_retries_keep_the_run_going() {
+    let t0 = Instant::now();
+    let mut m = Scanner::builder()
+        .timing(slow(0))
+        .build()
+        .machine(udp_ports(18), t0);
+    let left = limit_host(&mut m, t0);
+    for t in &left[2..] {
+        m.handle(Event::Answered(t.token, Answer::Datagram), t0 + ms(600))
+            .unwrap();
+    }
+    let t10 = t0 + Duration::from_secs(10);
+    m.handle_timeout(t10);
+    while m.poll_cancel().is_some() {}
+    let first = send(&mut m, t10);
+    m.handle(Event::Answered(first.token, Answer::Datagram), t10 + ms(1))
+        .unwrap();
+    assert_eq!(m.poll_transmit(t10 + ms(1)), None);
+    assert_eq!(m.in_flight(), 0);
+    assert!(!m.is_done(), "a held retry is not a result");
+    assert!(
+        m.poll_timeout().is_some(),
+        "its wake-up is the next thing to wait for"
+    );
+}
+
+#[test]
+fn a_host_still_being_judged_is_trusted_after_a_quiet_span() {
+    let t0 = Instant::now();
+    let mut m = Scanner::builder()
+        .timing(slow(0))
+        .build()
+        .machine(udp_ports(2), t0);
+    let closed = send(&mut m, t0);
+    let silent = send(&mut m, t0);
+    m.handle(
+        Event::Answered(closed.token, Answer::Unreachable(Reason::PortUnreach)),
+        t0 + ms(100),
+    )
+    .unwrap();
+    assert_eq!(m.poll_result().unwrap().state, PortState::Closed);
+
+    // One port unreachable says nothing about a limit yet: the silence is retried
+    // without counting, and at once (the host is not known to be limited).
+    let t10 = t0 + Duration::from_secs(10);
+    m.handle_timeout(t10);
+    assert_eq!(m.poll_cancel(), Some(silent.token));
+    assert_eq!(m.poll_result(), None);
+    let retry = send(&mut m, t10);
+    assert_eq!(retry.addr, silent.addr);
+
+    // Probed and quiet for far longer than any limiter's period: trusted.
+    m.handle_timeout(t10 + Duration::from_secs(10));
+    let r = m.poll_result().unwrap();
+    assert_eq!(
+        (r.state, r.reason, r.tries),
+        (PortState::OpenFiltered, Reason::NoResponse, 1)
+    );
+    assert_eq!(m.poll_transmit(t10 + Duration::from_secs(10)), None);
+    assert!(m.is_done());
+    assert!(m.finish(true, t10).icmp_limited.is_empty());
+}
+
+#[test]
+fn tcp_silence_is_never_held() {
+    // A TCP host never sends port unreachable, so the pacer does not know it: the
+    // same steps as above end in `filtered/no-response` at the first deadline.
+    let t0 = Instant::now();
+    let mut m = Scanner::builder()
+        .timing(slow(0))
+        .build()
+        .machine(ports(1), t0);
+    send(&mut m, t0);
+    m.handle_timeout(t0 + Duration::from_secs(10));
+    let r = m.poll_result().unwrap();
+    assert_eq!((r.state, r.tries), (PortState::Filtered, 1));
+    assert_eq!(m.poll_transmit(t0 + Duration::from_secs(10)), None);
+    assert!(m.is_done());
+}

@@ -3,6 +3,12 @@
 //! rejects a range with ICMP administratively prohibited and drops another. Without
 //! root the namespace test prints why it skipped, and fails when `CI` is set.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers: a failed unwrap is a failed test"
+)]
+
 use std::collections::HashMap;
 use std::fs::File;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
@@ -16,7 +22,7 @@ use portolan_engine::{
     Answer, Endpoint, Event, PortResult, PortState, Protocol, Reason, Scanner, Sink, Started,
     TargetOrder, Timing, Transport, UdpTransport,
 };
-use portolan_target::spec::{HostBlock, TargetSet};
+use portolan_target::{HostBlock, TargetSet};
 use portolan_target::{PortList, ScanOrder};
 
 /// A UDP echo responder on `ip`; returns its address and what it received.
@@ -144,7 +150,7 @@ impl TargetOrder for Udp {
 struct Collect(HashMap<(IpAddr, u16), PortResult>);
 
 impl Sink for Collect {
-    fn result(&mut self, r: &PortResult) -> Result<(), portolan_engine::scheduler::SinkError> {
+    fn result(&mut self, r: &PortResult) -> Result<(), portolan_engine::SinkError> {
         assert!(
             self.0
                 .insert((r.endpoint.addr, r.endpoint.port), r.clone())

@@ -63,7 +63,7 @@ fn port(r: &PortResult) -> String {
             (field(&s.name), field(&parts.join(" ")))
         }
         None => (
-            services::name(r.endpoint.port)
+            services::name_of(r.endpoint.port, r.endpoint.proto)
                 .unwrap_or_default()
                 .to_owned(),
             String::new(),

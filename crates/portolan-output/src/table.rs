@@ -146,7 +146,7 @@ impl<W: Write> TableReport<W> {
         for r in &host.ports {
             let rtt = r.rtt.map_or_else(|| "-".to_owned(), format_rtt);
             let service = r.service.as_deref();
-            let (name, version) = service_cells(r.endpoint.port, service);
+            let (name, version) = service_cells(r.endpoint.port, r.endpoint.proto, service);
             let line = format!(
                 "{:<11}{} {name:<16}{:<18}{rtt:<9}{version}",
                 format!("{}/{}", r.endpoint.port, r.endpoint.proto),
@@ -164,10 +164,16 @@ impl<W: Write> TableReport<W> {
 
 /// The SERVICE and VERSION cells: the probed service (a port-number guess marked
 /// `name?`), else the port's registered name.
-fn service_cells(port: u16, service: Option<&Service>) -> (String, String) {
+fn service_cells(
+    port: u16,
+    proto: portolan_engine::Protocol,
+    service: Option<&Service>,
+) -> (String, String) {
     let Some(s) = service else {
         return (
-            services::name(port).unwrap_or("unknown").to_owned(),
+            services::name_of(port, proto)
+                .unwrap_or("unknown")
+                .to_owned(),
             String::new(),
         );
     };
@@ -300,6 +306,15 @@ impl<W: Write> Report for TableReport<W> {
             summary.probes_sent,
             summary.retries,
         )?;
+        // Said so that a slow UDP scan explains itself: closed ports of these hosts
+        // were waited for, one ICMP answer per period, rather than guessed.
+        for (addr, period) in &summary.icmp_limited {
+            writeln!(
+                self.out,
+                "ICMP rate limit: {addr} answers closed UDP ports once every {} ms; the scan waited for each answer",
+                period.as_millis()
+            )?;
+        }
         self.out.flush()
     }
 }
@@ -532,5 +547,20 @@ mod tests {
         assert!(text.contains("\x1b[32mopen"));
         assert!(!text.contains("198.18.0.2"));
         assert!(!text.contains("2500/tcp"), "only open ports are listed");
+    }
+
+    #[test]
+    fn the_summary_says_when_an_icmp_limit_shaped_the_scan() {
+        let mut report = TableReport::new(Vec::new(), Colour::Never, false);
+        let mut s = feed(&mut report, "198.18.0.1", None, lab_ports());
+        s.icmp_limited = vec![("198.18.0.1".parse().unwrap(), Duration::from_secs(1))];
+        report.finish(&s).unwrap();
+        let text = String::from_utf8(report.into_inner()).unwrap();
+        assert!(
+            text.contains(
+                "ICMP rate limit: 198.18.0.1 answers closed UDP ports once every 1000 ms"
+            ),
+            "{text}"
+        );
     }
 }

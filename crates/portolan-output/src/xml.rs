@@ -69,22 +69,44 @@ impl<W: Write> XmlReport<W> {
 
 fn header(info: &RunInfo) -> String {
     let start = Utc::from(info.started).human();
-    let count = info.ports.split(',').map(port_count).sum::<u64>();
+    let mut scaninfo = String::new();
+    for (kind, proto, spec) in scaninfo_of(&info.ports) {
+        let count = spec.split(',').map(port_count).sum::<u64>();
+        let _ = writeln!(
+            scaninfo,
+            "<scaninfo type=\"{kind}\" protocol=\"{proto}\" numservices=\"{count}\" services=\"{}\"/>",
+            escape(spec)
+        );
+    }
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE nmaprun>\n\
          <?xml-stylesheet href=\"file:///usr/share/nmap/nmap.xsl\" type=\"text/xsl\"?>\n\
          <nmaprun scanner=\"portolan\" args=\"{}\" start=\"{}\" startstr=\"{start}\" version=\"{}\" xmloutputversion=\"1.05\">\n\
-         <scaninfo type=\"connect\" protocol=\"tcp\" numservices=\"{count}\" services=\"{}\"/>\n\
+         {scaninfo}\
          <verbose level=\"0\"/>\n<debugging level=\"0\"/>\n",
         escape(&info.command_line),
         unix(info.started),
         env!("CARGO_PKG_VERSION"),
-        escape(&info.ports),
     ) + &info
         .shard
         .as_ref()
         .map(|s| format!("<!-- portolan {} -->\n", s.line()))
         .unwrap_or_default()
+}
+
+/// One `scaninfo` per protocol, as nmap writes them: the port list is plain for a
+/// TCP scan, `U:...` for a UDP scan and `T:...,U:...` for both.
+fn scaninfo_of(ports: &str) -> Vec<(&'static str, &'static str, &str)> {
+    let tcp = ("connect", "tcp");
+    let udp = ("udp", "udp");
+    match (ports.strip_prefix("T:"), ports.strip_prefix("U:")) {
+        (Some(rest), _) => match rest.split_once(",U:") {
+            Some((t, u)) => vec![(tcp.0, tcp.1, t), (udp.0, udp.1, u)],
+            None => vec![(tcp.0, tcp.1, rest)],
+        },
+        (None, Some(u)) => vec![(udp.0, udp.1, u)],
+        (None, None) => vec![(tcp.0, tcp.1, ports)],
+    }
 }
 
 fn port_count(range: &str) -> u64 {
@@ -195,7 +217,7 @@ fn port(t: &mut String, r: &PortResult) {
             }
         }
         None => {
-            if let Some(name) = services::name(r.endpoint.port) {
+            if let Some(name) = services::name_of(r.endpoint.port, r.endpoint.proto) {
                 let _ = write!(t, "<service name=\"{name}\" method=\"table\" conf=\"3\"/>");
             }
         }

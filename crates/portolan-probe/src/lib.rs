@@ -40,4 +40,3 @@ pub use plan::{
 pub use pool::{Prober, QUEUE};
 pub use runner::identify;
 pub use udp::{identify_udp, UdpPayloads};
-pub use udp::UdpPayloads;

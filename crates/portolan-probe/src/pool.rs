@@ -25,15 +25,48 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use portolan_engine::{PortResult, Service};
+use portolan_engine::{Method, PortResult, Protocol, Service};
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::oneshot;
 use tokio::task::{self, JoinSet};
 
 use crate::db::Database;
 use crate::error::ProbeError;
-use crate::plan::Settings;
+use crate::plan::{Settings, Waits};
 use crate::runner::identify;
+use crate::udp::{answer, identify_udp, UdpPayloads};
+
+/// Names an open UDP port from its answers; the port's usual name when no payload
+/// drew an answer a parser understands (it answered the scan, so it is open).
+async fn udp_service(
+    r: &PortResult,
+    table: &UdpPayloads,
+    db: &Database,
+    settings: &Settings,
+) -> Service {
+    let addr = std::net::SocketAddr::new(r.endpoint.addr, r.endpoint.port);
+    let wait = Waits::new(r.rtt, settings.fixed_wait).reply;
+    let id = u64::from(r.endpoint.port) << 16 ^ 0x5eed;
+    if let Some(s) = identify_udp(addr, table, db, wait, id).await {
+        return s;
+    }
+    let (name, method, confidence) = match portolan_target::services::udp_name(r.endpoint.port) {
+        Some(name) => (name, Method::Port, 1),
+        None => ("unknown", Method::Probed, 0),
+    };
+    Service {
+        name: name.to_owned(),
+        product: None,
+        version: None,
+        info: None,
+        cpe: Vec::new(),
+        method,
+        confidence,
+        banner: None,
+        tls: None,
+        http: None,
+    }
+}
 
 /// The most ports that wait for a probe (on top of those being probed).
 pub const QUEUE: usize = 4096;
@@ -74,9 +107,16 @@ impl Prober {
     ) -> Result<Self, ProbeError> {
         let concurrency = settings.concurrency.max(1);
         let settings = Arc::new(settings);
+        // UDP ports (`-sU -sV`) are named by their answers to our UDP payloads.
+        let udp = Arc::new((UdpPayloads::builtin()?, answer::fingerprints()?));
         let probe: ProbeFn = Arc::new(move |r: PortResult| {
-            let (db, settings) = (db.clone(), settings.clone());
-            Box::pin(async move { identify(&db, &r.endpoint, r.rtt, &settings).await })
+            let (db, settings, udp) = (db.clone(), settings.clone(), udp.clone());
+            Box::pin(async move {
+                match r.endpoint.proto {
+                    Protocol::Tcp => identify(&db, &r.endpoint, r.rtt, &settings).await,
+                    Protocol::Udp => udp_service(&r, &udp.0, &udp.1, &settings).await,
+                }
+            })
         });
         Self::spawn(probe, concurrency, stop)
     }

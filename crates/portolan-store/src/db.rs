@@ -195,6 +195,10 @@ pub struct NewRun<'a> {
     pub seed: Option<u64>,
     /// When the run started.
     pub started: SystemTime,
+    /// The run scans UDP (alone or with TCP). The answered bitmaps and closed counts
+    /// record TCP pairs only (see `crate::answered`), so such a run is recorded with
+    /// every UDP result as a row, and is not resumable.
+    pub udp: bool,
 }
 
 /// One run as stored.
@@ -354,7 +358,7 @@ impl Store {
     /// Records the start of a run and returns its id.
     pub fn begin_run(&self, run: &NewRun<'_>) -> Result<i64, StoreError> {
         let argv = serde_json::to_string(run.argv).unwrap_or_else(|_| "[]".into());
-        let resumable = crate::answered::fits(run.hosts, run.ports.len());
+        let resumable = !run.udp && crate::answered::fits(run.hosts, run.ports.len());
         self.conn.execute(
             "INSERT INTO runs (started, command_line, argv, targets, ports, hosts, seed, resumable)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -633,6 +637,7 @@ mod tests {
                 hosts: 5,
                 seed: None,
                 started: SystemTime::now(),
+                udp: false,
             })
             .unwrap();
         let specs = vec!["127.0.0.1".to_owned(), "127.0.0.0/30".to_owned()];

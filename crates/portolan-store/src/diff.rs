@@ -6,11 +6,16 @@
 //! not scanned otherwise. A host is *up* when at least one port answered (open or
 //! closed); a host whose every port was filtered looks the same as no host, so it
 //! counts as down. Only ports scanned in both runs are compared.
+//!
+//! Ports are keyed by (number, protocol): TCP 53 and UDP 53 are different ports.
+//! Closed counts and the port list are of TCP; every UDP result is a row of its own
+//! (see the recorder), so a UDP port was scanned in a run exactly when it has a row
+//! there, and only UDP ports with a row in both runs are compared.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-use portolan_engine::{PortResult, PortState};
+use portolan_engine::{PortResult, PortState, Protocol};
 use portolan_target::PortList;
 use serde::Serialize;
 
@@ -30,7 +35,7 @@ pub struct ServiceId {
 #[derive(Debug, Default)]
 struct HostSnap {
     closed: u64,
-    ports: BTreeMap<u16, (PortState, Option<ServiceId>)>,
+    ports: BTreeMap<(u16, Protocol), (PortState, Option<ServiceId>)>,
 }
 
 impl HostSnap {
@@ -67,17 +72,30 @@ impl Snapshot {
                 .entry(r.endpoint.addr)
                 .or_default()
                 .ports
-                .insert(r.endpoint.port, (r.state, service));
+                .insert((r.endpoint.port, r.endpoint.proto), (r.state, service));
         }
         Snapshot { ports, hosts }
     }
 
-    fn state(&self, addr: IpAddr, port: u16) -> Option<(PortState, Option<&ServiceId>)> {
+    fn state(&self, addr: IpAddr, key: (u16, Protocol)) -> Option<(PortState, Option<&ServiceId>)> {
         let host = self.hosts.get(&addr)?;
-        match host.ports.get(&port) {
+        match host.ports.get(&key) {
             Some((state, service)) => Some((*state, service.as_ref())),
-            None if self.ports.contains(port) && host.closed > 0 => Some((PortState::Closed, None)),
+            None if key.1 == Protocol::Tcp && self.ports.contains(key.0) && host.closed > 0 => {
+                Some((PortState::Closed, None))
+            }
             None => None,
+        }
+    }
+
+    /// Whether this run scanned the port on `addr` (as far as the history can tell).
+    fn scanned(&self, addr: IpAddr, key: (u16, Protocol)) -> bool {
+        match key.1 {
+            Protocol::Tcp => self.ports.contains(key.0),
+            Protocol::Udp => self
+                .hosts
+                .get(&addr)
+                .is_some_and(|h| h.ports.contains_key(&key)),
         }
     }
 }
@@ -101,6 +119,8 @@ pub enum Change {
         addr: IpAddr,
         /// The port.
         port: u16,
+        /// The protocol (TCP and UDP ports of one number are apart).
+        proto: Protocol,
         /// Its state in the older scan.
         was: Option<&'static str>,
         /// Its state in the newer scan.
@@ -112,6 +132,8 @@ pub enum Change {
         addr: IpAddr,
         /// The port.
         port: u16,
+        /// The protocol (TCP and UDP ports of one number are apart).
+        proto: Protocol,
         /// The service in the older scan.
         was: Option<ServiceId>,
         /// The service in the newer scan.
@@ -143,20 +165,20 @@ pub fn diff(old: &Snapshot, new: &Snapshot) -> Vec<Change> {
         }
     }
     for &addr in &addrs {
-        let mut ports: BTreeSet<u16> = BTreeSet::new();
+        let mut ports: BTreeSet<(u16, Protocol)> = BTreeSet::new();
         for snap in [old, new] {
             if let Some(h) = snap.hosts.get(&addr) {
                 ports.extend(h.ports.keys());
             }
         }
-        for port in ports {
-            if old.ports.contains(port) && new.ports.contains(port) {
+        for key in ports {
+            if old.scanned(addr, key) && new.scanned(addr, key) {
                 port_change(
                     &mut changes,
                     addr,
-                    port,
-                    old.state(addr, port),
-                    new.state(addr, port),
+                    key,
+                    old.state(addr, key),
+                    new.state(addr, key),
                 );
             }
         }
@@ -167,7 +189,7 @@ pub fn diff(old: &Snapshot, new: &Snapshot) -> Vec<Change> {
 fn port_change(
     changes: &mut Vec<Change>,
     addr: IpAddr,
-    port: u16,
+    (port, proto): (u16, Protocol),
     was: Option<(PortState, Option<&ServiceId>)>,
     now: Option<(PortState, Option<&ServiceId>)>,
 ) {
@@ -180,6 +202,7 @@ fn port_change(
             changes.push(Change::Port {
                 addr,
                 port,
+                proto,
                 was: ws.map(PortState::as_str),
                 now: ns.map(PortState::as_str),
             });
@@ -192,6 +215,7 @@ fn port_change(
             changes.push(Change::Service {
                 addr,
                 port,
+                proto,
                 was: wsvc.cloned(),
                 now: nsvc.cloned(),
             });
@@ -277,24 +301,28 @@ mod tests {
                 Change::Port {
                     addr: ip("10.0.0.1"),
                     port: 22,
+                    proto: Protocol::Tcp,
                     was: Some("open"),
                     now: Some("closed")
                 },
                 Change::Port {
                     addr: ip("10.0.0.1"),
                     port: 23,
+                    proto: Protocol::Tcp,
                     was: Some("closed"),
                     now: Some("open")
                 },
                 Change::Service {
                     addr: ip("10.0.0.1"),
                     port: 80,
+                    proto: Protocol::Tcp,
                     was: svc("Apache"),
                     now: svc("nginx")
                 },
                 Change::Port {
                     addr: ip("10.0.0.2"),
                     port: 22,
+                    proto: Protocol::Tcp,
                     was: Some("open"),
                     now: None
                 },
@@ -312,5 +340,39 @@ mod tests {
             )
         };
         assert!(diff(&snap(), &snap()).is_empty());
+    }
+
+    #[test]
+    fn udp_and_tcp_ports_of_the_same_number_are_apart() {
+        let ports = PortList::parse("53").unwrap();
+        let at = |port, reason| {
+            let mut e = r("10.0.0.1", port, reason, None).endpoint;
+            e.proto = Protocol::Udp;
+            PortResult::new(e, reason, None, 1)
+        };
+        let udp = |reason| at(53, reason);
+        let only_new = at(161, Reason::UdpResponse);
+        let old = Snapshot::new(
+            ports.clone(),
+            &[udp(Reason::UdpResponse)],
+            [(ip("10.0.0.1"), 1)],
+        );
+        let new = Snapshot::new(
+            ports,
+            &[udp(Reason::NoResponse), only_new],
+            [(ip("10.0.0.1"), 1)],
+        );
+        // TCP 53 is closed in both (counted); UDP 53 went from open to open|filtered;
+        // UDP 161 was not scanned before, so it is not compared.
+        assert_eq!(
+            diff(&old, &new),
+            vec![Change::Port {
+                addr: ip("10.0.0.1"),
+                port: 53,
+                proto: Protocol::Udp,
+                was: Some("open"),
+                now: Some("open|filtered"),
+            }]
+        );
     }
 }

@@ -30,7 +30,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use portolan_engine::{PortResult, PortState, Summary};
+use portolan_engine::{PortResult, PortState, Protocol, Summary};
 use portolan_output::wire;
 use portolan_output::Report;
 use rusqlite::params;
@@ -276,11 +276,18 @@ impl Recorder {
 impl Report for Recorder {
     fn result(&mut self, r: &PortResult) -> io::Result<()> {
         let k: LiveKey = (r.endpoint.addr, r.endpoint.name.clone());
-        if let Some(a) = &mut self.answered {
+        if let Some(a) = self
+            .answered
+            .as_mut()
+            .filter(|_| r.endpoint.proto == Protocol::Tcp)
+        {
             a.mark(&r.endpoint);
         }
         match r.state {
-            PortState::Closed => *self.closed.entry(k.clone()).or_default() += 1,
+            // Closed counts are of TCP pairs; a closed UDP port is a row of its own.
+            PortState::Closed if r.endpoint.proto == Protocol::Tcp => {
+                *self.closed.entry(k.clone()).or_default() += 1;
+            }
             PortState::Open => {
                 let again = (host_key(&k), r.endpoint.port);
                 if !self.reidentify.remove(&again) {
@@ -288,7 +295,9 @@ impl Report for Recorder {
                 }
                 self.pending.push(r.clone());
             }
-            PortState::Filtered | PortState::OpenFiltered => self.pending.push(r.clone()),
+            PortState::Closed | PortState::Filtered | PortState::OpenFiltered => {
+                self.pending.push(r.clone());
+            }
         }
         self.dirty.insert(k);
         Ok(())
@@ -395,6 +404,7 @@ mod tests {
             hosts: 1,
             seed: Some(u64::MAX),
             started: SystemTime::now(),
+            udp: false,
         };
         let id = store.begin_run(&new).unwrap();
         let run = store.run(id).unwrap();
@@ -468,6 +478,7 @@ mod tests {
                 hosts: 1,
                 seed: Some(1),
                 started: SystemTime::now(),
+                udp: false,
             })
             .unwrap();
         let run = store.run(id).unwrap();
@@ -531,6 +542,7 @@ mod tests {
                 hosts: 1,
                 seed: Some(1),
                 started: SystemTime::now(),
+                udp: false,
             })
             .unwrap();
         let run = store.run(id).unwrap();
@@ -567,5 +579,44 @@ mod tests {
         assert_eq!(run.open, 2, "an open port identified again is counted once");
         let stored = store.results(id).unwrap();
         assert!(stored.iter().all(|r| r.service.is_some()));
+    }
+
+    #[test]
+    fn a_mixed_run_keeps_each_protocol_apart_and_is_not_resumable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.db");
+        let store = Store::open(&path).unwrap();
+        let ports = PortList::parse("53").unwrap();
+        let argv = vec!["127.0.0.1".to_owned()];
+        let id = store
+            .begin_run(&NewRun {
+                command_line: "portolan scan -sT -sU -p 53 127.0.0.1",
+                argv: &argv,
+                targets: "127.0.0.1",
+                ports: &ports,
+                hosts: 1,
+                seed: None,
+                started: SystemTime::now(),
+                udp: true,
+            })
+            .unwrap();
+        let run = store.run(id).unwrap();
+        assert!(!run.resumable, "the answered bitmaps are of TCP pairs");
+        let mut rec = Recorder::new(store, &run).unwrap();
+        let tcp = result(53, Reason::ConnRefused);
+        let mut e = tcp.endpoint.clone();
+        e.proto = Protocol::Udp;
+        let udp = PortResult::new(e, Reason::PortUnreach, None, 1);
+        rec.result(&tcp).unwrap();
+        rec.result(&udp).unwrap();
+        rec.finish(&Summary::default()).unwrap();
+        let store = Store::open(&path).unwrap();
+        let stored = store.results(id).unwrap();
+        assert_eq!(stored.len(), 1, "a closed UDP port is a row");
+        assert_eq!(
+            (stored[0].endpoint.proto, stored[0].state),
+            (Protocol::Udp, PortState::Closed)
+        );
+        assert_eq!(store.hosts(id).unwrap()[0].1, 1, "the TCP one is counted");
     }
 }

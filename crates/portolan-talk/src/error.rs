@@ -198,6 +198,9 @@ pub enum TalkError {
     /// The time limit of the whole exchange ran out.
     #[error("stopped after the time limit of {0:?}")]
     MaxTime(Duration),
+    /// The UDP peer answered with ICMP port unreachable: nothing listens there.
+    #[error("{0}: port unreachable (ICMP): nothing listens on that UDP port")]
+    PortUnreachable(SocketAddr),
     /// Nothing came or went for the idle timeout.
     #[error("idle for {0:?}, closing")]
     Idle(Duration),

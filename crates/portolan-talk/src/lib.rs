@@ -5,7 +5,8 @@
 //! RFC 1143 negotiation), [`http`] (request, response head, body framing), the
 //! [`Script`] of sends and expectations and the [`Display`] (terminal escaping and
 //! hex dumps). A thin tokio layer ([`connect()`], [`listen()`], [`tls`], the session,
-//! [`http::fetch`]) owns sockets and timers. The protocol modules `http`, `telnet` and
+//! [`http::fetch`]) owns sockets and timers; `udp` runs datagram sessions (`connect -u`, `listen -u`,
+//! [`udp()`]). The protocol modules `http`, `telnet` and
 //! `tls` are public (their names read best qualified: `tls::connect`); the rest are
 //! private and re-exported here. Nothing here prints, reads arguments or exits: output goes
 //! to injected writers and outcomes are returned as values ([`SessionEnd`]) or errors
@@ -23,6 +24,7 @@ mod script;
 mod session;
 pub mod telnet;
 pub mod tls;
+mod udp;
 
 pub use connect::{connect, ConnectPlan};
 pub use display::Display;
@@ -32,3 +34,4 @@ pub use net::{ConnectOptions, SourceBind, Target};
 pub use script::{unescape, Expectation, Script};
 pub use session::{AfterInput, LineEnding, SessionEnd, SessionIo, SessionOptions, TelnetMode};
 pub use tls::{ClientTls, ServerCert, Verification};
+pub use udp::{udp, UdpPlan, UdpRole};

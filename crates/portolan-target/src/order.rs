@@ -112,6 +112,7 @@ pub struct ScanOrder {
     next: u128,
     step: u128,
     consumed: u128,
+    proto: Protocol,
 }
 
 impl ScanOrder {
@@ -134,7 +135,14 @@ impl ScanOrder {
             next: 0,
             step: 1,
             consumed: 0,
+            proto: Protocol::Tcp,
         }
+    }
+
+    /// The protocol every pair of this walk is scanned with (TCP unless set).
+    pub fn protocol(mut self, proto: Protocol) -> Self {
+        self.proto = proto;
+        self
     }
 
     /// Keeps only shard `k` of `n` (0-based): every `n`-th index from `k`.
@@ -190,7 +198,7 @@ impl Iterator for ScanOrder {
                     addr,
                     port,
                     name: name.cloned(),
-                    proto: Protocol::Tcp,
+                    proto: self.proto,
                 });
             }
         }

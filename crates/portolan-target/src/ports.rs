@@ -115,6 +115,22 @@ impl PortList {
         Ok(Self::from_ports(ranked.collect()).unwrap_or_else(Self::all))
     }
 
+    /// The `n` highest-ranked UDP ports of our own UDP ranking (see
+    /// [`services::UDP_RANKING`]), then the remaining ports in ascending order.
+    pub fn top_udp(n: usize) -> Result<Self, PortSpecError> {
+        if n == 0 || n > 65535 {
+            return Err(PortSpecError::TopCount(n));
+        }
+        let mut seen = vec![false; 65536];
+        let ranked = services::UDP_RANKING
+            .iter()
+            .copied()
+            .chain(1..=65535)
+            .filter(|&p| !std::mem::replace(&mut seen[usize::from(p)], true))
+            .take(n);
+        Ok(Self::from_ports(ranked.collect()).unwrap_or_else(Self::all))
+    }
+
     /// Sorts and de-duplicates; `None` when empty or when it contains 0.
     pub fn from_ports(mut ports: Vec<u16>) -> Option<Self> {
         if ports.is_empty() || ports.contains(&0) {

@@ -398,6 +398,146 @@ pub static RANKING: [u16; RANKED.len()] = {
     out
 };
 
+/// UDP ports in rank order, most commonly exposed first, with their IANA service
+/// name (`""` where we know none worth showing). Our own judgement of which UDP
+/// services are found answering on servers, routers, embedded devices and desktops
+/// (name resolution, time, management, discovery, VPN, telephony, games); short on
+/// purpose, as a UDP scan pays for every port. Not derived from nmap's data.
+const UDP_RANKED: &[(u16, &str)] = &[
+    (53, "domain"),
+    (123, "ntp"),
+    (161, "snmp"),
+    (137, "netbios-ns"),
+    (67, "bootps"),
+    (500, "isakmp"),
+    (1900, "ssdp"),
+    (5353, "mdns"),
+    (69, "tftp"),
+    (138, "netbios-dgm"),
+    (514, "syslog"),
+    (4500, "ipsec-nat-t"),
+    (111, "sunrpc"),
+    (68, "bootpc"),
+    (443, "https"),
+    (5060, "sip"),
+    (1194, "openvpn"),
+    (11211, "memcache"),
+    (389, "ldap"),
+    (1434, "ms-sql-m"),
+    (88, "kerberos"),
+    (162, "snmptrap"),
+    (520, "router"),
+    (5351, "nat-pmp"),
+    (3702, "ws-discovery"),
+    (5683, "coap"),
+    (1812, "radius"),
+    (1813, "radius-acct"),
+    (2049, "nfs"),
+    (5355, "llmnr"),
+    (3478, "stun"),
+    (1701, "l2tp"),
+    (623, "asf-rmcp"),
+    (631, "ipp"),
+    (427, "svrloc"),
+    (1645, "sightline"),
+    (1646, "sa-msg-port"),
+    (3391, ""),
+    (3389, "ms-wbt-server"),
+    (4433, ""),
+    (5349, "stuns"),
+    (5684, "coaps"),
+    (135, "epmap"),
+    (445, "microsoft-ds"),
+    (139, "netbios-ssn"),
+    (7, "echo"),
+    (9, "discard"),
+    (13, "daytime"),
+    (17, "qotd"),
+    (19, "chargen"),
+    (37, "time"),
+    (49, "tacacs"),
+    (177, "xdmcp"),
+    (4789, "vxlan"),
+    (8472, ""),
+    (1604, "icabrowser"),
+    (3544, "teredo"),
+    (47808, "bacnet"),
+    (20000, "dnp"),
+    (44818, "EtherNet-IP-2"),
+    (2123, "gtp-control"),
+    (2152, "gtp-user"),
+    (17185, "sgi-lk"),
+    (5632, "pcanywherestat"),
+    (10161, "snmptls"),
+    (4045, "npp"),
+    (6881, ""),
+    (27015, ""),
+    (3074, "xbox"),
+    (9987, ""),
+    (1025, "blackjack"),
+    (1026, "cap"),
+    (1027, ""),
+    (1028, ""),
+    (1029, "solid-mux"),
+    (1030, "iad1"),
+    (49152, ""),
+    (49153, ""),
+    (49154, ""),
+    (32768, "filenet-tms"),
+    (32769, "filenet-rpc"),
+    (32771, "filenet-rmi"),
+    (2000, "cisco-sccp"),
+    (5000, "commplex-main"),
+    (5001, "commplex-link"),
+    (5004, "avt-profile-1"),
+    (5005, "avt-profile-2"),
+    (10000, "ndmp"),
+    (10080, "amanda"),
+    (26000, ""),
+    (27960, ""),
+    (30718, ""),
+    (33434, "traceroute"),
+    (2302, ""),
+    (7777, ""),
+    (8000, ""),
+    (3283, "net-assist"),
+    (4672, ""),
+    (5093, "sentinel-lm"),
+    (6000, ""),
+    (2222, ""),
+    (1719, "h323gatestat"),
+    (5050, ""),
+    (8888, ""),
+    (9200, ""),
+];
+
+/// Our UDP ranking, most commonly exposed first.
+pub static UDP_RANKING: [u16; UDP_RANKED.len()] = {
+    let mut out = [0u16; UDP_RANKED.len()];
+    let mut i = 0;
+    while i < UDP_RANKED.len() {
+        out[i] = UDP_RANKED[i].0;
+        i += 1;
+    }
+    out
+};
+
+/// The IANA service name usually found on UDP `port`, if we know one.
+pub fn udp_name(port: u16) -> Option<&'static str> {
+    UDP_RANKED
+        .iter()
+        .find(|&&(p, n)| p == port && !n.is_empty())
+        .map(|&(_, n)| n)
+}
+
+/// The IANA service name usually found on `port` of `proto`, if we know one.
+pub fn name_of(port: u16, proto: portolan_model::Protocol) -> Option<&'static str> {
+    match proto {
+        portolan_model::Protocol::Tcp => name(port),
+        portolan_model::Protocol::Udp => udp_name(port),
+    }
+}
+
 /// The IANA service name usually found on `port`, if we know one worth showing.
 pub fn name(port: u16) -> Option<&'static str> {
     RANKED
@@ -413,5 +553,16 @@ mod tests {
         assert_eq!(super::name(22), Some("ssh"));
         assert_eq!(super::name(6379), Some("redis"));
         assert_eq!(super::name(4), None);
+    }
+
+    #[test]
+    fn the_udp_ranking_has_no_duplicates_and_starts_with_dns() {
+        let mut seen = std::collections::HashSet::new();
+        assert!(super::UDP_RANKING
+            .iter()
+            .all(|p| seen.insert(*p) && *p != 0));
+        assert!(super::UDP_RANKING.len() >= 100);
+        assert_eq!(super::UDP_RANKING[0], 53);
+        assert_eq!(super::udp_name(123), Some("ntp"));
     }
 }

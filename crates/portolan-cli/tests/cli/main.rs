@@ -23,4 +23,6 @@ mod shard;
 mod slurm;
 mod syn;
 mod talk;
+mod talk_udp;
+mod udp;
 mod util;

@@ -261,7 +261,6 @@ fn one_time_grammar_and_no_zero() {
 fn nmap_habits_work_or_say_what_to_use() {
     let dir = tempfile::tempdir().unwrap();
     for (habit, hint) in [
-        ("-sU", "TCP"),
         ("-sn", "-p 22,80,443"),
         ("-sC", "-sV"),
         ("-v", "verbose"),

@@ -173,6 +173,7 @@ impl<'a> Reader<'a> {
         Reader { rest: buf }
     }
 
+    #[allow(dead_code, reason = "used by the payload tests")]
     pub fn is_empty(&self) -> bool {
         self.rest.is_empty()
     }

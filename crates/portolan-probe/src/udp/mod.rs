@@ -22,9 +22,12 @@ pub mod dns;
 pub mod identify;
 pub mod payloads;
 
+#[allow(unused_imports, reason = "the module's own surface; its tests use it")]
 pub use answer::{decode, Decoded};
+#[allow(unused_imports, reason = "the module's own surface; its tests use it")]
 pub use build::Context;
 pub use identify::identify_udp;
+#[allow(unused_imports, reason = "the module's own surface; its tests use it")]
 pub use payloads::{Payload, UdpPayloads};
 
 #[cfg(test)]

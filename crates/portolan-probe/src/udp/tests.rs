@@ -357,6 +357,7 @@ fn check(name: &str, p: &[u8]) {
             assert_eq!(id.matches('-').count(), 4);
             assert_eq!(text.matches('<').count(), text.matches('>').count());
         }
+        "echo" => assert_eq!(p, b"portolan\r\n", "a line of text"),
         "empty" => assert!(p.is_empty()),
         other => panic!("payload {other} has no structure check: add one here"),
     }
@@ -402,8 +403,13 @@ fn payloads_are_chosen_by_port() {
     assert_eq!(names(40000), ["empty"]);
     let addr: SocketAddr = "127.0.0.1:11211".parse().unwrap();
     assert_eq!(&t.scan_datagram(addr, 9)[8..], b"version\r\n");
+    // Echo (RFC 862) gets a line: an empty datagram may draw nothing back.
+    assert_eq!(
+        t.scan_datagram("127.0.0.1:7".parse().unwrap(), 9),
+        b"portolan\r\n"
+    );
     assert!(t
-        .scan_datagram("127.0.0.1:7".parse().unwrap(), 9)
+        .scan_datagram("127.0.0.1:40000".parse().unwrap(), 9)
         .is_empty());
 }
 
@@ -616,7 +622,8 @@ fn hostile_fields_are_made_printable() {
         "memcached-version",
         b"\0\0\0\0\0\x01\0\0VERSION \x1b[31m1.6\x07\r\n",
     );
-    assert_eq!(s.version.as_deref(), Some("[31m1.6"));
+    // The one escaping rule of portolan-text: controls are escaped, never dropped.
+    assert_eq!(s.version.as_deref(), Some("\\x1b[31m1.6\\x07"));
 }
 
 proptest! {
