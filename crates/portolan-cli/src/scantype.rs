@@ -111,6 +111,17 @@ mod tests {
     }
 
     #[test]
+    fn ss_with_su_is_a_syn_and_udp_run() {
+        assert_eq!(
+            resolve(&["S".into(), "U".into()]),
+            Ok(Plan {
+                tcp: Some(ScanKind::Syn),
+                udp: true
+            })
+        );
+    }
+
+    #[test]
     fn su_alone_is_udp_only_and_with_st_both() {
         assert_eq!(
             resolve(&["U".into()]),
