@@ -85,6 +85,19 @@ pub enum Reason {
     UdpResponse,
     /// ICMP port unreachable.
     PortUnreach,
+    /// A proxy (SOCKS5 reply 0, HTTP CONNECT 2xx) connected to the port for us.
+    ProxyConnected,
+    /// A proxy said the port refused its connection (SOCKS5 reply 5).
+    ProxyRefused,
+    /// A proxy said the host is unreachable (SOCKS5 reply 4, HTTP 502/504).
+    ProxyHostUnreach,
+    /// A proxy said the network is unreachable (SOCKS5 reply 3).
+    ProxyNetUnreach,
+    /// A proxy's rules forbid that destination (SOCKS5 reply 2, HTTP 403).
+    ProxyDenied,
+    /// A proxy failed to reach the port without saying why (SOCKS5 general failure
+    /// or TTL expired, other HTTP errors).
+    ProxyNoResponse,
 }
 
 names!(Reason, "reason", {
@@ -98,6 +111,12 @@ names!(Reason, "reason", {
     LocalError => "local-error",
     UdpResponse => "udp-response",
     PortUnreach => "port-unreach",
+    ProxyConnected => "proxy-connected",
+    ProxyRefused => "proxy-refused",
+    ProxyHostUnreach => "proxy-host-unreach",
+    ProxyNetUnreach => "proxy-net-unreach",
+    ProxyDenied => "proxy-denied",
+    ProxyNoResponse => "proxy-no-response",
 });
 
 impl Reason {
@@ -106,17 +125,24 @@ impl Reason {
     /// TCP: a handshake is open, a reset closed, anything else (silence, ICMP, a
     /// local refusal) filtered. UDP: a datagram back is open, ICMP port unreachable
     /// (or `ECONNREFUSED`, how a connected socket reports it) closed, silence
-    /// open|filtered, other ICMP and local refusals filtered. An answer that belongs
+    /// open|filtered, other ICMP and local refusals filtered. A proxy's answer reads
+    /// like the direct one (connected open, refused closed, the rest filtered), for
+    /// either protocol. An answer that belongs
     /// to the other protocol keeps its meaning (an answer is open).
     pub const fn state(self, proto: Protocol) -> PortState {
         use PortState::{Closed, Filtered, Open, OpenFiltered};
         use Reason::{
             AdminProhibited, ConnRefused, HostUnreach, LocalError, NetUnreach, NoResponse,
-            PortUnreach, Reset, SynAck, UdpResponse,
+            PortUnreach, ProxyConnected, ProxyDenied, ProxyHostUnreach, ProxyNetUnreach,
+            ProxyNoResponse, ProxyRefused, Reset, SynAck, UdpResponse,
         };
         match (proto, self) {
-            (_, SynAck | UdpResponse) => Open,
-            (_, ConnRefused | Reset) | (Protocol::Udp, PortUnreach) => Closed,
+            (_, SynAck | UdpResponse | ProxyConnected) => Open,
+            (_, ConnRefused | Reset | ProxyRefused) | (Protocol::Udp, PortUnreach) => Closed,
+            (
+                _,
+                ProxyHostUnreach | ProxyNetUnreach | ProxyDenied | ProxyNoResponse,
+            ) => Filtered,
             (Protocol::Udp, NoResponse) => OpenFiltered,
             (Protocol::Tcp, NoResponse | PortUnreach)
             | (_, HostUnreach | NetUnreach | AdminProhibited | LocalError) => Filtered,
@@ -277,7 +303,7 @@ mod tests {
         check(Protocol::ALL);
         check(PortState::ALL);
         check(Reason::ALL);
-        assert_eq!(Reason::ALL.len(), 10);
+        assert_eq!(Reason::ALL.len(), 16);
         assert_eq!(PortState::ALL.len(), 4);
     }
 
@@ -296,7 +322,13 @@ mod tests {
                 "admin-prohibited",
                 "local-error",
                 "udp-response",
-                "port-unreach"
+                "port-unreach",
+                "proxy-connected",
+                "proxy-refused",
+                "proxy-host-unreach",
+                "proxy-net-unreach",
+                "proxy-denied",
+                "proxy-no-response"
             ]
         );
         assert_eq!(PortState::OpenFiltered.to_string(), "open|filtered");
@@ -323,6 +355,12 @@ mod tests {
             (Reason::AdminProhibited, Filtered),
             (Reason::LocalError, Filtered),
             (Reason::PortUnreach, Filtered),
+            (Reason::ProxyConnected, Open),
+            (Reason::ProxyRefused, Closed),
+            (Reason::ProxyHostUnreach, Filtered),
+            (Reason::ProxyNetUnreach, Filtered),
+            (Reason::ProxyDenied, Filtered),
+            (Reason::ProxyNoResponse, Filtered),
         ];
         for (reason, state) in want {
             assert_eq!(reason.state(Protocol::Tcp), state, "{reason}");
