@@ -183,8 +183,8 @@ impl Socks5 {
 mod tests {
     use crate::{Destination, Handshake, Outcome, Progress, ProxyError};
 
-    fn start(url: &str, dest: Destination) -> (Handshake, Vec<u8>) {
-        let mut h = Handshake::new(&url.parse().unwrap(), &dest).unwrap();
+    fn start(url: &str, dest: &Destination) -> (Handshake, Vec<u8>) {
+        let mut h = Handshake::new(&url.parse().unwrap(), dest).unwrap();
         let out = h.transmit().to_vec();
         h.sent(out.len());
         (h, out)
@@ -196,7 +196,7 @@ mod tests {
 
     #[test]
     fn no_auth_connect_by_address_then_tunnel_bytes() {
-        let (mut h, greet) = start("socks5://127.0.0.1:1080", v4());
+        let (mut h, greet) = start("socks5://127.0.0.1:1080", &v4());
         assert_eq!(greet, [5, 1, 0]);
         assert_eq!(h.receive(&[5, 0]).unwrap(), Progress::Pending);
         assert_eq!(h.transmit(), [5, 1, 0, 1, 198, 18, 0, 1, 0, 22]);
@@ -214,7 +214,7 @@ mod tests {
     fn names_and_v6_are_encoded_as_rfc_1928_says() {
         let (mut h, _) = start(
             "socks5h://127.0.0.1:1",
-            Destination::Name {
+            &Destination::Name {
                 host: "lab.test".into(),
                 port: 443,
             },
@@ -223,7 +223,7 @@ mod tests {
         assert_eq!(h.transmit(), b"\x05\x01\x00\x03\x08lab.test\x01\xbb");
         let (mut h, _) = start(
             "socks5://127.0.0.1:1",
-            Destination::Addr("[2001:db8::1]:80".parse().unwrap()),
+            &Destination::Addr("[2001:db8::1]:80".parse().unwrap()),
         );
         h.receive(&[5, 0]).unwrap();
         let t = h.transmit();
@@ -232,17 +232,17 @@ mod tests {
 
     #[test]
     fn username_and_password() {
-        let (mut h, greet) = start("socks5://bob:pw@127.0.0.1:1080", v4());
+        let (mut h, greet) = start("socks5://bob:pw@127.0.0.1:1080", &v4());
         assert_eq!(greet, [5, 2, 0, 2]);
         h.receive(&[5, 2]).unwrap();
         assert_eq!(h.transmit(), b"\x01\x03bob\x02pw");
         h.sent(8);
         h.receive(&[1, 0]).unwrap();
         assert_eq!(h.transmit()[..4], [5, 1, 0, 1]);
-        let (mut h, _) = start("socks5://bob:pw@127.0.0.1:1080", v4());
+        let (mut h, _) = start("socks5://bob:pw@127.0.0.1:1080", &v4());
         h.receive(&[5, 2]).unwrap();
         assert_eq!(h.receive(&[1, 1]), Err(ProxyError::AuthRejected));
-        let (mut h, _) = start("socks5://127.0.0.1:1080", v4());
+        let (mut h, _) = start("socks5://127.0.0.1:1080", &v4());
         assert_eq!(h.receive(&[5, 0xff]), Err(ProxyError::AuthRequired));
     }
 
@@ -259,7 +259,7 @@ mod tests {
             (7, Outcome::Failed),
         ];
         for (code, outcome) in want {
-            let (mut h, _) = start("socks5://127.0.0.1:1080", v4());
+            let (mut h, _) = start("socks5://127.0.0.1:1080", &v4());
             h.receive(&[5, 0]).unwrap();
             let reply = [5, code, 0, 3, 3, b'a', b'b', b'c', 0, 1];
             assert_eq!(
@@ -272,12 +272,12 @@ mod tests {
 
     #[test]
     fn garbage_and_hang_ups_are_proxy_errors() {
-        let (mut h, _) = start("socks5://127.0.0.1:1080", v4());
+        let (mut h, _) = start("socks5://127.0.0.1:1080", &v4());
         assert!(matches!(
             h.receive(b"HTTP/1.0 400"),
             Err(ProxyError::Protocol { .. })
         ));
-        let (mut h, _) = start("socks5://127.0.0.1:1080", v4());
+        let (mut h, _) = start("socks5://127.0.0.1:1080", &v4());
         h.receive(&[5, 0, 5]).unwrap();
         assert_eq!(h.closed(), Err(ProxyError::HungUp));
     }
