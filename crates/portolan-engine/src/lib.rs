@@ -15,8 +15,9 @@
 //! - `icmp_limit`: detection of ICMP rate limiting on closed UDP ports, pacing of
 //!   the retries it forces, and whether a silence can be trusted (sans-IO).
 //! - `transport`: the seam between the scheduler and the network ([`Transport`]).
-//!   [`ConnectTransport`] does non-blocking `connect()` with mio; a raw SYN
-//!   transport sits beside it.
+//!   [`ConnectTransport`] does non-blocking `connect()` with mio; [`ProxyTransport`]
+//!   asks a SOCKS5 or HTTP CONNECT proxy instead; a raw SYN transport sits beside
+//!   them.
 //! - `udp`: [`UdpTransport`], connected UDP sockets with the payload of each port
 //!   injected; answers, ICMP port unreachable and other ICMP codes become answers.
 //! - `scheduler`: the decisions (launches, timeouts, retries, per-host caps, rate
@@ -95,6 +96,7 @@
 mod congestion;
 mod connect;
 mod icmp_limit;
+mod proxy;
 mod result;
 mod scheduler;
 #[cfg(any(test, feature = "sim"))]
@@ -106,6 +108,7 @@ mod udp;
 
 pub use connect::ConnectTransport;
 pub use icmp_limit::{HostLimit, IcmpPacer, Pace, Silence, QUIET_MIN};
+pub use proxy::{proxy_reason, ProxyTransport};
 pub use result::{
     Endpoint, HttpInfo, Method, PortResult, PortState, Protocol, Reason, Service, Summary, TlsInfo,
 };

@@ -28,6 +28,8 @@ pub enum Answer {
     Datagram,
     /// An ICMP error, or a local refusal, with its reason.
     Unreachable(Reason),
+    /// What a proxy said about the port (a `proxy-*` reason).
+    Proxy(Reason),
 }
 
 impl Answer {
@@ -38,7 +40,7 @@ impl Answer {
             Answer::Refused => Reason::ConnRefused,
             Answer::Reset => Reason::Reset,
             Answer::Datagram => Reason::UdpResponse,
-            Answer::Unreachable(r) => r,
+            Answer::Unreachable(r) | Answer::Proxy(r) => r,
         }
     }
 }
