@@ -139,10 +139,13 @@ impl Reason {
         match (proto, self) {
             (_, SynAck | UdpResponse | ProxyConnected) => Open,
             (_, ConnRefused | Reset | ProxyRefused) | (Protocol::Udp, PortUnreach) => Closed,
-            (_, ProxyHostUnreach | ProxyNetUnreach | ProxyDenied | ProxyNoResponse) => Filtered,
             (Protocol::Udp, NoResponse) => OpenFiltered,
             (Protocol::Tcp, NoResponse | PortUnreach)
-            | (_, HostUnreach | NetUnreach | AdminProhibited | LocalError) => Filtered,
+            | (
+                _,
+                HostUnreach | NetUnreach | AdminProhibited | LocalError | ProxyHostUnreach
+                | ProxyNetUnreach | ProxyDenied | ProxyNoResponse,
+            ) => Filtered,
         }
     }
 }
