@@ -150,6 +150,7 @@ impl ProxyTransport {
     }
 }
 
+#[expect(clippy::needless_pass_by_value, reason = "used as map_err(describe)")]
 fn describe(e: ProxyError) -> String {
     e.to_string()
 }
