@@ -139,6 +139,15 @@ pub struct ScanArgs {
     #[arg(long = "max-host-concurrency", value_name = "N")]
     pub max_host_concurrency: Option<usize>,
 
+    /// Scan through a proxy: socks5://[USER:PASS@]HOST:PORT, socks5h://... or
+    /// http://HOST:PORT (CONNECT); its replies are the ports' states (connect scan only).
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+
+    /// With --proxy: at most N connections to the proxy at once (default 32).
+    #[arg(long = "proxy-concurrency", value_name = "N", requires = "proxy")]
+    pub proxy_concurrency: Option<usize>,
+
     /// At most N retries of an unanswered probe (the engine uses fewer on a clean path).
     #[arg(long = "max-retries", value_name = "N")]
     pub max_retries: Option<u8>,

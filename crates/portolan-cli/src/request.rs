@@ -182,6 +182,37 @@ pub struct ScanRequest {
     pub probe: Option<ProbeConfig>,
     /// Notes for the user about adjustments made (printed on stderr).
     pub notes: Vec<String>,
+    /// `--proxy`: scan through this proxy.
+    pub proxy: Option<ProxyConfig>,
+}
+
+/// A checked `--proxy`: its URL and the address it was found at.
+#[derive(Debug, Clone)]
+pub struct ProxyConfig {
+    pub url: portolan_proxy::ProxyUrl,
+    pub addr: std::net::SocketAddr,
+}
+
+/// Connections to one proxy at once when `--proxy-concurrency` is not given: a proxy
+/// is one process shared by every probe (danted forks per client, tinyproxy has a
+/// connection limit), so the default is modest; the engine's window adapts below it.
+pub const DEFAULT_PROXY_CONCURRENCY: usize = 32;
+
+/// The proxy named by `--proxy`, its host resolved with `resolver`.
+pub fn proxy_config(text: &str, resolver: &dyn Resolver) -> anyhow::Result<ProxyConfig> {
+    let url: portolan_proxy::ProxyUrl = text.parse().map_err(|e| usage(format!("--proxy {e}")))?;
+    let ip = match url.host.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip,
+        Err(_) => *resolver
+            .resolve(&url.host)
+            .map_err(|e| usage(format!("--proxy: cannot resolve {}: {e}", url.host)))?
+            .first()
+            .ok_or_else(|| usage(format!("--proxy: {} has no address", url.host)))?,
+    };
+    Ok(ProxyConfig {
+        addr: std::net::SocketAddr::new(ip, url.port),
+        url,
+    })
 }
 
 /// The `--resume` part of the request: which run, checked against what else was typed.
@@ -379,6 +410,22 @@ pub fn scan_request(
     let args = args.as_ref();
     check_conflicts(args, resume.is_some())?;
     let plan = scantype::resolve(&args.scan_type).map_err(usage)?;
+    let proxy = match &args.proxy {
+        Some(text) => {
+            if plan.udp || plan.tcp != Some(ScanKind::Connect) {
+                return Err(usage(
+                    "--proxy scans with the proxy's connections: it goes with the connect scan (-sT) only",
+                ));
+            }
+            if args.identify {
+                return Err(usage(
+                    "--proxy cannot go with -sV yet: service probes would go to the targets directly",
+                ));
+            }
+            Some(proxy_config(text, env.resolver())?)
+        }
+        None => None,
+    };
     let history = history(args, env);
     let outputs = outputs(args, &history, env)?;
     let (tcp_ports, udp_ports) = ports(args, plan)?;
@@ -427,6 +474,7 @@ pub fn scan_request(
         timeline: args.debug_timeline,
         probe,
         notes,
+        proxy,
     })
 }
 
@@ -855,7 +903,13 @@ fn engine(
             "--concurrency {wanted} lowered to {ceiling}: the open-file limit is {file_limit}"
         ));
     }
-    let max_in_flight = NonZeroUsize::new(wanted.min(ceiling)).unwrap_or(NonZeroUsize::MIN);
+    let proxy_cap = match (args.proxy.as_ref(), args.proxy_concurrency) {
+        (_, Some(0)) => return Err(usage("--proxy-concurrency must be at least 1")),
+        (Some(_), n) => n.unwrap_or(DEFAULT_PROXY_CONCURRENCY),
+        (None, _) => usize::MAX,
+    };
+    let max_in_flight =
+        NonZeroUsize::new(wanted.min(ceiling).min(proxy_cap)).unwrap_or(NonZeroUsize::MIN);
     let host_cap = match args.max_host_concurrency {
         Some(0) => return Err(usage("--max-host-concurrency must be at least 1")),
         Some(n) => NonZeroUsize::new(n),

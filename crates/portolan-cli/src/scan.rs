@@ -11,8 +11,8 @@ use std::time::SystemTime;
 
 use anyhow::Context;
 use portolan_engine::{
-    ConnectTransport, EngineError, PortResult, Progress, Protocol, Scanner, Sink, SinkError,
-    Summary, TargetOrder, Transport, UdpTransport,
+    ConnectTransport, EngineError, PortResult, Progress, Protocol, ProxyTransport, Scanner, Sink,
+    SinkError, Summary, TargetOrder, Transport, UdpTransport,
 };
 use portolan_output::{RunInfo, ShardInfo};
 use portolan_probe::UdpPayloads;
@@ -49,8 +49,17 @@ impl Signals {
     }
 }
 
-/// The TCP transport: connects, or the raw SYN one (`-sS`).
-fn transport(kind: ScanKind) -> anyhow::Result<Box<dyn Transport>> {
+/// The TCP transport: connects, through a proxy (`--proxy`), or the raw SYN one
+/// (`-sS`).
+fn transport(
+    kind: ScanKind,
+    proxy: Option<&request::ProxyConfig>,
+) -> anyhow::Result<Box<dyn Transport>> {
+    if let Some(p) = proxy {
+        let t = ProxyTransport::new(p.url.clone(), p.addr)
+            .context("cannot create the event poller")?;
+        return Ok(Box::new(t));
+    }
     match kind {
         ScanKind::Connect => {
             let connect = ConnectTransport::new().context("cannot create the event poller")?;
@@ -79,7 +88,10 @@ pub fn run(typed: &Typed, command_line: String) -> anyhow::Result<Outcome> {
     // report finished (a second Ctrl-C ends the process, e.g. at `-iL -`).
     let signals = Signals::installed();
     // Before any history or report is opened: a missing privilege is a usage error.
-    let mut tcp_transport = cfg.kind.map(transport).transpose()?;
+    let mut tcp_transport = cfg
+        .kind
+        .map(|kind| transport(kind, cfg.proxy.as_ref()))
+        .transpose()?;
     session.open_history(&cfg)?;
     for note in &cfg.notes {
         eprintln!("portolan: note: {note}");
