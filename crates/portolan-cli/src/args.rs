@@ -530,6 +530,11 @@ pub struct ConnectArgs {
     /// Connect timeout.
     #[arg(short = 'w', long = "wait", value_name = "TIME", default_value = "10", value_parser = duration::positive)]
     pub wait: Duration,
+
+    /// Connect through a proxy: socks5://[USER:PASS@]HOST:PORT, socks5h://... (names
+    /// resolved by the proxy) or http://HOST:PORT (CONNECT).
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
     /// Use TLS; the certificate is verified against the system roots.
     #[arg(long)]
     pub tls: bool,
@@ -589,6 +594,10 @@ pub struct ListenArgs {
 pub struct HttpArgs {
     /// `http://HOST[:PORT]/PATH` or `https://...`
     pub url: String,
+    /// Connect through a proxy: socks5://[USER:PASS@]HOST:PORT, socks5h://... (names
+    /// resolved by the proxy) or http://HOST:PORT (a CONNECT tunnel, for http:// too).
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
     /// The request method.
     #[arg(
         short = 'X',

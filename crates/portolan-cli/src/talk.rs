@@ -146,9 +146,20 @@ fn run_udp(plan: &UdpPlan) -> anyhow::Result<Outcome> {
     session_outcome(end)
 }
 
+/// `--proxy`, checked.
+fn proxy(text: Option<&str>) -> anyhow::Result<Option<portolan_proxy::ProxyUrl>> {
+    text.map(|t| t.parse().map_err(|e| usage(format!("--proxy {e}"))))
+        .transpose()
+}
+
 /// `portolan connect`.
 pub fn run_connect(args: &ConnectArgs) -> anyhow::Result<Outcome> {
     let (host, port) = host_port(&args.host, args.port)?;
+    if args.udp && args.proxy.is_some() {
+        return Err(usage(
+            "--proxy carries TCP only (SOCKS5 CONNECT, HTTP CONNECT); it cannot go with -u",
+        ));
+    }
     if args.udp {
         return run_udp(&UdpPlan {
             role: UdpRole::Connect {
@@ -179,6 +190,7 @@ pub fn run_connect(args: &ConnectArgs) -> anyhow::Result<Outcome> {
                 port: args.source_port,
             },
             timeout: Some(args.wait),
+            proxy: proxy(args.proxy.as_deref())?,
         },
         tls,
         session: session_options(&args.session)?,
@@ -275,6 +287,7 @@ pub fn run_http(args: &HttpArgs) -> anyhow::Result<Outcome> {
         connect: ConnectOptions {
             source: SourceBind::default(),
             timeout: Some(args.wait),
+            proxy: proxy(args.proxy.as_deref())?,
         },
         tls: ClientTls {
             verification: if args.insecure {

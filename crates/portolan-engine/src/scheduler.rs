@@ -148,8 +148,8 @@ pub struct Progress {
 /// Why a scan stopped before its end.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
-    #[error("waiting for socket events failed: {0}")]
-    /// The transport could not wait for events.
+    /// The transport failed: its poller, or (through a proxy) the proxy itself.
+    #[error("the transport failed: {0}")]
     Poll(#[source] std::io::Error),
     #[error("no socket can be opened ({hiccup:?} with nothing in flight); raise `ulimit -n` or free resources")]
     /// Nothing could be started, over and over, with nothing in flight to wait for.

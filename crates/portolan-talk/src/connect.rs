@@ -24,7 +24,7 @@ pub struct ConnectPlan {
 /// the address (`connect 198.18.0.1:81: refused`). The TLS handshake gets the connect
 /// timeout (or [`tls::DEFAULT_HANDSHAKE_TIMEOUT`]) on top of the connect itself.
 pub async fn connect(plan: &ConnectPlan, io: SessionIo<'_>) -> Result<SessionEnd, TalkError> {
-    let tcp = net::connect(&plan.target, plan.options).await?;
+    let tcp = net::connect(&plan.target, &plan.options).await?;
     match &plan.tls {
         None => session::run(tcp, &plan.session, io).await,
         Some(settings) => {

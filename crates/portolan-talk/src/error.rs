@@ -115,6 +115,19 @@ pub enum TalkError {
         reason: ConnectFailure,
     },
     /// Binding a local address failed.
+    /// The proxy answered for the destination: no tunnel.
+    #[error("connect {target} through {proxy}: {reason}")]
+    ThroughProxy {
+        target: String,
+        proxy: String,
+        reason: &'static str,
+    },
+    /// The proxy itself failed (credentials, protocol, hang-up, timeout).
+    #[error("proxy {proxy}: {cause}")]
+    Proxy {
+        proxy: String,
+        cause: String,
+    },
     #[error("bind {addr}: {cause}")]
     Bind {
         /// The address.

@@ -4,6 +4,8 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
+use portolan_proxy::{Destination, Handshake, Outcome, Progress, ProxyUrl};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
 use crate::error::{ConnectFailure, TalkError, UsageError};
@@ -41,12 +43,15 @@ pub struct SourceBind {
 }
 
 /// How to open the connection.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ConnectOptions {
     /// What to bind locally, if anything.
     pub source: SourceBind,
-    /// Give up on one address after this long.
+    /// Give up on one address after this long (through a proxy: on the proxy, and
+    /// then on its handshake).
     pub timeout: Option<Duration>,
+    /// Connect through this proxy (`--proxy`).
+    pub proxy: Option<ProxyUrl>,
 }
 
 /// Resolves `target` into its addresses, in resolver order.
@@ -70,7 +75,14 @@ pub async fn resolve(target: &Target) -> Result<Vec<SocketAddr>, TalkError> {
 
 /// Connects to the first address of `target` that answers. The error names the last
 /// address tried, e.g. `connect 198.18.0.1:81: refused`.
-pub async fn connect(target: &Target, options: ConnectOptions) -> Result<TcpStream, TalkError> {
+pub async fn connect(target: &Target, options: &ConnectOptions) -> Result<TcpStream, TalkError> {
+    if let Some(proxy) = &options.proxy {
+        return through_proxy(target, proxy, options).await;
+    }
+    direct(target, options).await
+}
+
+async fn direct(target: &Target, options: &ConnectOptions) -> Result<TcpStream, TalkError> {
     let mut addrs = resolve(target).await?;
     if let Some(ip) = options.source.ip {
         addrs.retain(|a| a.is_ipv4() == ip.is_ipv4());
@@ -94,7 +106,7 @@ pub async fn connect(target: &Target, options: ConnectOptions) -> Result<TcpStre
     }))
 }
 
-async fn connect_one(addr: SocketAddr, options: ConnectOptions) -> Result<TcpStream, TalkError> {
+async fn connect_one(addr: SocketAddr, options: &ConnectOptions) -> Result<TcpStream, TalkError> {
     let failed = |reason| TalkError::Connect { addr, reason };
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()
@@ -127,4 +139,93 @@ async fn connect_one(addr: SocketAddr, options: ConnectOptions) -> Result<TcpStr
     // Interactive traffic: send each typed line at once.
     let _ = stream.set_nodelay(true);
     Ok(stream)
+}
+
+/// Opens a tunnel to `target` through `proxy`, with the sans-IO handshake of
+/// `portolan-proxy`. The proxy's name is resolved here; the target's is sent to the
+/// proxy for `socks5h://` and HTTP CONNECT, and resolved here for `socks5://`.
+///
+/// The proxy's reply is read one byte at a time: the handshake knows where the
+/// reply ends, so no byte of the destination's is taken from the stream, and the
+/// session gets a plain [`TcpStream`]. The reply is a few dozen bytes.
+async fn through_proxy(
+    target: &Target,
+    proxy: &ProxyUrl,
+    options: &ConnectOptions,
+) -> Result<TcpStream, TalkError> {
+    let shown = proxy.to_string();
+    let fail = |cause: String| TalkError::Proxy {
+        proxy: shown.clone(),
+        cause,
+    };
+    let dest = match target.host.parse::<IpAddr>() {
+        Ok(ip) => Destination::Addr(SocketAddr::new(ip, target.port)),
+        Err(_) if proxy.scheme.remote_names() => Destination::Name {
+            host: target.host.clone(),
+            port: target.port,
+        },
+        Err(_) => Destination::Addr(resolve(target).await?[0]),
+    };
+    let mut handshake = Handshake::new(proxy, &dest).map_err(|e| fail(e.to_string()))?;
+    let direct_options = ConnectOptions {
+        proxy: None,
+        ..options.clone()
+    };
+    let mut stream = direct(&Target::new(&proxy.host, proxy.port), &direct_options)
+        .await
+        .map_err(|e| match e {
+            TalkError::Usage(_) => e,
+            other => fail(other.to_string()),
+        })?;
+    let talk = async {
+        let mut byte = [0u8; 1];
+        loop {
+            if !handshake.transmit().is_empty() {
+                let out = handshake.transmit().to_vec();
+                stream
+                    .write_all(&out)
+                    .await
+                    .map_err(|e| fail(format!("sending to it failed: {e}")))?;
+                handshake.sent(out.len());
+            }
+            let n = stream
+                .read(&mut byte)
+                .await
+                .map_err(|e| fail(format!("reading from it failed: {e}")))?;
+            let progress = if n == 0 {
+                Progress::Done(handshake.closed().map_err(|e| fail(e.to_string()))?)
+            } else {
+                handshake
+                    .receive(&byte[..n])
+                    .map_err(|e| fail(e.to_string()))?
+            };
+            if let Progress::Done(outcome) = progress {
+                return Ok::<Outcome, TalkError>(outcome);
+            }
+        }
+    };
+    let outcome = match options.timeout {
+        Some(limit) => tokio::time::timeout(limit, talk)
+            .await
+            .map_err(|_| fail(format!("no answer within {limit:?}")))?,
+        None => talk.await,
+    }?;
+    let reason = match outcome {
+        Outcome::Connected => return Ok(stream),
+        Outcome::Refused => "refused",
+        Outcome::HostUnreachable => "host unreachable",
+        Outcome::NetUnreachable => "network unreachable",
+        Outcome::Denied => "not allowed by the proxy",
+        Outcome::Failed => "the proxy could not connect",
+    };
+    let target = if target.host.contains(':') {
+        format!("[{}]:{}", target.host, target.port)
+    } else {
+        format!("{}:{}", target.host, target.port)
+    };
+    Err(TalkError::ThroughProxy {
+        target,
+        proxy: shown,
+        reason,
+    })
 }

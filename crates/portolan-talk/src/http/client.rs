@@ -173,7 +173,7 @@ async fn exchange(
     options: &HttpOptions,
     io: &mut HttpIo<'_>,
 ) -> Result<ResponseHead, TalkError> {
-    let tcp = net::connect(&Target::new(&url.host, url.port), options.connect).await?;
+    let tcp = net::connect(&Target::new(&url.host, url.port), &options.connect).await?;
     match url.scheme {
         Scheme::Http => talk(tcp, url, method, options, io).await,
         Scheme::Https => {
