@@ -124,10 +124,7 @@ pub enum TalkError {
     },
     /// The proxy itself failed (credentials, protocol, hang-up, timeout).
     #[error("proxy {proxy}: {cause}")]
-    Proxy {
-        proxy: String,
-        cause: String,
-    },
+    Proxy { proxy: String, cause: String },
     #[error("bind {addr}: {cause}")]
     Bind {
         /// The address.

@@ -17,6 +17,7 @@ mod history;
 mod lab;
 mod probe;
 mod props;
+mod proxy;
 mod regressions;
 mod scan;
 mod shard;
