@@ -1577,6 +1577,38 @@ mod tests {
         assert!(notes[0].contains("lowered to 960"), "{notes:?}");
     }
 
+    // --- proxies
+
+    #[test]
+    fn a_proxy_is_parsed_and_its_name_resolved() {
+        let r = request(&["::1", "--proxy", "socks5h://u:p@lab.test:1080"]);
+        let p = r.proxy.unwrap();
+        assert_eq!(p.addr, "198.18.0.1:1080".parse().unwrap());
+        assert_eq!(p.url.scheme, portolan_proxy::Scheme::Socks5h);
+        let r = request(&["::1", "--proxy", "http://[::1]:3128", "--proxy-concurrency", "4"]);
+        assert_eq!(r.proxy.unwrap().addr, "[::1]:3128".parse().unwrap());
+        assert!(request(&["::1"]).proxy.is_none());
+    }
+
+    #[test]
+    fn bad_proxies_and_their_conflicts_are_refused() {
+        for (words, want) in [
+            (&["--proxy", "socks4://h:1"][..], "a proxy is socks5://"),
+            (&["--proxy", "socks5://nowhere.test:1"][..], "cannot resolve nowhere.test"),
+            (&["--proxy", "socks5://h:0"][..], "port is not a number"),
+            (&["--proxy", "socks5://[::1]:1", "-sS"][..], "connect scan (-sT) only"),
+            (&["--proxy", "socks5://[::1]:1", "-sV"][..], "cannot go with -sV"),
+            (&["--proxy", "socks5://[::1]:1", "--proxy-concurrency", "0"][..], "at least 1"),
+        ] {
+            let mut all = vec!["::1"];
+            all.extend_from_slice(words);
+            let line = refused(&all);
+            assert!(line.contains(want), "{words:?}: {line}");
+        }
+        // --proxy-concurrency means nothing without a proxy.
+        assert!(request_in(&["::1", "--proxy-concurrency", "4"], None, &FakeEnv::new()).is_err());
+    }
+
     #[test]
     fn max_rate_must_be_positive() {
         for bad in ["0", "-1", "NaN", "inf"] {
