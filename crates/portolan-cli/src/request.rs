@@ -198,6 +198,9 @@ pub struct ProxyConfig {
 /// connection limit), so the default is modest; the engine's window adapts below it.
 pub const DEFAULT_PROXY_CONCURRENCY: usize = 32;
 
+/// The shortest timeout of a probe through a proxy, unless `--min-rtt-timeout` says.
+pub const PROXY_MIN_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// The proxy named by `--proxy`, its host resolved with `resolver`.
 pub fn proxy_config(text: &str, resolver: &dyn Resolver) -> anyhow::Result<ProxyConfig> {
     let url: portolan_proxy::ProxyUrl = text.parse().map_err(|e| usage(format!("--proxy {e}")))?;
@@ -842,6 +845,13 @@ fn timing(args: &ScanArgs) -> anyhow::Result<Timing> {
     }
     if let Some(d) = args.initial_rtt_timeout {
         t.initial_timeout = d;
+    }
+    if args.proxy.is_some() {
+        // A proxy's answer includes its own work (a fork or thread, its connect):
+        // its time jitters by milliseconds where loopback's does not, and a timeout
+        // fit to the fastest answers retries the rest and buries the proxy.
+        t.min_timeout = t.min_timeout.max(PROXY_MIN_TIMEOUT);
+        t.max_timeout = t.max_timeout.max(PROXY_MIN_TIMEOUT);
     }
     if let Some(d) = args.min_rtt_timeout {
         t.min_timeout = d;
@@ -1585,7 +1595,13 @@ mod tests {
         let p = r.proxy.unwrap();
         assert_eq!(p.addr, "198.18.0.1:1080".parse().unwrap());
         assert_eq!(p.url.scheme, portolan_proxy::Scheme::Socks5h);
-        let r = request(&["::1", "--proxy", "http://[::1]:3128", "--proxy-concurrency", "4"]);
+        let r = request(&[
+            "::1",
+            "--proxy",
+            "http://[::1]:3128",
+            "--proxy-concurrency",
+            "4",
+        ]);
         assert_eq!(r.proxy.unwrap().addr, "[::1]:3128".parse().unwrap());
         assert!(request(&["::1"]).proxy.is_none());
     }
@@ -1594,11 +1610,23 @@ mod tests {
     fn bad_proxies_and_their_conflicts_are_refused() {
         for (words, want) in [
             (&["--proxy", "socks4://h:1"][..], "a proxy is socks5://"),
-            (&["--proxy", "socks5://nowhere.test:1"][..], "cannot resolve nowhere.test"),
+            (
+                &["--proxy", "socks5://nowhere.test:1"][..],
+                "cannot resolve nowhere.test",
+            ),
             (&["--proxy", "socks5://h:0"][..], "port is not a number"),
-            (&["--proxy", "socks5://[::1]:1", "-sS"][..], "connect scan (-sT) only"),
-            (&["--proxy", "socks5://[::1]:1", "-sV"][..], "cannot go with -sV"),
-            (&["--proxy", "socks5://[::1]:1", "--proxy-concurrency", "0"][..], "at least 1"),
+            (
+                &["--proxy", "socks5://[::1]:1", "-sS"][..],
+                "connect scan (-sT) only",
+            ),
+            (
+                &["--proxy", "socks5://[::1]:1", "-sV"][..],
+                "cannot go with -sV",
+            ),
+            (
+                &["--proxy", "socks5://[::1]:1", "--proxy-concurrency", "0"][..],
+                "at least 1",
+            ),
         ] {
             let mut all = vec!["::1"];
             all.extend_from_slice(words);

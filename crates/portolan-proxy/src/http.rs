@@ -136,8 +136,10 @@ impl Connect {
             self.step = Step::Body { status, length };
         }
         if let Step::Body { status, length } = self.step {
+            // The proxy's words decide as soon as they are in: no need to wait for a
+            // close that some proxies linger over.
             let limit = length.unwrap_or(MAX_BODY).min(MAX_BODY);
-            if self.inbuf.len() >= limit {
+            if self.inbuf.len() >= limit || by_body(&self.inbuf).is_some() {
                 return Ok(Some(self.conclude(status)));
             }
         }
