@@ -420,11 +420,6 @@ pub fn scan_request(
                     "--proxy scans with the proxy's connections: it goes with the connect scan (-sT) only",
                 ));
             }
-            if args.identify {
-                return Err(usage(
-                    "--proxy cannot go with -sV yet: service probes would go to the targets directly",
-                ));
-            }
             Some(proxy_config(text, env.resolver())?)
         }
         None => None,
@@ -441,7 +436,16 @@ pub fn scan_request(
     let (targets, target_words) = targets(args, env)?;
     let targets = Arc::new(targets);
     let timing = timing(args)?;
-    let probe = probe(args, env)?;
+    let mut probe = probe(args, env)?;
+    if let (Some(p), Some(proxy)) = (probe.as_mut(), proxy.as_ref()) {
+        // -sV talks to the open ports through the same proxy, as many at once as
+        // the scan may have.
+        p.settings.proxy = Some(proxy.url.clone());
+        p.settings.concurrency = p
+            .settings
+            .concurrency
+            .min(args.proxy_concurrency.unwrap_or(DEFAULT_PROXY_CONCURRENCY));
+    }
     let mut notes: Vec<String> = resume_note.into_iter().collect();
     let engine = engine(args, timing, probe.as_ref(), env.file_limit(), &mut notes)?;
     let shard = args.shard.map(|shard| ShardPlan {
@@ -1618,10 +1622,6 @@ mod tests {
             (
                 &["--proxy", "socks5://[::1]:1", "-sS"][..],
                 "connect scan (-sT) only",
-            ),
-            (
-                &["--proxy", "socks5://[::1]:1", "-sV"][..],
-                "cannot go with -sV",
             ),
             (
                 &["--proxy", "socks5://[::1]:1", "--proxy-concurrency", "0"][..],

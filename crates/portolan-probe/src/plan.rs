@@ -29,6 +29,8 @@ pub struct Settings {
     pub max_rarity: u8,
     /// Ports probed at the same time.
     pub concurrency: usize,
+    /// Talk to the ports through this proxy (`scan --proxy`), as the scan did.
+    pub proxy: Option<portolan_proxy::ProxyUrl>,
 }
 
 impl Default for Settings {
@@ -38,6 +40,7 @@ impl Default for Settings {
             fixed_wait: None,
             max_rarity: 5,
             concurrency: 256,
+            proxy: None,
         }
     }
 }

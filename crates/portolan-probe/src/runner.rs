@@ -27,7 +27,8 @@ pub async fn identify(
 ) -> Service {
     let waits = Waits::new(rtt, settings.fixed_wait);
     let deadline = Instant::now() + waits.budget;
-    let target = Target::new(endpoint, settings.banner_bytes.max(1), waits);
+    let mut target = Target::new(endpoint, settings.banner_bytes.max(1), waits);
+    target.proxy.clone_from(&settings.proxy);
     let mut verdict = Verdict::default();
     for step in steps(db, endpoint.port, settings.max_rarity) {
         let (sent, exchange) = match step {
@@ -52,6 +53,8 @@ struct Target {
     limit: usize,
     waits: Waits,
     http_get: Vec<u8>,
+    /// Through a proxy, each exchange is a tunnel (the same handshake as the scan's).
+    proxy: Option<portolan_proxy::ProxyUrl>,
 }
 
 impl Target {
@@ -68,6 +71,7 @@ impl Target {
             limit,
             waits,
             http_get,
+            proxy: None,
         }
     }
 
@@ -79,12 +83,25 @@ impl Target {
     }
 
     async fn exchange(&self, probe: Option<&Payload>, sent: &[u8]) -> Reply {
-        let Ok(Ok(mut tcp)) = timeout(
-            self.waits.reply.max(Duration::from_secs(1)),
-            TcpStream::connect(self.addr),
-        )
-        .await
-        else {
+        let limit = self.waits.reply.max(Duration::from_secs(1));
+        let connected = match &self.proxy {
+            None => timeout(limit, TcpStream::connect(self.addr))
+                .await
+                .map(|r| r.map_err(drop)),
+            Some(proxy) => {
+                let options = portolan_talk::ConnectOptions {
+                    timeout: Some(limit),
+                    proxy: Some(proxy.clone()),
+                    ..portolan_talk::ConnectOptions::default()
+                };
+                let target =
+                    portolan_talk::Target::new(&self.addr.ip().to_string(), self.addr.port());
+                timeout(limit * 2, portolan_talk::open_tcp(&target, &options))
+                    .await
+                    .map(|r| r.map_err(drop))
+            }
+        };
+        let Ok(Ok(mut tcp)) = connected else {
             return Reply {
                 received: Vec::new(),
                 end: End::NoConnection,

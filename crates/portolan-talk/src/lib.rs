@@ -30,7 +30,7 @@ pub use connect::{connect, ConnectPlan};
 pub use display::Display;
 pub use error::{ConnectFailure, TalkError, UsageError};
 pub use listen::{listen, Accepting, ListenPlan};
-pub use net::{ConnectOptions, SourceBind, Target};
+pub use net::{connect as open_tcp, ConnectOptions, SourceBind, Target};
 pub use script::{unescape, Expectation, Script};
 pub use session::{AfterInput, LineEnding, SessionEnd, SessionIo, SessionOptions, TelnetMode};
 pub use tls::{ClientTls, ServerCert, Verification};

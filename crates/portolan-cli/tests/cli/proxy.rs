@@ -337,10 +337,6 @@ fn proxy_flags_are_checked() {
             "connect scan (-sT) only",
         ),
         (
-            &["--proxy", "socks5://127.0.0.1:1", "-sV"][..],
-            "cannot go with -sV",
-        ),
-        (
             &[
                 "--proxy",
                 "socks5://127.0.0.1:1",
@@ -356,5 +352,52 @@ fn proxy_flags_are_checked() {
             .assert()
             .code(2)
             .stderr(predicates::str::contains(want));
+    }
+}
+
+/// An SSH-like greeter for any number of connections.
+fn ssh_greeter() -> (TcpListener, u16) {
+    let (l, port) = listener();
+    let accepting = l.try_clone().unwrap();
+    std::thread::spawn(move || {
+        for conn in accepting.incoming() {
+            let Ok(mut s) = conn else { return };
+            let _ = s.write_all(b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n");
+        }
+    });
+    (l, port)
+}
+
+fn identify_through(proxy: &str) {
+    let (_l, port) = ssh_greeter();
+    let out = portolan()
+        .args([
+            "scan",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-sV",
+            "--no-history",
+        ])
+        .args(["--ndjson", "-", "--proxy", proxy])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("\"proxy-connected\""), "{text}");
+    assert!(text.contains("OpenSSH"), "-sV through {proxy}: {text}");
+}
+
+#[test]
+fn service_probes_go_through_the_proxy_too() {
+    if let Some(p) = dante() {
+        identify_through(&format!("socks5://127.0.0.1:{}", p.port));
+    }
+    if let Some(p) = tinyproxy() {
+        identify_through(&format!("http://127.0.0.1:{}", p.port));
     }
 }
