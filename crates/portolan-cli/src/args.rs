@@ -139,7 +139,7 @@ pub struct ScanArgs {
     #[arg(long = "max-host-concurrency", value_name = "N")]
     pub max_host_concurrency: Option<usize>,
 
-    /// Scan through a proxy: socks5://[USER:PASS@]HOST:PORT, socks5h://... or
+    /// Scan through a proxy: socks5://HOST:PORT (USER:PASS@HOST:PORT with credentials), socks5h://... or
     /// http://HOST:PORT (CONNECT); its replies are the ports' states (connect scan only).
     #[arg(long, value_name = "URL")]
     pub proxy: Option<String>,
@@ -531,7 +531,7 @@ pub struct ConnectArgs {
     #[arg(short = 'w', long = "wait", value_name = "TIME", default_value = "10", value_parser = duration::positive)]
     pub wait: Duration,
 
-    /// Connect through a proxy: socks5://[USER:PASS@]HOST:PORT, socks5h://... (names
+    /// Connect through a proxy: socks5://HOST:PORT (USER:PASS@HOST:PORT with credentials), socks5h://... (names
     /// resolved by the proxy) or http://HOST:PORT (CONNECT).
     #[arg(long, value_name = "URL")]
     pub proxy: Option<String>,
@@ -594,7 +594,7 @@ pub struct ListenArgs {
 pub struct HttpArgs {
     /// `http://HOST[:PORT]/PATH` or `https://...`
     pub url: String,
-    /// Connect through a proxy: socks5://[USER:PASS@]HOST:PORT, socks5h://... (names
+    /// Connect through a proxy: socks5://HOST:PORT (USER:PASS@HOST:PORT with credentials), socks5h://... (names
     /// resolved by the proxy) or http://HOST:PORT (a CONNECT tunnel, for http:// too).
     #[arg(long, value_name = "URL")]
     pub proxy: Option<String>,

@@ -21,6 +21,8 @@
 //!   `Network is unreachable`, the strings tinyproxy and squid copy from `strerror`)
 //!   decide; without them the port is [`Outcome::Failed`] (filtered).
 
+#![warn(missing_docs)]
+
 mod http;
 mod socks5;
 mod url;
@@ -35,7 +37,12 @@ pub enum Destination {
     /// An address resolved here.
     Addr(SocketAddr),
     /// A name the proxy resolves (`socks5h://`, and always for HTTP CONNECT).
-    Name { host: String, port: u16 },
+    Name {
+        /// The name.
+        host: String,
+        /// The port.
+        port: u16,
+    },
 }
 
 impl Destination {
@@ -67,21 +74,31 @@ pub enum Outcome {
 /// The proxy itself failed; no port state can be read from it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProxyError {
+    /// The proxy accepts neither no authentication nor username/password.
     #[error("the proxy accepts none of our authentication methods")]
     NoAcceptableMethod,
-    #[error("the proxy wants a username and password (none given)")]
+    /// The proxy wants credentials (SOCKS5 method 2, HTTP 407) and has none or
+    /// refused the ones in the request.
+    #[error("the proxy wants a username and password (none given, or not these)")]
     AuthRequired,
+    /// RFC 1929's sub-negotiation failed.
     #[error("the proxy rejected the username and password")]
     AuthRejected,
+    /// The proxy's bytes are not the protocol's.
     #[error("the proxy does not speak {expected}: {detail}")]
     Protocol {
+        /// `SOCKS5` or `HTTP CONNECT`.
         expected: &'static str,
+        /// What was wrong.
         detail: String,
     },
+    /// The proxy closed before its reply was whole.
     #[error("the proxy closed the connection in the middle of the handshake")]
     HungUp,
+    /// A SOCKS5 name is at most 255 bytes.
     #[error("the destination name is longer than SOCKS5 allows (255 bytes)")]
     NameTooLong,
+    /// RFC 1929 credentials are at most 255 bytes each.
     #[error("the username or password is longer than SOCKS5 allows (255 bytes)")]
     CredentialsTooLong,
 }

@@ -24,7 +24,9 @@ impl Scheme {
 /// A username and password (RFC 1929; HTTP Basic for CONNECT).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
+    /// The username.
     pub user: String,
+    /// The password (never printed).
     pub password: String,
 }
 
@@ -37,10 +39,13 @@ impl fmt::Debug for Credentials {
 /// A proxy, as `--proxy` names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProxyUrl {
+    /// The protocol.
     pub scheme: Scheme,
     /// A name or an address, without IPv6 brackets.
     pub host: String,
+    /// The proxy's port.
     pub port: u16,
+    /// Username and password, when given.
     pub credentials: Option<Credentials>,
 }
 
@@ -67,12 +72,16 @@ impl fmt::Display for ProxyUrl {
 /// A `--proxy` that is not a proxy URL.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
+    /// Not `socks5://`, `socks5h://` or `http://`.
     #[error("`{0}`: a proxy is socks5://, socks5h:// or http://HOST:PORT")]
     Scheme(String),
+    /// No host, or no port.
     #[error("`{0}`: the proxy needs HOST:PORT")]
     HostPort(String),
+    /// The port is not 1 to 65535.
     #[error("`{0}`: the proxy's port is not a number from 1 to 65535")]
     Port(String),
+    /// Credentials without a `:`, or with a bad percent-escape.
     #[error("`{0}`: credentials are user:password@ (percent-encoded)")]
     Credentials(String),
 }

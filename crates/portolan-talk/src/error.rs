@@ -114,17 +114,25 @@ pub enum TalkError {
         /// Why it failed.
         reason: ConnectFailure,
     },
-    /// Binding a local address failed.
     /// The proxy answered for the destination: no tunnel.
     #[error("connect {target} through {proxy}: {reason}")]
     ThroughProxy {
+        /// The destination, `HOST:PORT`.
         target: String,
+        /// The proxy, without its password.
         proxy: String,
+        /// What the proxy said (refused, host unreachable, ...).
         reason: &'static str,
     },
     /// The proxy itself failed (credentials, protocol, hang-up, timeout).
     #[error("proxy {proxy}: {cause}")]
-    Proxy { proxy: String, cause: String },
+    Proxy {
+        /// The proxy, without its password.
+        proxy: String,
+        /// What went wrong.
+        cause: String,
+    },
+    /// Binding a local address failed.
     #[error("bind {addr}: {cause}")]
     Bind {
         /// The address.

@@ -169,7 +169,8 @@ fn scan(ports: &str, extra: &[&str]) -> BTreeMap<u64, (String, String)> {
 /// for every port, and every reason a proxy's.
 fn same_states_as_direct(proxy: &str) {
     let listeners: Vec<(TcpListener, u16)> = (0..5).map(|_| listener()).collect();
-    let mut ports: Vec<u16> = listeners.iter().map(|(_, p)| *p).collect();
+    // A set: a released port can come back from the next bind.
+    let mut ports: std::collections::BTreeSet<u16> = listeners.iter().map(|(_, p)| *p).collect();
     ports.extend((0..40).map(|_| closed_port()));
     let list = ports
         .iter()
