@@ -22,7 +22,7 @@ pub const READ_BYTES: usize = 4096;
 
 /// Names the service behind the open UDP port `addr`; `None` when no payload drew an
 /// answer a parser understands. `db` holds the UDP fingerprints
-/// ([`answer::fingerprints`]); `id` seeds the payloads' transaction ids.
+/// (the built-in ones come from `fingerprints/udp.toml`); `id` seeds the payloads' transaction ids.
 pub async fn identify_udp(
     addr: SocketAddr,
     table: &UdpPayloads,
