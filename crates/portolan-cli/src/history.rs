@@ -33,7 +33,16 @@ fn open(db: Option<&PathBuf>) -> anyhow::Result<Option<Store>> {
             .ok_or_else(|| usage("no home directory for the history database: give --db PATH"))?,
     };
     if path.is_file() {
-        return Ok(Some(Store::open(&path)?));
+        // Reading needs no write access: a database that cannot be opened for
+        // writing (a read-only file, directory or mount) is read as it is.
+        return match Store::open(&path) {
+            Ok(store) => Ok(Some(store)),
+            Err(e) => match Store::open_read_only(&path) {
+                Ok(store) => Ok(Some(store)),
+                Err(ro @ portolan_store::StoreError::ReadOnlySchema { .. }) => Err(ro.into()),
+                Err(_) => Err(e.into()),
+            },
+        };
     }
     match (db, path.exists()) {
         (None, false) => Ok(None),

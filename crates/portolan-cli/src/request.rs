@@ -497,6 +497,18 @@ fn check_conflicts(args: &ScanArgs, resuming: bool) -> anyhow::Result<()> {
             "--db cannot go with --no-history: one records the scan, the other says not to",
         ));
     }
+    if let Some(db) = &args.history.db {
+        // A typed path is not ours to create directories for (only the default one).
+        if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.is_dir() {
+                return Err(usage(format!(
+                    "no directory {} for the history database --db {}: create it first",
+                    dir.display(),
+                    db.display()
+                )));
+            }
+        }
+    }
     Ok(())
 }
 

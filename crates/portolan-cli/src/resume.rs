@@ -164,18 +164,23 @@ impl Session {
         }
         self.store = match &req.history {
             History::Off => None,
-            History::Named(path) => Some(Store::open(path)?),
+            // A database that cannot be opened (locked past the wait, read-only,
+            // on a full disk, corrupt) costs the record, never the scan.
+            History::Named(path) => match Store::open(path) {
+                Ok(store) => Some(store),
+                Err(e) => {
+                    without_history(&e.into());
+                    None
+                }
+            },
             History::Default(None) => {
                 eprintln!("portolan: warning: scanning without history: no home directory for the history database (give --db PATH or --no-history)");
                 None
             }
-            History::Default(Some(path)) => match Store::open(path) {
+            History::Default(Some(path)) => match Store::open_in_data_dir(path) {
                 Ok(store) => Some(store),
                 Err(e) => {
-                    eprintln!(
-                        "portolan: warning: scanning without history: {}",
-                        crate::exit::error_line(&e.into())
-                    );
+                    without_history(&e.into());
                     None
                 }
             },
@@ -210,17 +215,30 @@ impl Session {
                 started: info.started,
                 udp: cfg.udp.is_some(),
             };
-            let id = store.begin_run(&new)?;
-            self.lock = Some(store.lock_run(id)?);
-            store.set_target_specs(id, &cfg.target_words)?;
-            if let Some(plan) = cfg.shard {
-                store.set_spec(id, &plan.spec.to_string())?;
+            // The reports are open by now: a database that fails here (full,
+            // read-only, locked past the wait) is a warning, and the scan goes on
+            // so that every report is finished.
+            let begun = (|| -> anyhow::Result<_> {
+                let id = store.begin_run(&new)?;
+                let lock = store.lock_run(id)?;
+                store.set_target_specs(id, &cfg.target_words)?;
+                if let Some(plan) = cfg.shard {
+                    store.set_spec(id, &plan.spec.to_string())?;
+                }
+                let run = store.run(id)?;
+                let recorder = Recorder::new(store, &run)?.identifying(cfg.probe.is_some())?;
+                Ok((lock, recorder))
+            })();
+            match begun {
+                Ok((lock, recorder)) => {
+                    self.lock = Some(lock);
+                    sink.outputs.push(Box::new(BestEffort::new(
+                        Box::new(recorder),
+                        "history recording",
+                    )));
+                }
+                Err(e) => without_history(&e),
             }
-            let run = store.run(id)?;
-            sink.outputs.push(Box::new(BestEffort::new(
-                Box::new(Recorder::new(store, &run)?.identifying(cfg.probe.is_some())?),
-                "history recording",
-            )));
             return Ok(None);
         };
         let unidentified = if cfg.probe.is_some() {
@@ -277,4 +295,12 @@ impl Session {
 
 fn cfg_total(cfg: &ScanRequest) -> u128 {
     cfg.targets.hosts().saturating_mul(cfg.ports.len() as u128)
+}
+
+/// Says once that this scan goes unrecorded, and why.
+fn without_history(e: &anyhow::Error) {
+    eprintln!(
+        "portolan: warning: scanning without history: {}",
+        crate::exit::error_line(e)
+    );
 }

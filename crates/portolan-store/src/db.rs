@@ -30,7 +30,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use portolan_engine::{PortResult, Protocol, Reason, Service};
 use portolan_target::{Endpoint, PortList};
-use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
+use rusqlite::{
+    params, Connection, OpenFlags, OptionalExtension, Row, Transaction, TransactionBehavior,
+};
 
 use crate::answered::{Answered, HostKey};
 use crate::StoreError;
@@ -265,14 +267,22 @@ pub fn default_path() -> Option<PathBuf> {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `path`, in WAL mode.
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
+    /// Opens the database at `path` in the default data directory, creating the
+    /// directory first: the default location is ours to make, a path the user typed
+    /// is not (a typo in `--db /typo/x.db` must not leave directories behind).
+    pub fn open_in_data_dir(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
                 path: dir.to_owned(),
                 source,
             })?;
         }
+        Self::open(path)
+    }
+
+    /// Opens (creating the file if needed, never its directory) the database at
+    /// `path`, in WAL mode.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
         let open = |source| StoreError::Open {
             path: path.to_owned(),
             source,
@@ -304,6 +314,52 @@ impl Store {
             .map_err(open)?;
         migrate(&tx).map_err(migrate_err)?;
         tx.commit().map_err(open)?;
+        Ok(Store { conn })
+    }
+
+    /// Opens the database at `path` for reading only, for `history`, `show` and
+    /// `diff` when [`Store::open`] cannot: a file the user may not write, or one in
+    /// a directory where SQLite cannot make the WAL's shared-memory file (a
+    /// read-only mount, an archived copy). First as an ordinary read-only
+    /// connection; if even that cannot open, as an immutable file (nothing can be
+    /// writing a file this process cannot write beside). Never migrates: an older
+    /// schema is an error here.
+    pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        let open = |source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let uri = |extra: &str| {
+            let mut u = String::from("file:");
+            for b in path.as_os_str().as_encoded_bytes() {
+                match b {
+                    b'%' | b'?' | b'#' | 0x80.. => u.push_str(&format!("%{b:02X}")),
+                    _ => u.push(char::from(*b)),
+                }
+            }
+            u.push_str(extra);
+            u
+        };
+        let readable = |conn: &Connection| {
+            conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))
+        };
+        let mut result = Connection::open_with_flags(uri("?mode=ro"), flags)
+            .and_then(|c| readable(&c).map(|v| (c, v)));
+        if result.is_err() {
+            result = Connection::open_with_flags(uri("?mode=ro&immutable=1"), flags)
+                .and_then(|c| readable(&c).map(|v| (c, v)));
+        }
+        let (conn, version) = result.map_err(open)?;
+        if version != SCHEMA_VERSION {
+            return Err(StoreError::ReadOnlySchema {
+                path: path.to_owned(),
+                found: version,
+                want: SCHEMA_VERSION,
+            });
+        }
         Ok(Store { conn })
     }
 

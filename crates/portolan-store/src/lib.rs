@@ -46,6 +46,17 @@ pub enum StoreError {
         /// SQLite's error.
         source: rusqlite::Error,
     },
+    /// A database that cannot be written, whose schema is not this version's (it
+    /// cannot be upgraded where it is).
+    #[error("cannot read the history database {path}: it is read-only and has schema version {found}, not {want}; open it once where it can be written to upgrade it")]
+    ReadOnlySchema {
+        /// The database file.
+        path: PathBuf,
+        /// Its schema version.
+        found: i64,
+        /// This version's.
+        want: i64,
+    },
     /// The database's directory could not be created.
     #[error("cannot create the directory {path}: {source}")]
     Dir {

@@ -20,6 +20,11 @@ use crate::file::quote;
 /// Hosts in one target above which `--large` is required (a /16 of IPv4, a /112 of IPv6).
 pub const LARGE_HOSTS: u128 = 1 << 16;
 
+/// The most hosts one target may name even with `--large` (2^32: all of IPv4, or an
+/// IPv6 /96). A larger block could never be scanned to the end, and its count would
+/// not fit the host index (`::/0` has 2^128 hosts, one more than a `u128` holds).
+pub const MAX_HOST_BITS: u32 = 32;
+
 /// Why targets were refused.
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
@@ -58,6 +63,18 @@ pub enum SpecError {
         text: String,
         /// How many addresses it holds.
         hosts: u128,
+    },
+    #[error(
+        "target {} has 2^{bits} hosts, more than can be scanned (at most 2^{max}: all of IPv4, or an IPv6 /96)",
+        quote(text),
+        max = MAX_HOST_BITS
+    )]
+    /// A target too large to scan at all, even with the guard lifted.
+    Huge {
+        /// The target as given.
+        text: String,
+        /// log2 of its size.
+        bits: u32,
     },
     #[error("target {} ({addr}) is outside the scope file", quote(text))]
     /// A target with an address outside the scope.
@@ -452,6 +469,12 @@ impl TargetSetBuilder {
         let mut named_seen = HashSet::new();
         for (text, spec) in self.targets {
             let new_blocks = match spec {
+                TargetSpec::Net(net) if host_bits(&net) > MAX_HOST_BITS => {
+                    return Err(SpecError::Huge {
+                        text,
+                        bits: host_bits(&net),
+                    });
+                }
                 TargetSpec::Net(net) => vec![HostBlock::Range {
                     start: net.network(),
                     count: host_count(&net),
@@ -503,9 +526,14 @@ impl TargetSetBuilder {
     }
 }
 
+fn host_bits(net: &IpNet) -> u32 {
+    u32::from(net.max_prefix_len().saturating_sub(net.prefix_len()))
+}
+
+/// Exact for every block [`TargetSetBuilder::build`] lets through (at most
+/// 2^[`MAX_HOST_BITS`] hosts).
 fn host_count(net: &IpNet) -> u128 {
-    let bits = u32::from(net.max_prefix_len() - net.prefix_len());
-    1u128.checked_shl(bits).unwrap_or(u128::MAX)
+    1u128.checked_shl(host_bits(net)).unwrap_or(u128::MAX)
 }
 
 fn resolve(resolver: &dyn Resolver, name: &str) -> Result<Vec<IpAddr>, SpecError> {
@@ -922,6 +950,32 @@ mod tests {
             v6.build(&FakeDns),
             Err(SpecError::TooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn huge_blocks_are_refused_with_their_true_size() {
+        for (text, bits) in [("::/0", 128), ("2001:db8::/64", 64), ("::/95", 33)] {
+            let b = TargetSetBuilder::new().target(text).unwrap();
+            let err = b.allow_large(true).build(&FakeDns).unwrap_err();
+            assert!(
+                matches!(err, SpecError::Huge { bits: b, .. } if b == bits),
+                "{text}: {err}"
+            );
+            assert!(
+                err.to_string().contains(&format!("2^{bits} hosts")),
+                "{err}"
+            );
+        }
+        let all_v4 = TargetSetBuilder::new().target("0.0.0.0/0").unwrap();
+        assert_eq!(
+            all_v4.allow_large(true).build(&FakeDns).unwrap().hosts(),
+            1 << 32
+        );
+        let v6_96 = TargetSetBuilder::new().target("2001:db8::/96").unwrap();
+        assert_eq!(
+            v6_96.allow_large(true).build(&FakeDns).unwrap().hosts(),
+            1 << 32
+        );
     }
 
     #[test]

@@ -363,3 +363,128 @@ fn list_files_and_quoted_input_are_bounded() {
         err.len()
     );
 }
+
+/// issue 9 item 18: `scan --db /typo/x.db` made the directory `/typo` silently.
+#[test]
+fn scan_refuses_a_database_in_a_missing_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = portolan(dir.path())
+        .args(["scan", "127.0.0.1", "-p", "1", "--no-progress"])
+        .args(["--db", "typo/x.db", "-oN", "out.txt"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    assert!(stderr_of(&o).contains("typo"), "{}", stderr_of(&o));
+    assert!(!dir.path().join("typo").exists(), "typo/ was created");
+    assert!(!dir.path().join("out.txt").exists(), "an output was opened");
+    // The default database's directory is ours to make.
+    portolan(dir.path())
+        .args(["scan", "127.0.0.1", "-p", "1", "--no-progress"])
+        .assert()
+        .success();
+    assert!(dir.path().join("xdg/portolan/history.db").is_file());
+}
+
+/// issue 9 item 18: `::/0` was counted as 2^128-1 hosts, and `--large` let it start.
+#[test]
+fn the_whole_ipv6_space_is_refused_with_its_true_size() {
+    let dir = tempfile::tempdir().unwrap();
+    for large in [false, true] {
+        let mut cmd = portolan(dir.path());
+        cmd.args(["scan", "::/0", "-p", "80", "--no-history", "--no-progress"]);
+        if large {
+            cmd.arg("--large");
+        }
+        let o = cmd.assert().code(2).get_output().clone();
+        let err = stderr_of(&o);
+        assert!(err.contains("2^128 hosts"), "{err}");
+        assert!(
+            !err.contains("340282366920938463463374607431768211455"),
+            "{err}"
+        );
+    }
+}
+
+/// Makes a directory read-only for this process, root included (`chattr +i`; a
+/// plain mode change does not stop root), and undoes it on drop.
+struct ReadOnlyDir(std::path::PathBuf);
+
+impl ReadOnlyDir {
+    fn new(dir: &Path) -> Option<Self> {
+        if nix::unistd::geteuid().is_root() {
+            let ok = std::process::Command::new("chattr")
+                .arg("+i")
+                .arg(dir)
+                .status()
+                .is_ok_and(|s| s.success());
+            if !ok {
+                crate::util::skip_or_fail(
+                    "chattr +i failed (no e2fsprogs, or a file system without it)",
+                );
+                return None;
+            }
+        } else {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+        }
+        Some(ReadOnlyDir(dir.to_owned()))
+    }
+}
+
+impl Drop for ReadOnlyDir {
+    fn drop(&mut self) {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::process::Command::new("chattr")
+            .arg("-i")
+            .arg(&self.0)
+            .status();
+        let _ = std::fs::set_permissions(&self.0, std::fs::Permissions::from_mode(0o755));
+    }
+}
+
+/// issue 9 item 18: a database in a read-only place could not be read by
+/// `history` or `show` (SQLite could not make the WAL's shared-memory file).
+#[test]
+fn a_read_only_database_can_be_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let ro = dir.path().join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    portolan(dir.path())
+        .args([
+            "scan",
+            "127.0.0.1",
+            "-p",
+            "1",
+            "--no-progress",
+            "--db",
+            "ro/h.db",
+        ])
+        .assert()
+        .success();
+    for side in ["h.db-wal", "h.db-shm"] {
+        let _ = std::fs::remove_file(ro.join(side));
+    }
+    let Some(_guard) = ReadOnlyDir::new(&ro) else {
+        return;
+    };
+    let listed = portolan(dir.path())
+        .args(["history", "--db", "ro/h.db"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(
+        String::from_utf8_lossy(&listed.stdout).contains("complete"),
+        "{}",
+        String::from_utf8_lossy(&listed.stdout)
+    );
+    let shown = portolan(dir.path())
+        .args(["show", "1", "--db", "ro/h.db"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(String::from_utf8_lossy(&shown.stdout).contains("127.0.0.1"));
+    assert!(!ro.join("h.db-shm").exists());
+}
