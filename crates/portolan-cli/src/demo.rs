@@ -101,6 +101,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
         outputs: reports,
         bar: None,
         timeline: false,
+        failed: None,
     };
     sink.start(&RunInfo {
         command_line: "portolan demo".into(),

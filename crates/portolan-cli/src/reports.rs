@@ -14,19 +14,68 @@ use crate::progress::Bar;
 use crate::request::ScanRequest;
 
 /// Feeds every report, and the progress bar, from the engine.
+///
+/// A report that fails to write (a full disk, a closed pipe) is dropped and its
+/// error kept: the scan goes on for the others, so one full disk costs one file,
+/// and [`Reports::finish`] gives the error (exit 1, naming the file) once every
+/// other report is finished. Only when no report is left does the scan stop.
 pub struct Reports {
     pub outputs: Vec<Box<dyn Report>>,
     pub bar: Option<Bar>,
     /// Print each progress snapshot on stderr (`--debug-timeline`).
     pub timeline: bool,
+    /// The first write error of a dropped report.
+    pub failed: Option<io::Error>,
+}
+
+/// What a failed report becomes: it takes nothing more.
+struct Dropped;
+
+impl Report for Dropped {
+    fn result(&mut self, _: &PortResult) -> io::Result<()> {
+        Ok(())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+    fn finish(&mut self, _: &Summary) -> io::Result<()> {
+        Ok(())
+    }
+    fn essential(&self) -> bool {
+        false
+    }
+}
+
+impl Reports {
+    /// Calls `f` on every live report; drops the ones that fail. An error only
+    /// when every report has failed (nothing is left to scan for; the history
+    /// recorder never fails, see [`BestEffort`], and does not count).
+    fn each(
+        &mut self,
+        mut f: impl FnMut(&mut dyn Report) -> io::Result<()>,
+    ) -> Result<(), SinkError> {
+        let mut live = 0;
+        for report in &mut self.outputs {
+            match f(report.as_mut()) {
+                Ok(()) => live += usize::from(report.essential()),
+                Err(e) => {
+                    *report = Box::new(Dropped);
+                    if self.failed.is_none() {
+                        self.failed = Some(e);
+                    }
+                }
+            }
+        }
+        match &self.failed {
+            Some(e) if live == 0 => Err(io::Error::new(e.kind(), e.to_string()).into()),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl Sink for Reports {
     fn result(&mut self, r: &PortResult) -> Result<(), SinkError> {
-        for report in &mut self.outputs {
-            report.result(r)?;
-        }
-        Ok(())
+        self.each(|report| report.result(r))
     }
 
     fn progress(&mut self, p: &Progress) -> Result<(), SinkError> {
@@ -36,10 +85,7 @@ impl Sink for Reports {
         if self.timeline {
             eprintln!("{p:?}");
         }
-        for report in &mut self.outputs {
-            report.flush()?;
-        }
-        Ok(())
+        self.each(|report| report.flush())
     }
 }
 
@@ -54,7 +100,7 @@ impl Reports {
         if let Some(bar) = &self.bar {
             bar.finish();
         }
-        let mut first = Ok(());
+        let mut first = self.failed.take().map_or(Ok(()), Err);
         for report in &mut self.outputs {
             if let Err(e) = report.finish(summary) {
                 if first.is_ok() {
@@ -107,6 +153,9 @@ impl Report for BestEffort {
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
         self.call(|r| r.finish(summary));
         Ok(())
+    }
+    fn essential(&self) -> bool {
+        false
     }
 }
 
@@ -177,5 +226,6 @@ pub fn reports(cfg: &ScanRequest, total: u128) -> anyhow::Result<Reports> {
         outputs: reports,
         bar,
         timeline: cfg.timeline,
+        failed: None,
     })
 }

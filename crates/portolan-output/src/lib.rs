@@ -106,6 +106,12 @@ pub trait Report {
     /// Writes what is left (the formats that print host by host write everything here)
     /// and the run's summary.
     fn finish(&mut self, summary: &Summary) -> io::Result<()>;
+    /// Whether the scan is worth going on for this report alone: false for one
+    /// kept on the side (the history recorder), so that a scan whose every real
+    /// report has failed stops.
+    fn essential(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
     reason = "test helpers: a failed unwrap is a failed test"
 )]
 
+mod faults;
 mod formats;
 mod history;
 mod lab;

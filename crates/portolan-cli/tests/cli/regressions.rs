@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::util::{portolan_in as portolan, portolan_std, spawn_ready};
+use crate::util::{portolan_in as portolan, portolan_std, spawn_ready, ReadOnlyDir};
 
 fn stderr_of(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
@@ -403,43 +403,6 @@ fn the_whole_ipv6_space_is_refused_with_its_true_size() {
             !err.contains("340282366920938463463374607431768211455"),
             "{err}"
         );
-    }
-}
-
-/// Makes a directory read-only for this process, root included (`chattr +i`; a
-/// plain mode change does not stop root), and undoes it on drop.
-struct ReadOnlyDir(std::path::PathBuf);
-
-impl ReadOnlyDir {
-    fn new(dir: &Path) -> Option<Self> {
-        if nix::unistd::geteuid().is_root() {
-            let ok = std::process::Command::new("chattr")
-                .arg("+i")
-                .arg(dir)
-                .status()
-                .is_ok_and(|s| s.success());
-            if !ok {
-                crate::util::skip_or_fail(
-                    "chattr +i failed (no e2fsprogs, or a file system without it)",
-                );
-                return None;
-            }
-        } else {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555)).unwrap();
-        }
-        Some(ReadOnlyDir(dir.to_owned()))
-    }
-}
-
-impl Drop for ReadOnlyDir {
-    fn drop(&mut self) {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::process::Command::new("chattr")
-            .arg("-i")
-            .arg(&self.0)
-            .status();
-        let _ = std::fs::set_permissions(&self.0, std::fs::Permissions::from_mode(0o755));
     }
 }
 

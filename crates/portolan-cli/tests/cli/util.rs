@@ -226,3 +226,38 @@ fn run(args: &[&str]) -> bool {
         .status()
         .is_ok_and(|s| s.success())
 }
+
+/// Makes a directory read-only for this process, root included (`chattr +i`; a
+/// plain mode change does not stop root), and undoes it on drop.
+pub struct ReadOnlyDir(std::path::PathBuf);
+
+impl ReadOnlyDir {
+    pub fn new(dir: &std::path::Path) -> Option<Self> {
+        if nix::unistd::geteuid().is_root() {
+            let ok = std::process::Command::new("chattr")
+                .arg("+i")
+                .arg(dir)
+                .status()
+                .is_ok_and(|s| s.success());
+            if !ok {
+                skip_or_fail("chattr +i failed (no e2fsprogs, or a file system without it)");
+                return None;
+            }
+        } else {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+        }
+        Some(ReadOnlyDir(dir.to_owned()))
+    }
+}
+
+impl Drop for ReadOnlyDir {
+    fn drop(&mut self) {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::process::Command::new("chattr")
+            .arg("-i")
+            .arg(&self.0)
+            .status();
+        let _ = std::fs::set_permissions(&self.0, std::fs::Permissions::from_mode(0o755));
+    }
+}
