@@ -156,11 +156,13 @@ impl Session {
     }
 
     /// Opens the history a new scan is recorded in (the request has checked that no
-    /// output is the database). A named database that fails is an error; the default
-    /// one is a convenience, and the scan goes on without it.
-    pub fn open_history(&mut self, req: &ScanRequest) -> anyhow::Result<()> {
+    /// output is the database, and that a named one's directory exists). A database
+    /// that cannot be opened (locked past the wait, read-only, full, corrupt) is a
+    /// warning and the scan goes on unrecorded: the history is a record of the scan,
+    /// never a reason to lose it.
+    pub fn open_history(&mut self, req: &ScanRequest) {
         if self.store.is_some() {
-            return Ok(());
+            return;
         }
         self.store = match &req.history {
             History::Off => None,
@@ -185,7 +187,6 @@ impl Session {
                 }
             },
         };
-        Ok(())
     }
 
     /// Starts recording into `sink`; when resuming, first replays what earlier

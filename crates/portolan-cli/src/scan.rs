@@ -92,7 +92,7 @@ pub fn run(typed: &Typed, command_line: String) -> anyhow::Result<Outcome> {
         .kind
         .map(|kind| transport(kind, cfg.proxy.as_ref()))
         .transpose()?;
-    session.open_history(&cfg)?;
+    session.open_history(&cfg);
     for note in &cfg.notes {
         eprintln!("portolan: note: {note}");
     }

@@ -24,6 +24,7 @@
 //! `proto` column, part of the key, with every stored result read as `tcp`. A
 //! database from a newer portolan is refused rather than misread.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -336,7 +337,9 @@ impl Store {
             let mut u = String::from("file:");
             for b in path.as_os_str().as_encoded_bytes() {
                 match b {
-                    b'%' | b'?' | b'#' | 0x80.. => u.push_str(&format!("%{b:02X}")),
+                    b'%' | b'?' | b'#' | 0x80.. => {
+                        let _ = write!(u, "%{b:02X}");
+                    }
                     _ => u.push(char::from(*b)),
                 }
             }
@@ -663,6 +666,37 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn open_makes_no_directory_but_the_data_dir_one_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let typo = dir.path().join("typo/x.db");
+        assert!(matches!(Store::open(&typo), Err(StoreError::Open { .. })));
+        assert!(!dir.path().join("typo").exists());
+        Store::open_in_data_dir(&typo).unwrap();
+        assert!(typo.is_file());
+    }
+
+    #[test]
+    fn read_only_opens_a_current_database_and_refuses_an_old_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        drop(Store::open(&path).unwrap());
+        let ro = Store::open_read_only(&path).unwrap();
+        assert!(
+            ro.conn.execute("CREATE TABLE t(x)", []).is_err(),
+            "read-only"
+        );
+        let old = dir.path().join("old.db");
+        rusqlite::Connection::open(&old)
+            .unwrap()
+            .execute("CREATE TABLE t(x)", [])
+            .unwrap();
+        assert!(matches!(
+            Store::open_read_only(&old),
+            Err(StoreError::ReadOnlySchema { found: 0, .. })
+        ));
+    }
 
     #[test]
     fn regression_target_specs_are_stored_and_old_databases_migrated() {

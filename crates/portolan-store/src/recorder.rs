@@ -393,7 +393,7 @@ mod tests {
     fn records_and_replays_a_run() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/history.db");
-        let store = Store::open(&path).unwrap();
+        let store = Store::open_in_data_dir(&path).unwrap();
         let ports = PortList::parse("20-30").unwrap();
         let argv = vec!["127.0.0.1".to_owned()];
         let new = NewRun {
