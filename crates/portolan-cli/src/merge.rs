@@ -600,7 +600,7 @@ fn write(
     clock: Instant,
 ) -> anyhow::Result<()> {
     let mut session = Session::load(None, &crate::args::HistoryOptions::default())?;
-    session.open_history(cfg)?;
+    session.open_history(cfg);
     let mut sink = crate::reports::reports(cfg, 0)?;
     let info = RunInfo {
         command_line: format!(
