@@ -254,6 +254,24 @@ fn u(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
 
+/// Refuses a file that is not empty and not an SQLite database. SQLite itself
+/// would take a file shorter than its header for an empty database and write one
+/// over it (a one-byte `notes.db` became a history).
+fn refuse_foreign(path: &Path) -> Result<(), StoreError> {
+    use std::io::Read as _;
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return Ok(());
+    };
+    let mut head = Vec::with_capacity(16);
+    let _ = file.by_ref().take(16).read_to_end(&mut head);
+    if head.is_empty() || head == b"SQLite format 3\0" {
+        return Ok(());
+    }
+    Err(StoreError::NotADatabase {
+        path: path.to_owned(),
+    })
+}
+
 /// `$XDG_DATA_HOME/portolan/history.db`, else `~/.local/share/portolan/history.db`.
 pub fn default_path() -> Option<PathBuf> {
     let data = std::env::var_os("XDG_DATA_HOME")
@@ -284,6 +302,7 @@ impl Store {
     /// Opens (creating the file if needed, never its directory) the database at
     /// `path`, in WAL mode.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        refuse_foreign(path)?;
         let open = |source| StoreError::Open {
             path: path.to_owned(),
             source,
@@ -326,6 +345,7 @@ impl Store {
     /// writing a file this process cannot write beside). Never migrates: an older
     /// schema is an error here.
     pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        refuse_foreign(path)?;
         let open = |source| StoreError::Open {
             path: path.to_owned(),
             source,
@@ -666,6 +686,18 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_short_foreign_file_is_refused_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notes.db");
+        std::fs::write(&path, "x").unwrap();
+        assert!(matches!(
+            Store::open(&path),
+            Err(StoreError::NotADatabase { .. })
+        ));
+        assert_eq!(std::fs::read(&path).unwrap(), b"x");
+    }
 
     #[test]
     fn open_makes_no_directory_but_the_data_dir_one_does() {

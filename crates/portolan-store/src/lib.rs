@@ -46,6 +46,12 @@ pub enum StoreError {
         /// SQLite's error.
         source: rusqlite::Error,
     },
+    /// A file that is not an SQLite database (and is left as it is).
+    #[error("{path} is not a database (not an SQLite file); it was left as it is")]
+    NotADatabase {
+        /// The file.
+        path: PathBuf,
+    },
     /// A database that cannot be written, whose schema is not this version's (it
     /// cannot be upgraded where it is).
     #[error("cannot read the history database {path}: it is read-only and has schema version {found}, not {want}; open it once where it can be written to upgrade it")]
