@@ -128,20 +128,14 @@ impl Transport for ConnectTransport {
 
     fn wait(&mut self, timeout: Duration, out: &mut Vec<Event>) -> io::Result<()> {
         let mut timeout = Some(timeout);
-        loop {
-            match self.poll.poll(&mut self.events, timeout) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(()),
-                Err(e) => return Err(e),
-            }
-            let full = self.events.iter().count() >= self.events.capacity();
+        while let Some(full) = poll_batch(&mut self.poll, &mut self.events, timeout)? {
             self.collect(out);
-            // A full batch may have left ready sockets behind: drain them too.
             if !full {
-                return Ok(());
+                break;
             }
             timeout = Some(Duration::ZERO);
         }
+        Ok(())
     }
 }
 
@@ -161,6 +155,21 @@ impl ConnectTransport {
                 Err(hiccup) => Event::Hiccup(token, hiccup),
             });
         }
+    }
+}
+
+/// One wait of a mio transport (connect, UDP): `None` when a signal interrupted it
+/// (the scheduler just turns again), else whether the batch filled `events`; a full
+/// batch may have left ready sockets behind, so the caller polls again at once.
+pub(crate) fn poll_batch(
+    poll: &mut Poll,
+    events: &mut Events,
+    timeout: Option<Duration>,
+) -> io::Result<Option<bool>> {
+    match poll.poll(events, timeout) {
+        Ok(()) => Ok(Some(events.iter().count() >= events.capacity())),
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(None),
+        Err(e) => Err(e),
     }
 }
 

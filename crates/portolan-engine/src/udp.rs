@@ -26,6 +26,7 @@ use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token as MioToken};
 use socket2::{Domain, Protocol, Socket, Type};
 
+use crate::connect::poll_batch;
 use crate::result::Reason;
 use crate::sys::{self, Classified};
 use crate::transport::{Answer, Event, Hiccup, Started, Token, Transport};
@@ -160,13 +161,7 @@ impl Transport for UdpTransport {
 
     fn wait(&mut self, timeout: Duration, out: &mut Vec<Event>) -> io::Result<()> {
         let mut timeout = Some(timeout);
-        loop {
-            match self.poll.poll(&mut self.events, timeout) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(()),
-                Err(e) => return Err(e),
-            }
-            let full = self.events.iter().count() >= self.events.capacity();
+        while let Some(full) = poll_batch(&mut self.poll, &mut self.events, timeout)? {
             let mut ready = std::mem::take(&mut self.ready);
             ready.clear();
             ready.extend(self.events.iter().map(|e| e.token().0));
@@ -182,9 +177,10 @@ impl Transport for UdpTransport {
             }
             self.ready = ready;
             if !full {
-                return Ok(());
+                break;
             }
             timeout = Some(Duration::ZERO);
         }
+        Ok(())
     }
 }
