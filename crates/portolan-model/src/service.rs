@@ -43,6 +43,11 @@ pub struct Service {
     pub method: Method,
     /// 0 (a guess) to 10 (certain).
     pub confidence: u8,
+    /// A soft match: a fingerprint named the service but not the product (`ftp` from
+    /// a 220 greeting no product fingerprint knows). Not the same as a guess from the
+    /// port number ([`Method::Port`]), where nothing matched at all.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub soft: bool,
     /// The first bytes the server sent (at most `--banner-bytes`).
     ///
     /// Serialised as terminal-safe text ([`portolan_text::escape_terminal`]: valid
@@ -105,6 +110,14 @@ pub struct HttpInfo {
     pub title: Option<String>,
 }
 
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's `skip_serializing_if` passes the field by reference"
+)]
+fn is_false(b: &bool) -> bool {
+    !b
+}
+
 /// A banner's bytes as terminal-safe text, and that text back as bytes.
 mod banner {
     use serde::{Deserialize, Deserializer, Serializer};
@@ -142,6 +155,7 @@ mod tests {
             cpe: vec!["cpe:/a:openbsd:openssh".into()],
             method: Method::Banner,
             confidence: 10,
+            soft: false,
             banner: Some(b"SSH-2.0-x\x1b[2J\xff".to_vec()),
             tls: Some(TlsInfo {
                 sans: vec!["a.test".into()],

@@ -44,6 +44,7 @@ fn ssh() -> Service {
         cpe: vec!["cpe:/a:openbsd:openssh:9.2p1".into()],
         method: Method::Banner,
         confidence: 10,
+        soft: false,
         banner: Some(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n".to_vec()),
         tls: None,
         http: None,
@@ -59,6 +60,7 @@ fn hostile_http() -> Service {
         cpe: Vec::new(),
         method: Method::Probed,
         confidence: 8,
+        soft: false,
         banner: Some(b"HTTP/1.0 200 OK\r\n\x1b[2J\x00\x9b</x>]]>&\xff".to_vec()),
         tls: Some(TlsInfo {
             version: Some("TLSv1.3".into()),

@@ -394,6 +394,7 @@ mod tests {
             cpe: Vec::new(),
             method,
             confidence: 10,
+            soft: false,
             banner: None,
             tls: None,
             http: None,
@@ -434,6 +435,7 @@ mod tests {
         let guess = Service {
             banner: Some(b"\x1b]0;pwned\x07hi\r\n".to_vec()),
             confidence: 1,
+            soft: false,
             ..service("http", Method::Port)
         };
         let mut summary = Summary {

@@ -27,8 +27,11 @@ use std::path::Path;
 
 use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
+use toml::Spanned;
 
+use crate::check;
 use crate::error::ProbeError;
+use crate::matcher::BANNER;
 
 /// The built-in files, in the order they are tried.
 const BUILTIN: &[(&str, &str)] = &[
@@ -82,7 +85,8 @@ pub struct Fingerprint {
     pub product: Option<String>,
     /// Byte pattern over the answer (compiled without Unicode; `.` matches newlines).
     pub pattern: Regex,
-    /// Templates with `$1` / `${name}` references to the pattern's groups.
+    /// Templates with `$1` / `${name}` references to the pattern's groups, or a fixed
+    /// text (an inferred version such as `9.6 or later`).
     pub version: Option<String>,
     /// Extra information template, like `version`.
     pub info: Option<String>,
@@ -90,11 +94,16 @@ pub struct Fingerprint {
     pub cpe: Vec<String>,
     /// 0 to 10: how sure a match is (default 10 with a product, 8 without).
     pub confidence: u8,
+    /// A soft fingerprint names the service and not the product: `soft = true`, the
+    /// default for a fingerprint without `product`.
+    pub soft: bool,
     /// Names of the payloads whose answers this applies to (`banner` = the server
     /// spoke first); empty means every answer (`probes = [...]` in the file).
     pub payloads: Vec<String>,
     /// The file it came from, for messages.
     pub file: String,
+    /// The line of its `pattern` in that file.
+    pub line: usize,
 }
 
 /// The compiled database.
@@ -118,33 +127,60 @@ struct FileModel {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ProbeModel {
-    name: String,
+    name: Spanned<String>,
     #[serde(default = "tcp")]
-    kind: PayloadKind,
+    kind: Spanned<PayloadKind>,
+    payload: Option<Spanned<String>>,
+    rarity: Spanned<u8>,
     #[serde(default)]
-    payload: String,
-    rarity: u8,
-    #[serde(default)]
-    ports: Vec<u16>,
+    ports: Vec<Spanned<u16>>,
 }
 
-fn tcp() -> PayloadKind {
-    PayloadKind::Tcp
+fn tcp() -> Spanned<PayloadKind> {
+    Spanned::new(0..0, PayloadKind::Tcp)
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FingerprintModel {
-    service: String,
-    product: Option<String>,
-    pattern: String,
-    version: Option<String>,
-    info: Option<String>,
+    service: Spanned<String>,
+    product: Option<Spanned<String>>,
+    pattern: Spanned<String>,
+    version: Option<Spanned<String>>,
+    info: Option<Spanned<String>>,
     #[serde(default)]
-    cpe: Vec<String>,
-    confidence: Option<u8>,
+    cpe: Vec<Spanned<String>>,
+    confidence: Option<Spanned<u8>>,
+    soft: Option<Spanned<bool>>,
     #[serde(default)]
-    probes: Vec<String>,
+    probes: Vec<Spanned<String>>,
+}
+
+/// One file being read: its name and text, for the places of errors.
+struct Source<'a> {
+    file: &'a str,
+    text: &'a str,
+}
+
+impl Source<'_> {
+    fn error(&self, at: usize, message: impl Into<String>) -> ProbeError {
+        self.error_at(check::place(self.text, at), message)
+    }
+
+    fn error_at(&self, place: check::Place, message: impl Into<String>) -> ProbeError {
+        ProbeError::Invalid {
+            file: self.file.to_string(),
+            line: place.line,
+            column: place.column,
+            message: message.into(),
+        }
+    }
+
+    /// An error at byte `at` of the string value `value`.
+    fn error_in(&self, value: &Spanned<String>, at: usize, message: String) -> ProbeError {
+        let place = check::place_in_value(self.text, &value.span(), value.get_ref(), at);
+        self.error_at(place, message)
+    }
 }
 
 impl Database {
@@ -158,6 +194,8 @@ impl Database {
     }
 
     /// Adds every `*.toml` file of `dir` (sorted by name) before what is already here.
+    /// A file's fingerprints may use the probes already here, the probes of an
+    /// earlier file of `dir` and their own file's; a probe name may be defined once.
     pub fn prepend_dir(&mut self, dir: &Path) -> Result<(), ProbeError> {
         let read_err = |source| ProbeError::Read {
             path: dir.to_path_buf(),
@@ -170,7 +208,13 @@ impl Database {
             .filter(|p| p.extension().is_some_and(|x| x == "toml"))
             .collect();
         paths.sort();
-        let mut user = Database::default();
+        // The user's files are read with the payloads already known, so that they can
+        // use them and cannot define them again.
+        let known = self.payloads.len();
+        let mut user = Database {
+            payloads: self.payloads.clone(),
+            fingerprints: Vec::new(),
+        };
         for path in paths {
             let text = fs::read_to_string(&path).map_err(|source| ProbeError::Read {
                 path: path.clone(),
@@ -178,35 +222,66 @@ impl Database {
             })?;
             user.add_file(&path.display().to_string(), &text)?;
         }
-        user.payloads.append(&mut self.payloads);
+        let mut payloads = user.payloads.split_off(known);
+        payloads.append(&mut self.payloads);
         user.fingerprints.append(&mut self.fingerprints);
-        *self = user;
+        *self = Database {
+            payloads,
+            fingerprints: user.fingerprints,
+        };
         Ok(())
     }
 
-    /// Parses one file and appends its payloads and fingerprints.
+    /// Parses one file, checks it and appends its payloads and fingerprints. Its
+    /// fingerprints may use the payloads already here and its own.
     pub fn add_file(&mut self, file: &str, text: &str) -> Result<(), ProbeError> {
-        let model: FileModel = toml::from_str(text).map_err(|e| ProbeError::Toml {
-            file: file.to_string(),
-            message: e.to_string(),
+        self.add_file_with(file, text, &[BANNER])
+    }
+
+    /// [`Database::add_file`] where the fingerprints may also name the pseudo-probes
+    /// `pseudo` (the UDP fields).
+    pub(crate) fn add_file_with(
+        &mut self,
+        file: &str,
+        text: &str,
+        pseudo: &[&str],
+    ) -> Result<(), ProbeError> {
+        let src = Source { file, text };
+        let model: FileModel = toml::from_str(text).map_err(|e| {
+            let at = e.span().map_or(0, |s| s.start);
+            src.error(at, check::one_line(e.message()))
         })?;
+        let mut payloads = Vec::with_capacity(model.probe.len());
         for p in model.probe {
-            let payload = portolan_talk::unescape(&p.payload).map_err(|e| ProbeError::Payload {
-                file: file.to_string(),
-                payload: p.name.clone(),
-                message: e.to_string(),
-            })?;
-            self.payloads.push(Payload {
-                name: p.name,
-                kind: p.kind,
-                bytes: payload,
-                rarity: p.rarity.clamp(1, 9),
-                ports: p.ports,
-            });
+            let payload = payload(&src, p)?;
+            if self
+                .payloads
+                .iter()
+                .chain(&payloads)
+                .any(|q: &Payload| q.name == payload.0.name)
+            {
+                let message = format!("probe `{}` is defined twice", payload.0.name);
+                return Err(src.error(payload.1, message));
+            }
+            payloads.push(payload.0);
         }
+        self.payloads.append(&mut payloads);
+        let mut fingerprints = Vec::with_capacity(model.fingerprint.len());
         for f in model.fingerprint {
-            self.fingerprints.push(compile(file, f)?);
+            for name in &f.probes {
+                if !pseudo.contains(&name.get_ref().as_str())
+                    && self.payload(name.get_ref()).is_none()
+                {
+                    let message = format!(
+                        "unknown probe `{}` (a probe's name, or `{BANNER}`)",
+                        portolan_text::escape_line(name.get_ref().as_bytes())
+                    );
+                    return Err(src.error(name.span().start, message));
+                }
+            }
+            fingerprints.push(compile(&src, f)?);
         }
+        self.fingerprints.append(&mut fingerprints);
         Ok(())
     }
 
@@ -216,32 +291,149 @@ impl Database {
     }
 }
 
-fn compile(file: &str, f: FingerprintModel) -> Result<Fingerprint, ProbeError> {
-    let pattern = RegexBuilder::new(&f.pattern)
+/// A checked payload, and where its name is.
+fn payload(src: &Source<'_>, p: ProbeModel) -> Result<(Payload, usize), ProbeError> {
+    let name = p.name.get_ref();
+    let at = p.name.span().start;
+    if name.is_empty() || name == BANNER || !name.bytes().all(|b| b.is_ascii_graphic()) {
+        let message = format!(
+            "`{}` cannot name a probe (printable, no spaces, not `{BANNER}`)",
+            portolan_text::escape_line(name.as_bytes())
+        );
+        return Err(src.error(at, message));
+    }
+    let rarity = *p.rarity.get_ref();
+    if !(1..=9).contains(&rarity) {
+        let message = format!("rarity {rarity}: from 1 (try everywhere) to 9 (only on `ports`)");
+        return Err(src.error(p.rarity.span().start, message));
+    }
+    if let Some(port) = p.ports.iter().find(|p| *p.get_ref() == 0) {
+        return Err(src.error(port.span().start, "port 0 cannot be probed"));
+    }
+    let kind = *p.kind.get_ref();
+    let bytes = match (kind, &p.payload) {
+        (PayloadKind::Tls, Some(text)) => {
+            let message = "a `tls` probe sends its own request (http-get inside the tunnel): leave `payload` out".to_string();
+            return Err(src.error(text.span().start, message));
+        }
+        (PayloadKind::Tls, None) => Vec::new(),
+        (PayloadKind::Tcp, None) => {
+            let message = format!("probe `{name}` needs a `payload` (the bytes to send)");
+            return Err(src.error(at, message));
+        }
+        (PayloadKind::Tcp, Some(text)) => {
+            let bytes = portolan_talk::unescape(text.get_ref())
+                .map_err(|e| src.error(text.span().start, format!("payload: {e}")))?;
+            if bytes.is_empty() {
+                let message = "an empty payload sends nothing: that is the `banner`".to_string();
+                return Err(src.error(text.span().start, message));
+            }
+            bytes
+        }
+    };
+    let payload = Payload {
+        name: p.name.into_inner(),
+        kind,
+        bytes,
+        rarity,
+        ports: p.ports.into_iter().map(Spanned::into_inner).collect(),
+    };
+    Ok((payload, at))
+}
+
+fn compile(src: &Source<'_>, f: FingerprintModel) -> Result<Fingerprint, ProbeError> {
+    let service = f.service.get_ref();
+    if service.is_empty() || !service.bytes().all(|b| b.is_ascii_graphic()) {
+        let message = format!(
+            "service `{}`: a short name without spaces (ftp, http, ssl/imap)",
+            portolan_text::escape_line(service.as_bytes())
+        );
+        return Err(src.error(f.service.span().start, message));
+    }
+    let text = f.pattern.get_ref();
+    if text.is_empty() {
+        let message = "the pattern is empty: it would match every answer".to_string();
+        return Err(src.error(f.pattern.span().start, message));
+    }
+    let pattern = RegexBuilder::new(text)
         .unicode(false)
         .dot_matches_new_line(true)
         .size_limit(REGEX_SIZE_LIMIT)
         .build()
-        .map_err(|source| ProbeError::Pattern {
-            file: file.to_string(),
-            service: f.service.clone(),
-            product: f.product.clone().unwrap_or_default(),
-            source: Box::new(source),
+        .map_err(|e| match check::regex_syntax_error(text) {
+            Some((at, why)) => src.error_in(&f.pattern, at, format!("pattern: {why}")),
+            None => src.error_in(
+                &f.pattern,
+                0,
+                format!("pattern: {}", check::one_line(&e.to_string())),
+            ),
         })?;
-    let confidence = f
-        .confidence
-        .unwrap_or(if f.product.is_some() { 10 } else { 8 })
-        .min(10);
+    if pattern.is_match(b"") {
+        let message = "the pattern matches zero bytes, so it names nothing: give it bytes to match"
+            .to_string();
+        return Err(src.error(f.pattern.span().start, message));
+    }
+    let names: Vec<&str> = pattern.capture_names().flatten().collect();
+    let templates = f
+        .product
+        .iter()
+        .map(|t| ("product", t))
+        .chain(f.version.iter().map(|t| ("version", t)))
+        .chain(f.info.iter().map(|t| ("info", t)))
+        .chain(f.cpe.iter().map(|t| ("cpe", t)));
+    for (key, template) in templates {
+        if template.get_ref().trim().is_empty() {
+            let message = format!("{key} is empty: leave the key out instead");
+            return Err(src.error(template.span().start, message));
+        }
+        for r in check::group_refs(template.get_ref()) {
+            if let Some(why) = check::bad_ref(&r, pattern.captures_len(), &names) {
+                return Err(src.error_in(template, r.at, format!("{key}: {why}")));
+            }
+        }
+    }
+    for cpe in &f.cpe {
+        let c = cpe.get_ref();
+        if !(c.starts_with("cpe:/") || c.starts_with("cpe:2.3:")) || c.contains(char::is_whitespace)
+        {
+            let message = format!(
+                "cpe `{}`: a CPE name starts with `cpe:/` and has no spaces (leave an inferred version out of it)",
+                portolan_text::escape_line(c.as_bytes())
+            );
+            return Err(src.error(cpe.span().start, message));
+        }
+    }
+    let soft = match (&f.soft, &f.product) {
+        (Some(soft), Some(_)) if *soft.get_ref() => {
+            let message = "a soft fingerprint names no product: leave `product` out".to_string();
+            return Err(src.error(soft.span().start, message));
+        }
+        (Some(soft), _) => *soft.get_ref(),
+        (None, product) => product.is_none(),
+    };
+    let confidence = match &f.confidence {
+        Some(c) if *c.get_ref() > 10 => {
+            let message = format!("confidence {}: from 0 to 10", c.get_ref());
+            return Err(src.error(c.span().start, message));
+        }
+        Some(c) => *c.get_ref(),
+        None if f.product.is_some() => 10,
+        None => 8,
+    };
+    let line = check::place(src.text, f.pattern.span().start).line;
+    let value = |t: Option<Spanned<String>>| t.map(Spanned::into_inner);
     Ok(Fingerprint {
-        service: f.service,
-        product: f.product,
+        service: f.service.into_inner(),
+        product: value(f.product),
         pattern,
-        version: f.version,
-        info: f.info,
-        cpe: f.cpe,
+        version: value(f.version),
+        info: value(f.info),
+        cpe: f.cpe.into_iter().map(Spanned::into_inner).collect(),
         confidence,
-        payloads: f.probes,
-        file: file.to_string(),
+        soft,
+        payloads: f.probes.into_iter().map(Spanned::into_inner).collect(),
+        file: src.file.to_string(),
+        line,
     })
 }
 
@@ -268,24 +460,180 @@ mod tests {
         }
     }
 
+    /// The one-line error of loading `text` after the built-in database.
+    fn refused(text: &str) -> String {
+        let mut db = Database::builtin().unwrap();
+        let err = db.add_file("x.toml", text).unwrap_err().to_string();
+        assert!(!err.contains('\n'), "{err}");
+        err
+    }
+
+    const FP: &str = "[[fingerprint]]\nservice = 'x'\n";
+
     #[test]
-    fn bad_files_are_reported_with_their_name() {
-        let mut db = Database::default();
-        let err = db
-            .add_file("x.toml", "[[fingerprint]]\nservice='a'\npattern='('\n")
-            .unwrap_err();
+    fn unknown_keys_and_bad_toml_have_a_line_and_column() {
+        let err = refused(&format!("{FP}pattern = '^x'\nservis = 'a'\n"));
         assert!(
-            err.to_string().starts_with("x.toml: fingerprint a/"),
+            err.starts_with("x.toml:4:1: unknown field `servis`"),
             "{err}"
         );
-        let err = db
-            .add_file("y.toml", "[[fingerprint]]\nservis='a'\n")
-            .unwrap_err();
-        assert!(err.to_string().starts_with("y.toml:"), "{err}");
-        let err = db
-            .add_file("z.toml", "[[probe]]\nname='p'\nrarity=1\npayload='\\q'\n")
-            .unwrap_err();
-        assert!(err.to_string().contains("payload p"), "{err}");
+        let err = refused("[[fingerprint]\n");
+        assert!(err.starts_with("x.toml:1:"), "{err}");
+        let err = refused(&format!("{FP}pattern = '^x'\nconfidence = 300\n"));
+        assert!(err.starts_with("x.toml:4:14:"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_regex_is_shown_where_it_is_wrong_with_the_regex_crate_words() {
+        let err = refused(&format!("{FP}pattern = '^ab(cd'\n"));
+        assert_eq!(err, "x.toml:3:15: pattern: unclosed group");
+        let err = refused(&format!("{FP}pattern = '^a{{2,1}}'\n"));
+        assert!(
+            err.starts_with("x.toml:3:14: pattern: invalid repetition"),
+            "{err}"
+        );
+        // Escaped in a basic string: the column is the value's.
+        let err = refused(&format!("{FP}pattern = \"\\\\p{{Nope}}\"\n"));
+        assert!(err.starts_with("x.toml:3:11: pattern: "), "{err}");
+    }
+
+    #[test]
+    fn templates_may_only_use_the_patterns_groups() {
+        let err = refused(&format!(
+            "{FP}pattern = '^X ([\\d.]+) (\\w+)'\nversion = '$1 $3'\n"
+        ));
+        assert_eq!(
+            err,
+            "x.toml:4:15: version: `$3` but the pattern has 2 groups"
+        );
+        let err = refused(&format!(
+            "{FP}pattern = '^X (?P<v>[\\d.]+)'\ninfo = 'v${{w}}'\n"
+        ));
+        assert!(err.starts_with("x.toml:4:10: info: `${w}`"), "{err}");
+        let err = refused(&format!(
+            "{FP}pattern = '^X (\\d)'\ncpe = ['cpe:/a:x:x:$1or']\n"
+        ));
+        assert!(err.contains("write `${1}or`"), "{err}");
+        let err = refused(&format!("{FP}product = 'X $1'\npattern = '^X'\n"));
+        assert!(
+            err.contains("product: `$1` but the pattern has 0 groups"),
+            "{err}"
+        );
+        let err = refused(&format!("{FP}pattern = '^X'\ncpe = ['x y']\n"));
+        assert!(err.starts_with("x.toml:4:8: cpe `x y`"), "{err}");
+    }
+
+    #[test]
+    fn empty_patterns_and_fields_are_refused() {
+        let err = refused(&format!("{FP}pattern = ''\n"));
+        assert!(
+            err.starts_with("x.toml:3:11: the pattern is empty"),
+            "{err}"
+        );
+        let err = refused(&format!("{FP}pattern = '(?:abc)?'\n"));
+        assert!(err.contains("matches zero bytes"), "{err}");
+        let err = refused("[[fingerprint]]\nservice = ''\npattern = 'a'\n");
+        assert!(err.starts_with("x.toml:2:11: service"), "{err}");
+        let err = refused(&format!("{FP}pattern = 'a'\nversion = ' '\n"));
+        assert!(err.contains("version is empty"), "{err}");
+    }
+
+    #[test]
+    fn probe_names_must_be_known_and_defined_once() {
+        let err = refused(&format!("{FP}pattern = 'a'\nprobes = ['banner', 'nope']\n"));
+        assert_eq!(
+            err,
+            "x.toml:4:21: unknown probe `nope` (a probe's name, or `banner`)"
+        );
+        let err = refused("[[probe]]\nname = 'http-get'\npayload = 'x'\nrarity = 1\n");
+        assert_eq!(err, "x.toml:2:8: probe `http-get` is defined twice");
+        let err = refused("[[probe]]\nname = 'p'\npayload = 'x'\nrarity = 1\n[[probe]]\nname = 'p'\npayload = 'y'\nrarity = 1\n");
+        assert!(
+            err.starts_with("x.toml:6:8: probe `p` is defined twice"),
+            "{err}"
+        );
+        // A file's own probes are known to its fingerprints.
+        let mut db = Database::builtin().unwrap();
+        db.add_file(
+            "ok.toml",
+            "[[probe]]\nname = 'hello'\npayload = 'HELLO\\r\\n'\nrarity = 9\n[[fingerprint]]\nservice = 'x'\npattern = '^HI'\nprobes = ['hello']\n",
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn bad_probes_are_refused() {
+        let probe = |rest: &str| refused(&format!("[[probe]]\nname = 'p'\n{rest}"));
+        assert!(probe("payload = 'x'\nrarity = 0\n").contains("rarity 0"));
+        assert!(probe("payload = '\\q'\nrarity = 1\n").starts_with("x.toml:3:11: payload:"));
+        assert!(probe("rarity = 1\n").contains("needs a `payload`"));
+        assert!(probe("payload = ''\nrarity = 1\n").contains("empty payload"));
+        assert!(probe("kind = 'tls'\npayload = 'x'\nrarity = 1\n").contains("leave `payload` out"));
+        assert!(
+            probe("payload = 'x'\nrarity = 1\nports = [1, 0]\n").starts_with("x.toml:5:13: port 0")
+        );
+        let err = refused("[[probe]]\nname = 'banner'\npayload = 'x'\nrarity = 1\n");
+        assert!(err.contains("cannot name a probe"), "{err}");
+    }
+
+    #[test]
+    fn soft_is_the_default_without_a_product_and_needs_none() {
+        let mut db = Database::default();
+        db.add_file(
+            "s.toml",
+            "[[fingerprint]]\nservice = 'a'\npattern = 'a'\n\
+             [[fingerprint]]\nservice = 'b'\npattern = 'b'\nsoft = false\n\
+             [[fingerprint]]\nservice = 'c'\nproduct = 'C'\npattern = 'c'\n",
+        )
+        .unwrap();
+        let soft: Vec<_> = db
+            .fingerprints
+            .iter()
+            .map(|f| (f.soft, f.confidence))
+            .collect();
+        assert_eq!(soft, [(true, 8), (false, 8), (false, 10)]);
+        assert_eq!(db.fingerprints[2].line, 11);
+        let err =
+            refused("[[fingerprint]]\nservice = 'c'\nproduct = 'C'\npattern = 'c'\nsoft = true\n");
+        assert!(
+            err.starts_with("x.toml:5:8: a soft fingerprint names no product"),
+            "{err}"
+        );
+        let err = refused(&format!("{FP}pattern = 'a'\nconfidence = 11\n"));
+        assert!(err.contains("confidence 11"), "{err}");
+    }
+
+    #[test]
+    fn user_files_are_checked_with_their_path() {
+        let dir = std::env::temp_dir().join(format!("portolan-fp-bad-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(
+            dir.join("a.toml"),
+            "[[probe]]\nname = 'mine'\npayload = 'X'\nrarity = 9\n",
+        )
+        .unwrap();
+        fs::write(
+            dir.join("b.toml"),
+            "[[fingerprint]]\nservice = 'x'\npattern = '^Y'\nprobes = ['mine']\n",
+        )
+        .unwrap();
+        let mut db = Database::builtin().unwrap();
+        db.prepend_dir(&dir).unwrap();
+        assert_eq!(db.payloads[0].name, "mine");
+        assert_eq!(db.payload("mine").unwrap().bytes, b"X");
+        assert_eq!(db.fingerprints[0].payloads, ["mine"]);
+        fs::write(
+            dir.join("c.toml"),
+            "[[fingerprint]]\nservice = 'x'\npattern = '('\n",
+        )
+        .unwrap();
+        let err = Database::builtin().unwrap().prepend_dir(&dir).unwrap_err();
+        let want = format!(
+            "{}:3:12: pattern: unclosed group",
+            dir.join("c.toml").display()
+        );
+        assert_eq!(err.to_string(), want);
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

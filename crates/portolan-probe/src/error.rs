@@ -25,26 +25,18 @@ pub enum ProbeError {
         /// The TOML parser's explanation.
         message: String,
     },
-    /// A fingerprint's pattern is not a valid regular expression.
-    #[error("{file}: fingerprint {service}/{product}: {source}")]
-    Pattern {
+    /// A fingerprint file says something wrong at a place: an unknown key, a
+    /// pattern that does not compile, a template that refers to a group the pattern
+    /// does not have, an unknown probe name...
+    #[error("{file}:{line}:{column}: {message}")]
+    Invalid {
         /// The file's name.
         file: String,
-        /// The fingerprint's service.
-        service: String,
-        /// The fingerprint's product (empty if none).
-        product: String,
-        /// The regex crate's explanation.
-        source: Box<regex::Error>,
-    },
-    /// A payload's bytes have a bad backslash escape.
-    #[error("{file}: payload {payload}: {message}")]
-    Payload {
-        /// The file's name.
-        file: String,
-        /// The payload's name.
-        payload: String,
-        /// What is wrong with the escape.
+        /// The line (from 1).
+        line: usize,
+        /// The column (from 1, in characters).
+        column: usize,
+        /// What is wrong, in one line.
         message: String,
     },
     /// A UDP payload in `payloads/udp.toml` (or a user file) is not usable.

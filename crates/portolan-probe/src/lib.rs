@@ -21,6 +21,7 @@
 
 #![warn(missing_docs)]
 
+mod check;
 mod db;
 mod error;
 mod http;

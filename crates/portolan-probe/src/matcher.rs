@@ -2,8 +2,9 @@
 //! service. Bytes in, a [`Match`] out; no sockets, no clocks.
 //!
 //! Every fingerprint whose probe list allows the exchange is tried; the match with
-//! the highest confidence wins, the earlier one on a tie (so a user's files and the
-//! specific products come before the catch-alls). Templates (`$1`, `${name}`) are
+//! the highest confidence wins, then one that names the product over a soft one (the
+//! service alone), then the earlier one (so a user's files and the specific products
+//! come before the catch-alls). Templates (`$1`, `${name}`) are
 //! expanded from the pattern's groups, and what they produce is made printable with
 //! `portolan_text`'s one rule: controls, bidi controls, backslashes and invalid UTF-8
 //! escaped visibly (never dropped), at most [`MAX_FIELD`] characters with a `…` when
@@ -43,6 +44,9 @@ pub struct Match {
     pub cpe: Vec<String>,
     /// 0 to 10.
     pub confidence: u8,
+    /// The service is known, the product is not (a soft fingerprint matched, or a
+    /// product template came out empty).
+    pub soft: bool,
 }
 
 impl Match {
@@ -54,7 +58,14 @@ impl Match {
             info: None,
             cpe: Vec::new(),
             confidence,
+            soft: false,
         }
+    }
+
+    /// How a match ranks against another: by confidence, then a match that names
+    /// the product before a soft one.
+    pub fn rank(&self) -> (u8, bool) {
+        (self.confidence, !self.soft)
     }
 }
 
@@ -66,14 +77,21 @@ impl Database {
         }
         let mut best: Option<Match> = None;
         for fp in &self.fingerprints {
-            if best.as_ref().is_some_and(|b| b.confidence >= fp.confidence) {
+            // Only a more confident fingerprint, or one as confident that may name
+            // the product where the best so far does not, can do better.
+            if best.as_ref().is_some_and(|b| {
+                b.confidence > fp.confidence
+                    || (b.confidence == fp.confidence && (!b.soft || fp.soft))
+            }) {
                 continue;
             }
             if !fp.payloads.is_empty() && !fp.payloads.iter().any(|p| p == ex.probe) {
                 continue;
             }
             if let Some(m) = apply(fp, ex.received) {
-                best = Some(m);
+                if best.as_ref().is_none_or(|b| m.rank() > b.rank()) {
+                    best = Some(m);
+                }
             }
         }
         if best.is_none() && is_echo(ex) {
@@ -102,13 +120,20 @@ fn apply(fp: &Fingerprint, received: &[u8]) -> Option<Match> {
         .filter_map(|c| expand(c))
         .map(|c| c.trim_end_matches(':').to_string())
         .collect();
+    let product = fp.product.as_deref().and_then(expand);
+    let soft = if fp.product.is_some() {
+        product.is_none()
+    } else {
+        fp.soft
+    };
     Some(Match {
         service: fp.service.clone(),
-        product: fp.product.as_deref().and_then(expand),
+        product,
         version: fp.version.as_deref().and_then(expand),
         info: fp.info.as_deref().and_then(expand),
         cpe,
         confidence: fp.confidence,
+        soft,
     })
 }
 
@@ -212,6 +237,61 @@ mod tests {
             printable(b"Evil\x1b]0;T\x07\xe2\x80\x8f\\x1b\xff").as_deref(),
             Some("Evil\\x1b]0;T\\x07\\u{200f}\\\\x1b\\xff")
         );
+    }
+
+    #[test]
+    fn a_service_without_a_product_is_a_soft_match() {
+        let m = banner(b"220 Welcome to the unnamed FTP service\r\n").unwrap();
+        assert_eq!((m.service.as_str(), m.product, m.soft), ("ftp", None, true));
+        let m = banner(b"220 (vsFTPd 3.0.3)\r\n").unwrap();
+        assert!(!m.soft);
+    }
+
+    #[test]
+    fn a_named_product_beats_a_soft_match_of_equal_confidence() {
+        let mut db = Database::default();
+        db.add_file(
+            "t.toml",
+            "[[fingerprint]]\nservice = 'x'\npattern = '^X'\n\
+             [[fingerprint]]\nservice = 'x'\nproduct = 'Ex'\npattern = '^X'\nconfidence = 8\n\
+             [[fingerprint]]\nservice = 'y'\nproduct = '$1'\npattern = '^Y(\\w*)'\n",
+        )
+        .unwrap();
+        let ex = |received| Exchange {
+            probe: BANNER,
+            sent: b"",
+            received,
+        };
+        let m = db.identify(&ex(b"X1")).unwrap();
+        assert_eq!((m.product.as_deref(), m.soft), (Some("Ex"), false));
+        // A product template that comes out empty is soft too.
+        let m = db.identify(&ex(b"Y ")).unwrap();
+        assert_eq!((m.product, m.soft), (None, true));
+        assert!(!db.identify(&ex(b"Yes")).unwrap().soft);
+    }
+
+    #[test]
+    fn versions_may_be_inferred_as_fixed_text_or_a_template() {
+        let mut db = Database::default();
+        db.add_file(
+            "t.toml",
+            "[[fingerprint]]\nservice = 'postgresql'\nproduct = 'PostgreSQL DB'\n\
+             pattern = '^R.{8}SCRAM-SHA-256-PLUS'\nversion = '11 or later'\n\
+             [[fingerprint]]\nservice = 'z'\nproduct = 'Z'\npattern = '^Z proto (\\d+)'\n\
+             version = '${1}.0 or later'\n",
+        )
+        .unwrap();
+        let ex = |received| Exchange {
+            probe: BANNER,
+            sent: b"",
+            received,
+        };
+        let m = db
+            .identify(&ex(b"R\0\0\0\x17\0\0\0\x0aSCRAM-SHA-256-PLUS\0"))
+            .unwrap();
+        assert_eq!(m.version.as_deref(), Some("11 or later"));
+        let m = db.identify(&ex(b"Z proto 3\r\n")).unwrap();
+        assert_eq!(m.version.as_deref(), Some("3.0 or later"));
     }
 
     #[test]

@@ -216,7 +216,7 @@ impl Verdict {
             if self
                 .best
                 .as_ref()
-                .is_none_or(|(b, _, _)| m.confidence > b.confidence)
+                .is_none_or(|(b, _, _)| m.rank() > b.rank())
             {
                 self.best = Some((m, method, reply.received));
             }
@@ -288,6 +288,7 @@ fn bare(name: &str, method: Method, confidence: u8) -> Service {
         cpe: Vec::new(),
         method,
         confidence,
+        soft: false,
         banner: None,
         tls: None,
         http: None,
@@ -303,6 +304,7 @@ fn from_match(m: Match, method: Method, bytes: Vec<u8>) -> Service {
         cpe: m.cpe,
         method,
         confidence: m.confidence,
+        soft: m.soft,
         banner: Some(bytes),
         tls: None,
         http: None,
@@ -394,6 +396,32 @@ mod tests {
         );
         assert_eq!(s.method, Method::Banner);
         assert_eq!(s.banner.as_deref(), Some(&b"220 (vsFTPd 3.0.3)\r\n"[..]));
+    }
+
+    /// Issue 13: a known service whose product no fingerprint names is a soft match,
+    /// not the `ftp?` of a port guess.
+    #[test]
+    fn a_soft_match_is_reported_as_such_and_not_as_a_port_guess() {
+        let db = db();
+        let mut v = Verdict::default();
+        v.record(
+            &db,
+            BANNER,
+            b"",
+            reply(b"220 Unnamed FTP server ready.\r\n", End::Quiet),
+        );
+        let s = v.service(2121);
+        assert_eq!(
+            (s.name.as_str(), s.method, s.soft, s.product),
+            ("ftp", Method::Banner, true, None)
+        );
+        let mut v = Verdict::default();
+        v.record(&db, BANNER, b"", reply(b"\x00garbage", End::Quiet));
+        let s = v.service(21);
+        assert_eq!(
+            (s.name.as_str(), s.method, s.soft),
+            ("ftp", Method::Port, false)
+        );
     }
 
     #[test]

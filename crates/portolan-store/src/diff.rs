@@ -249,6 +249,7 @@ mod tests {
                 cpe: Vec::new(),
                 method: Method::Probed,
                 confidence: 8,
+                soft: false,
                 banner: None,
                 tls: None,
                 http: None,

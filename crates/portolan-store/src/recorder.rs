@@ -373,6 +373,7 @@ mod tests {
                 cpe: vec!["cpe:/a:x".into()],
                 method: Method::Banner,
                 confidence: 10,
+                soft: false,
                 banner: Some(b"SSH-2.0-x\x1b[2J".to_vec()),
                 tls: None,
                 http: None,

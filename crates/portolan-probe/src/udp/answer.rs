@@ -169,7 +169,11 @@ pub fn memcached(answer: &[u8]) -> Option<Decoded> {
 /// The UDP fingerprints, loaded on their own (see the module overview).
 pub fn fingerprints() -> Result<Database, ProbeError> {
     let mut db = Database::default();
-    db.add_file("udp.toml", include_str!("../../fingerprints/udp.toml"))?;
+    db.add_file_with(
+        "udp.toml",
+        include_str!("../../fingerprints/udp.toml"),
+        &[field::DNS_VERSION, field::SSDP_SERVER, field::SNMP_SYSDESCR],
+    )?;
     Ok(db)
 }
 
@@ -183,6 +187,7 @@ pub fn service(db: &Database, decoded: &Decoded, answer: &[u8]) -> Service {
         cpe: Vec::new(),
         method: Method::Probed,
         confidence: 9,
+        soft: false,
         banner: Some(answer[..answer.len().min(BANNER_BYTES)].to_vec()),
         tls: None,
         http: None,
