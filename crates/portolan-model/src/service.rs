@@ -203,6 +203,20 @@ mod tests {
     }
 
     #[test]
+    fn soft_is_written_only_when_true_and_read_as_false_when_absent() {
+        let soft = Service {
+            product: None,
+            soft: true,
+            ..ssh()
+        };
+        let text = serde_json::to_string(&soft).unwrap();
+        assert!(text.contains(r#""confidence":10,"soft":true,"#), "{text}");
+        assert_eq!(serde_json::from_str::<Service>(&text).unwrap(), soft);
+        let old = r#"{"name":"x","method":"banner","confidence":8}"#;
+        assert!(!serde_json::from_str::<Service>(old).unwrap().soft);
+    }
+
+    #[test]
     fn an_unknown_method_is_an_error() {
         let text = r#"{"name":"x","method":"guess","confidence":1}"#;
         assert!(serde_json::from_str::<Service>(text).is_err());
