@@ -12,6 +12,7 @@
 //!   port, and the [`Verdict`] that the answers add up to.
 //! - `runner`: the thin tokio layer that connects, sends, reads within bounds and
 //!   runs TLS (through `portolan-talk`'s accept-any client).
+//! - `stub`: a fingerprint [`Stub`] written from a capture (`portolan fingerprint`).
 //! - `pool`: a [`Prober`] with its own runtime thread, for a synchronous caller.
 //! - `udp`: the UDP payloads chosen by port (`scan -sU`), the parsers of their
 //!   answers and [`identify_udp`] (`-sU -sV`).
@@ -29,6 +30,7 @@ mod matcher;
 mod plan;
 mod pool;
 mod runner;
+mod stub;
 mod udp;
 
 pub use db::{Database, Fingerprint, Payload, PayloadKind};
@@ -39,5 +41,9 @@ pub use plan::{
     steps, tunnelled, End, Next, Reply, Settings, Step, Verdict, Waits, CONFIDENT, MAX_STEPS,
 };
 pub use pool::{Prober, QUEUE};
-pub use runner::identify;
+pub use runner::{exchange, identify};
+pub use stub::{
+    new_probe_name, payload_escape, probe_for, regex_escape, stub, version_run, Stub, StubInput,
+    StubProbe, STUB_BYTES, TODO,
+};
 pub use udp::{identify_udp, UdpPayloads};

@@ -45,6 +45,29 @@ pub async fn identify(
     verdict.service(endpoint.port)
 }
 
+/// One exchange with a port, as identification makes it: connect, send `payload`
+/// (`{host}` filled in; a TLS payload runs a handshake and sends an HTTP request
+/// inside) or, for `None`, say nothing; read at most `limit` bytes within `waits`.
+/// Returns what was sent and the reply.
+pub async fn exchange(
+    endpoint: &Endpoint,
+    payload: Option<&Payload>,
+    waits: Waits,
+    limit: usize,
+) -> (Vec<u8>, Reply) {
+    let target = Target::new(endpoint, limit.max(1), waits);
+    let sent = payload.map(|p| target.payload(p)).unwrap_or_default();
+    let reply = match timeout(waits.budget, target.exchange(payload, &sent)).await {
+        Ok(reply) => reply,
+        Err(_) => Reply {
+            received: Vec::new(),
+            end: End::Quiet,
+            tls: None,
+        },
+    };
+    (sent, reply)
+}
+
 /// Where and how to talk to one port.
 struct Target {
     addr: SocketAddr,
