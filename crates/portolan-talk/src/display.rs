@@ -1,6 +1,7 @@
 //! How the bytes of a session are shown: unchanged, escaped for a terminal, or as a
 //! hex dump of both directions. [`Printer`] is sans-IO: it turns bytes into the bytes
-//! to write to the output.
+//! to write to the output. [`parse_hex_dump`] reads a hex dump back into the bytes
+//! of each direction (a capture for `portolan fingerprint`).
 
 use std::fmt::Write as _;
 
@@ -92,9 +93,123 @@ fn hex_dump(mark: char, offset: &mut u64, bytes: &[u8]) -> String {
     out
 }
 
+/// The bytes of each direction of a hex dump written by `connect --hex`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HexDump {
+    /// The `>` lines: what was sent.
+    pub sent: Vec<u8>,
+    /// The `<` lines: what was received.
+    pub received: Vec<u8>,
+}
+
+/// Why a text is not a hex dump of `connect --hex`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {reason}")]
+pub struct HexDumpError {
+    /// The line (from 1).
+    pub line: usize,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+/// Reads the output of `connect --hex` back into bytes: every line is `> ` or `< `,
+/// an offset (which must follow on from that direction's previous lines), up to 16
+/// bytes in hex and the printable column between bars, as [`Printer`] writes them.
+/// Blank lines are skipped; anything else is an error that names its line.
+pub fn parse_hex_dump(text: &str) -> Result<HexDump, HexDumpError> {
+    let mut dump = HexDump::default();
+    for (i, line) in text.lines().enumerate() {
+        let bad = |reason: &str| HexDumpError {
+            line: i + 1,
+            reason: reason.to_string(),
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        let (bytes, rest) = match line.get(..2) {
+            Some("> ") => (&mut dump.sent, &line[2..]),
+            Some("< ") => (&mut dump.received, &line[2..]),
+            _ => {
+                return Err(bad(
+                    "not a line of `connect --hex` (it starts with `>` or `<`)",
+                ))
+            }
+        };
+        let (offset, rest) = rest
+            .split_once("  ")
+            .ok_or_else(|| bad("no offset before the bytes"))?;
+        let offset =
+            u64::from_str_radix(offset, 16).map_err(|_| bad("the offset is not hexadecimal"))?;
+        if offset != bytes.len() as u64 {
+            return Err(bad(&format!(
+                "offset {offset:08x}, but {:08x} bytes came before in this direction",
+                bytes.len()
+            )));
+        }
+        let hex = rest.split_once(" |").map_or(rest, |(hex, _)| hex);
+        let mut count = 0;
+        for word in hex.split_whitespace() {
+            let byte = (word.len() == 2)
+                .then(|| u8::from_str_radix(word, 16).ok())
+                .flatten()
+                .ok_or_else(|| bad(&format!("`{}` is not a byte in hex", word.escape_debug())))?;
+            bytes.push(byte);
+            count += 1;
+        }
+        if count == 0 || count > 16 {
+            return Err(bad("a line holds 1 to 16 bytes"));
+        }
+    }
+    Ok(dump)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn a_hex_dump_reads_back_as_its_bytes(
+            chunks in proptest::collection::vec((any::<bool>(), proptest::collection::vec(any::<u8>(), 0..40)), 0..8)
+        ) {
+            let mut p = Printer::new(Display::Hex);
+            let mut text = Vec::new();
+            let mut want = HexDump::default();
+            for (sent, bytes) in &chunks {
+                if *sent {
+                    text.extend(p.sent(bytes));
+                    want.sent.extend(bytes);
+                } else {
+                    text.extend(p.received(bytes));
+                    want.received.extend(bytes);
+                }
+            }
+            let text = String::from_utf8(text).unwrap();
+            prop_assert_eq!(parse_hex_dump(&text).unwrap(), want);
+        }
+
+        #[test]
+        fn any_text_is_read_or_refused_without_a_panic(text in "\\PC{0,200}") {
+            let _ = parse_hex_dump(&text);
+        }
+    }
+
+    #[test]
+    fn bad_dumps_name_their_line() {
+        let err = parse_hex_dump("< 00000000  41 42  |AB|\nhello\n").unwrap_err();
+        assert_eq!(err.line, 2);
+        let err = parse_hex_dump("< 00000000  41  |A|\n< 00000002  42  |B|\n").unwrap_err();
+        assert!(
+            err.to_string().starts_with("line 2: offset 00000002"),
+            "{err}"
+        );
+        let err = parse_hex_dump("< 00000000  4g  |A|\n").unwrap_err();
+        assert!(err.reason.contains("`4g`"), "{err}");
+        // The printable column may hold bars and spaces.
+        let text = String::from_utf8(Printer::new(Display::Hex).received(b"| |x")).unwrap();
+        assert_eq!(parse_hex_dump(&text).unwrap().received, b"| |x");
+    }
 
     #[test]
     fn hex_dump_marks_direction_and_offsets() {

@@ -27,7 +27,7 @@ pub mod tls;
 mod udp;
 
 pub use connect::{connect, ConnectPlan};
-pub use display::Display;
+pub use display::{parse_hex_dump, Display, HexDump, HexDumpError};
 pub use error::{ConnectFailure, TalkError, UsageError};
 pub use listen::{listen, Accepting, ListenPlan};
 pub use net::{connect as open_tcp, ConnectOptions, SourceBind, Target};
