@@ -53,6 +53,9 @@ pub enum Command {
     /// Merge the shards of one scan (`scan --shard I/N -oD FILE`) into one scan,
     /// checking that every pair was answered exactly once.
     Merge(MergeArgs),
+    /// Write a fingerprint stub (docs/probe.md) from a capture: a `connect --hex`
+    /// output, raw bytes, or a live HOST PORT.
+    Fingerprint(FingerprintArgs),
 }
 
 impl Cli {
@@ -356,6 +359,51 @@ pub enum Format {
     Ndjson,
     /// One row per port.
     Csv,
+}
+
+/// `portolan fingerprint`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Times: 2 (seconds), 2s, 1.5s, 500ms or 1m.\n\nExamples:\n  portolan connect 198.18.0.1 2121 --hex > ftp.hex; portolan fingerprint ftp.hex\n  portolan fingerprint --raw answer.bin --probe http-get\n  portolan fingerprint 198.18.0.1 2121 --fixture tests/fixtures --name acme-ftpd-1.2 -o acme.toml\n  portolan fingerprint 198.18.0.1 6379 --probe redis-ping --scope lab.txt\n\nThe stub loads with `scan -sV --fingerprints DIR`; fill in its TODOs first."
+)]
+pub struct FingerprintArgs {
+    /// A capture: what `portolan connect --hex` wrote (`-` for stdin); with PORT, a
+    /// host to capture from now.
+    #[arg(value_name = "CAPTURE|HOST")]
+    pub input: Option<String>,
+    /// With HOST: the port to capture from.
+    #[arg(value_name = "PORT", value_parser = parse_port)]
+    pub port: Option<u16>,
+    /// Read the capture from FILE as raw bytes (what the server sent, nothing more).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["input", "port"])]
+    pub raw: Option<PathBuf>,
+    /// What the capture answered: a probe of probes.toml or --fingerprints, or
+    /// `banner` (nothing sent). Live, the probe to send (default: banner). For a
+    /// `--hex` capture whose bytes no probe sends, the name of the probe the stub defines.
+    #[arg(long, value_name = "NAME")]
+    pub probe: Option<String>,
+    /// Also load the fingerprint files of DIR (their probes can be sent and named).
+    #[arg(long, value_name = "DIR")]
+    pub fingerprints: Option<PathBuf>,
+    /// Write the captured bytes as the test fixture DIR/NAME-PROBE.bin.
+    #[arg(long, value_name = "DIR")]
+    pub fixture: Option<PathBuf>,
+    /// The fixture's name: program and version, as in acme-ftpd-1.2.
+    #[arg(long, value_name = "NAME", default_value = "capture")]
+    pub name: String,
+    /// Write the stub to FILE instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Live: refuse a host outside the CIDR blocks and addresses of FILE.
+    #[arg(long, value_name = "FILE")]
+    pub scope: Option<PathBuf>,
+    /// Live: how long to wait for the first byte; then reading stops after 200 ms
+    /// without one, or at twice TIME.
+    #[arg(short = 'w', long = "wait", value_name = "TIME", default_value = "5", value_parser = duration::positive)]
+    pub wait: Duration,
+    /// Live: read at most N bytes (1 to 65536).
+    #[arg(long = "bytes", value_name = "N", default_value_t = 4096)]
+    pub bytes: usize,
 }
 
 /// `portolan merge`.

@@ -10,13 +10,15 @@
 //!   `scantype`), with `sysenv` its real file system (→ `request`, `exit`);
 //! - `resume` (→ `args`, `exit`, `reports`, `request`);
 //! - the commands: `scan` (→ `request`, `resume`, `reports`, `probe`, `sysenv`),
-//!   `demo`, `talk`, `history`, `merge` (→ `request`, `resume`, `reports`); and
+//!   `demo`, `talk`, `history`, `fingerprint` (→ `args`, `exit`), `merge` (→
+//!   `request`, `resume`, `reports`); and
 //!   `main`, which imports them all.
 
 mod args;
 mod demo;
 mod duration;
 mod exit;
+mod fingerprint;
 mod formats;
 mod history;
 mod merge;
@@ -95,6 +97,7 @@ fn run(argv: Vec<OsString>) -> ExitCode {
         Command::Show(args) => history::run_show(&args),
         Command::Diff(args) => history::run_diff(&args),
         Command::Merge(args) => merge::run(&args),
+        Command::Fingerprint(args) => fingerprint::run(&args),
     };
     exit_code(result, codes)
 }

@@ -226,8 +226,9 @@ pub fn stub(db: &Database, input: &StubInput<'_>) -> Option<Stub> {
         "#\n# 1. Fill in the TODOs (a soft fingerprint, naming only the service, leaves `product` out).\n\
          # 2. Cut the pattern down to what names the product: dates, host names and counters\n\
          #    change from one answer to the next. Keep the `^`.\n\
-         # 3. Check it: portolan fingerprint --fingerprints DIR ... says what the database\n\
-         #    (with DIR) names the capture; portolan scan -sV --fingerprints DIR HOST -p PORT.\n",
+         # 3. Put it in a directory DIR and check it: `portolan fingerprint --fingerprints DIR`\n\
+         #    on the same capture says what the database names it; then\n\
+         #    `portolan scan -sV --fingerprints DIR HOST -p PORT`.\n",
     );
     if let StubProbe::New { name, payload } = input.probe {
         t.push_str("\n# What was sent, which no probe of the database sends.\n[[probe]]\n");

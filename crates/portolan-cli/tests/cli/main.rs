@@ -13,6 +13,7 @@
 )]
 
 mod faults;
+mod fingerprint;
 mod formats;
 mod history;
 mod lab;

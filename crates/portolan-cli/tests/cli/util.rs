@@ -60,6 +60,15 @@ pub fn listener() -> (TcpListener, u16) {
     (l, port)
 }
 
+/// An address of 127.0.0.0/8 of this test process alone (from its pid, in
+/// 127.100.0.0 - 127.163.255.255, apart from the corpus's 127.0.x.x), for a test
+/// that must know no other process listens there.
+pub fn pid_loopback() -> std::net::Ipv4Addr {
+    let pid = std::process::id();
+    let [_, b, c, _] = pid.to_be_bytes();
+    std::net::Ipv4Addr::new(127, 100 + (b & 0x3f), c, (pid % 254) as u8 + 1)
+}
+
 /// A port of 127.0.0.1 that nothing listens on (bound, then released).
 pub fn closed_port() -> u16 {
     listener().1
