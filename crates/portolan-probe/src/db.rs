@@ -603,6 +603,30 @@ mod tests {
         assert!(err.contains("confidence 11"), "{err}");
     }
 
+    /// The example of docs/probe.md loads and means what the page says.
+    #[test]
+    fn the_documented_example_loads() {
+        let page = include_str!("../../../docs/probe.md");
+        let section = &page[page.find("## Fingerprint files").unwrap()..];
+        let start = section.find("```toml\n").unwrap() + 8;
+        let example = &section[start..start + section[start..].find("```").unwrap()];
+        let mut db = Database::builtin().unwrap();
+        db.add_file("probe.md", example).unwrap();
+        let m = db
+            .identify(&crate::matcher::Exchange {
+                probe: BANNER,
+                sent: b"",
+                received: b"220 Acme FTPd 4.5 (beta)\r\n",
+            })
+            .unwrap();
+        assert_eq!(
+            (m.product.as_deref(), m.version.as_deref(), m.info.as_deref()),
+            (Some("Acme FTPd"), Some("4.5"), Some("beta"))
+        );
+        assert_eq!(m.cpe, ["cpe:/a:acme:ftpd:4.5"]);
+        assert_eq!(db.payload("acme-hello").unwrap().bytes, b"HELLO\r\n");
+    }
+
     #[test]
     fn user_files_are_checked_with_their_path() {
         let dir = std::env::temp_dir().join(format!("portolan-fp-bad-{}", std::process::id()));
