@@ -8,6 +8,7 @@
 //! itself is written by `portolan_probe::stub`, sans-IO; this module reads, checks,
 //! talks and writes files. Nothing the server sent reaches the terminal unescaped.
 
+use std::fmt::Write as _;
 use std::fs;
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
@@ -88,34 +89,50 @@ pub fn run(args: &FingerprintArgs) -> anyhow::Result<Outcome> {
     if let Some(path) = &fixture {
         write_fixture(path, &capture.received)?;
     }
-    match &args.output {
-        Some(path) => fs::write(path, &stub.toml)
-            .with_context(|| format!("cannot write {}", shown(&path.display().to_string())))?,
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(stub.toml.as_bytes())
-                .and_then(|()| out.flush())
-                .context("cannot write the stub")?;
-        }
+    if let Some(path) = &args.output {
+        fs::write(path, &stub.toml)
+            .with_context(|| format!("cannot write {}", shown(&path.display().to_string())))?;
+    } else {
+        let mut out = std::io::stdout().lock();
+        out.write_all(stub.toml.as_bytes())
+            .and_then(|()| out.flush())
+            .context("cannot write the stub")?;
     }
+    eprintln!(
+        "{}",
+        note(&db, &capture, probe_name, &stub, fixture_text.as_deref())
+    );
+    Ok(Outcome::Done)
+}
+
+/// The line on stderr: what the stub covers, and what the database (with the user's
+/// files) names the capture.
+fn note(
+    db: &Database,
+    capture: &Capture,
+    probe: &str,
+    stub: &portolan_probe::Stub,
+    fixture: Option<&str>,
+) -> String {
     let mut note = format!(
-        "portolan: a stub for {} bytes answered to `{probe_name}`",
+        "portolan: a stub for {} bytes answered to `{probe}`",
         capture.received.len().min(STUB_BYTES)
     );
     if capture.received.len() > STUB_BYTES {
-        note.push_str(&format!(
+        let _ = write!(
+            note,
             " (the first {STUB_BYTES} of {})",
             capture.received.len()
-        ));
+        );
     }
     if let Some(v) = &stub.version {
-        note.push_str(&format!(", version {} as $1", shown(v)));
+        let _ = write!(note, ", version {} as $1", shown(v));
     }
-    if let Some(f) = &fixture_text {
-        note.push_str(&format!(", fixture {}", shown(f)));
+    if let Some(f) = fixture {
+        let _ = write!(note, ", fixture {}", shown(f));
     }
     let says = db.identify(&portolan_probe::Exchange {
-        probe: probe_name,
+        probe,
         sent: b"",
         received: &capture.received,
     });
@@ -130,15 +147,15 @@ pub fn run(args: &FingerprintArgs) -> anyhow::Result<Outcome> {
             .flatten()
             .collect();
             let soft = if m.soft { ", a soft match" } else { "" };
-            note.push_str(&format!(
+            let _ = write!(
+                note,
                 "; the database names it {}{soft}",
                 shown(&words.join(" "))
-            ));
+            );
         }
         None => note.push_str("; nothing in the database names it"),
     }
-    eprintln!("{note}");
-    Ok(Outcome::Done)
+    note
 }
 
 /// What the capture answered.

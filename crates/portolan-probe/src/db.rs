@@ -620,7 +620,11 @@ mod tests {
             })
             .unwrap();
         assert_eq!(
-            (m.product.as_deref(), m.version.as_deref(), m.info.as_deref()),
+            (
+                m.product.as_deref(),
+                m.version.as_deref(),
+                m.info.as_deref()
+            ),
             (Some("Acme FTPd"), Some("4.5"), Some("beta"))
         );
         assert_eq!(m.cpe, ["cpe:/a:acme:ftpd:4.5"]);

@@ -194,12 +194,53 @@ pub fn stub(db: &Database, input: &StubInput<'_>) -> Option<Stub> {
         ),
         None => (format!("^{}", regex_escape(received)), None),
     };
-    let probe_name = match input.probe {
-        StubProbe::Known(name) => name,
-        StubProbe::New { name, .. } => name,
-    };
+    let (StubProbe::Known(probe_name)
+    | StubProbe::New {
+        name: probe_name, ..
+    }) = input.probe;
+    let mut t = header(input, received, probe_name);
+    if let StubProbe::New { name, payload } = input.probe {
+        t.push_str("\n# What was sent, which no probe of the database sends.\n[[probe]]\n");
+        let _ = writeln!(t, "name = '{name}'");
+        let _ = writeln!(t, "payload = '{}'", payload_escape(payload));
+        t.push_str("rarity = 9  # 1: tried on every silent port ... 9: only on `ports`\n");
+        match input.port {
+            Some(port) => {
+                let _ = writeln!(t, "ports = [{port}]");
+            }
+            None => t.push_str("ports = []  # TODO: the ports to send it to first\n"),
+        }
+    }
+    t.push_str("\n[[fingerprint]]\n");
+    let _ = write!(
+        t,
+        "service = \"{TODO}\"  # the protocol: ftp, http, smtp ..."
+    );
+    let hints = hints(db, input.port, probe_name, received);
+    if !hints.is_empty() {
+        let _ = write!(t, "; {}", hints.join("; "));
+    }
+    t.push('\n');
+    let _ = writeln!(
+        t,
+        "product = \"{TODO}\"  # the program, as its makers spell it"
+    );
+    let _ = writeln!(t, "pattern = '{pattern}'");
+    if let Some(v) = &version {
+        let _ = writeln!(t, "version = \"$1\"  # {v} in this capture");
+    }
+    t.push_str("# info = \"...\"\n# cpe = [\"cpe:/a:VENDOR:PRODUCT:$1\"]\n");
+    let _ = writeln!(t, "probes = [\"{probe_name}\"]");
+    Some(Stub {
+        toml: t,
+        pattern,
+        version,
+    })
+}
+
+/// The stub's opening comment: where the bytes came from and what to do next.
+fn header(input: &StubInput<'_>, received: &[u8], probe_name: &str) -> String {
     let mut t = String::new();
-    let first_line = received.split(|b| *b == b'\n').next().unwrap_or(received);
     let _ =
         writeln!(
         t,
@@ -208,6 +249,7 @@ pub fn stub(db: &Database, input: &StubInput<'_>) -> Option<Stub> {
         probe_name,
         input.port.map(|p| format!(" on port {p}")).unwrap_or_default()
     );
+    let first_line = received.split(|b| *b == b'\n').next().unwrap_or(received);
     let shown = &first_line[..first_line.len().min(100)];
     let cut = if shown.len() < first_line.len() {
         "..."
@@ -230,61 +272,30 @@ pub fn stub(db: &Database, input: &StubInput<'_>) -> Option<Stub> {
          #    on the same capture says what the database names it; then\n\
          #    `portolan scan -sV --fingerprints DIR HOST -p PORT`.\n",
     );
-    if let StubProbe::New { name, payload } = input.probe {
-        t.push_str("\n# What was sent, which no probe of the database sends.\n[[probe]]\n");
-        let _ = writeln!(t, "name = '{name}'");
-        let _ = writeln!(t, "payload = '{}'", payload_escape(payload));
-        t.push_str("rarity = 9  # 1: tried on every silent port ... 9: only on `ports`\n");
-        match input.port {
-            Some(port) => {
-                let _ = writeln!(t, "ports = [{port}]");
-            }
-            None => t.push_str("ports = []  # TODO: the ports to send it to first\n"),
-        }
-    }
-    t.push_str("\n[[fingerprint]]\n");
-    let _ = write!(
-        t,
-        "service = \"{TODO}\"  # the protocol: ftp, http, smtp ..."
-    );
+    t
+}
+
+/// What the database and the port number suggest the service is.
+fn hints(db: &Database, port: Option<u16>, probe: &str, received: &[u8]) -> Vec<String> {
+    let mut hints = Vec::new();
     let says = db.identify(&Exchange {
-        probe: probe_name,
+        probe,
         sent: b"",
         received,
     });
-    let mut hints = Vec::new();
-    if let Some(m) = &says {
+    if let Some(m) = says {
         let kind = if m.soft { "soft match" } else { "match" };
         hints.push(format!(
             "the database says {} ({kind})",
             payload_escape(m.service.as_bytes())
         ));
     }
-    if let Some(name) = input.port.and_then(portolan_target::services::name) {
-        hints.push(format!(
-            "port {} is registered as {name}",
-            input.port.unwrap_or(0)
-        ));
+    if let Some(port) = port {
+        if let Some(name) = portolan_target::services::name(port) {
+            hints.push(format!("port {port} is registered as {name}"));
+        }
     }
-    if !hints.is_empty() {
-        let _ = write!(t, "; {}", hints.join("; "));
-    }
-    t.push('\n');
-    let _ = writeln!(
-        t,
-        "product = \"{TODO}\"  # the program, as its makers spell it"
-    );
-    let _ = writeln!(t, "pattern = '{pattern}'");
-    if let Some(v) = &version {
-        let _ = writeln!(t, "version = \"$1\"  # {v} in this capture");
-    }
-    t.push_str("# info = \"...\"\n# cpe = [\"cpe:/a:VENDOR:PRODUCT:$1\"]\n");
-    let _ = writeln!(t, "probes = [\"{probe_name}\"]");
-    Some(Stub {
-        toml: t,
-        pattern,
-        version,
-    })
+    hints
 }
 
 /// A name for a probe the stub defines that the database does not have yet.
