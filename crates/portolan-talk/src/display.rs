@@ -114,7 +114,7 @@ pub struct HexDumpError {
 
 /// Reads the output of `connect --hex` back into bytes: every line is `> ` or `< `,
 /// an offset (which must follow on from that direction's previous lines), up to 16
-/// bytes in hex and the printable column between bars, as [`Printer`] writes them.
+/// bytes in hex and the printable column between bars, as [`Display::Hex`] shows them.
 /// Blank lines are skipped; anything else is an error that names its line.
 pub fn parse_hex_dump(text: &str) -> Result<HexDump, HexDumpError> {
     let mut dump = HexDump::default();
