@@ -138,10 +138,14 @@ fn fingerprint_round_trip_from_connect_hex_to_scan() {
     assert!(service.get("soft").is_none(), "{service}");
 }
 
+/// Issue 13: a greeting that names the service but no product is a soft match in
+/// every format, not the `ftp?` of a port guess.
 #[test]
-fn fingerprint_without_a_product_is_a_soft_match_in_json() {
+fn fingerprint_without_a_product_is_a_soft_match_in_every_format() {
     let addr = pid_loopback();
     let (port, _) = server(addr, b"220 Some FTP server\r\n", None);
+    let dir = tempdir();
+    let xml = dir.path().join("scan.xml");
     let out = portolan()
         .args([
             "scan",
@@ -151,15 +155,35 @@ fn fingerprint_without_a_product_is_a_soft_match_in_json() {
             &port.to_string(),
             "-oD",
             "-",
+            "-oX",
         ])
+        .arg(&xml)
         .output()
         .unwrap();
+    assert!(out.status.success(), "{out:?}");
     let service = &ndjson(&out.stdout)[0]["service"];
     assert_eq!(
-        (&service["name"], &service["soft"], &service["method"]),
-        (&"ftp".into(), &true.into(), &"banner".into()),
+        (
+            &service["name"],
+            &service["soft"],
+            &service["method"],
+            &service["confidence"]
+        ),
+        (&"ftp".into(), &true.into(), &"banner".into(), &8.into()),
         "{service}"
     );
+    let xml = fs::read_to_string(xml).unwrap();
+    assert!(
+        xml.contains(r#"<service name="ftp" method="probed" conf="8">"#),
+        "{xml}"
+    );
+    let out = portolan()
+        .args(["scan", "-sV", &addr.to_string(), "-p", &port.to_string()])
+        .output()
+        .unwrap();
+    let table = String::from_utf8(out.stdout).unwrap();
+    let line = table.lines().find(|l| l.contains("open")).unwrap();
+    assert!(line.contains(" ftp ") && !line.contains("ftp?"), "{table}");
 }
 
 #[test]
