@@ -4,7 +4,7 @@
 //!
 //! The pattern is the capture escaped as a byte regex, anchored at the start, so it
 //! matches those bytes and any answer that begins with them; the first run of digits
-//! that looks like a version (`3.0.3`, not an IPv4 address) becomes the group
+//! that looks like a version (`3.0.3`; not an IPv4 address nor `HTTP/1.1`) becomes the group
 //! `([\d.]+)` and `version = "$1"`. What only a person can know (the service's and
 //! the product's names) is left as `TODO` for them to fill. Everything is text built
 //! from bytes, with no I/O: the stub is printable ASCII whatever the server sent.
@@ -105,8 +105,13 @@ pub fn payload_escape(bytes: &[u8]) -> String {
     out
 }
 
+/// Protocol versions that come before a product's (`HTTP/1.1 200 OK ... Server:
+/// Acme/2.3`, `SSH-2.0-Acme_1.2`): a run right after one of these is not taken.
+const PROTOCOL_VERSIONS: &[&[u8]] = &[b"HTTP/", b"RTSP/", b"SIP/", b"SSH-"];
+
 /// Where the first version-like run of `bytes` is: digits and dots with at least one
-/// dot, starting and ending with a digit, not an IPv4 address (four numbers up to 255).
+/// dot, starting and ending with a digit, not an IPv4 address (four numbers up to
+/// 255) and not a protocol's version (`HTTP/1.1`, `SSH-2.0`).
 pub fn version_run(bytes: &[u8]) -> Option<Range<usize>> {
     let mut i = 0;
     while i < bytes.len() {
@@ -131,7 +136,10 @@ pub fn version_run(bytes: &[u8]) -> Option<Range<usize>> {
             && parts.iter().all(|p| {
                 p.len() <= 3 && std::str::from_utf8(p).is_ok_and(|s| s.parse::<u8>().is_ok())
             });
-        if dotted && !ipv4 {
+        let protocol = PROTOCOL_VERSIONS
+            .iter()
+            .any(|p| bytes[..start].ends_with(p));
+        if dotted && !ipv4 && !protocol {
             return Some(start..last);
         }
         i = end;
@@ -331,7 +339,12 @@ mod tests {
             run(b"220 127.0.0.1 FTP 1.3.8.\r\n").as_deref(),
             Some("1.3.8")
         );
-        assert_eq!(run(b"SSH-2.0-OpenSSH_9.2p1").as_deref(), Some("2.0"));
+        assert_eq!(run(b"SSH-2.0-OpenSSH_9.2p1").as_deref(), Some("9.2"));
+        assert_eq!(
+            run(b"HTTP/1.1 200 OK\r\nServer: Acme/2.3.4\r\n").as_deref(),
+            Some("2.3.4")
+        );
+        assert_eq!(run(b"RTSP/1.0 200 OK\r\n"), None);
         assert_eq!(run(b"port 8080 ready."), None);
         assert_eq!(run(b"10.0.17763.1").as_deref(), Some("10.0.17763.1"));
         assert_eq!(run(b"1..2"), None);
@@ -460,7 +473,7 @@ mod tests {
 
         #[test]
         fn versions_in_text_are_taken_whole(
-            head in "[a-zA-Z (_/-]{0,12}",
+            head in "[a-z (_/-]{0,12}",
             version in "[0-9]{1,4}(\\.[0-9]{1,4}){1,2}",
             tail in "[a-zA-Z )._/-]{0,12}",
         ) {
