@@ -130,18 +130,10 @@ fn tinyproxy() -> Option<Proxy> {
     Some(start(&program, &["-d", "-c", &conf], port, dir))
 }
 
-/// Port → (state, reason) of a scan of 127.0.0.1.
-fn scan(ports: &str, extra: &[&str]) -> BTreeMap<u64, (String, String)> {
+/// Port → (state, reason) of a scan of `addr`.
+fn scan(addr: &str, ports: &str, extra: &[&str]) -> BTreeMap<u64, (String, String)> {
     let out = portolan()
-        .args([
-            "scan",
-            "127.0.0.1",
-            "-p",
-            ports,
-            "--ndjson",
-            "-",
-            "--no-history",
-        ])
+        .args(["scan", addr, "-p", ports, "--ndjson", "-", "--no-history"])
         .args(extra)
         .output()
         .unwrap();
@@ -167,18 +159,34 @@ fn scan(ports: &str, extra: &[&str]) -> BTreeMap<u64, (String, String)> {
 
 /// Listeners and closed ports, scanned directly and through `proxy`: the same state
 /// for every port, and every reason a proxy's.
-fn same_states_as_direct(proxy: &str) {
-    let listeners: Vec<(TcpListener, u16)> = (0..5).map(|_| listener()).collect();
-    // A set: a released port can come back from the next bind.
+/// The direct and the proxied scan of the same ports agree, pair for pair. The
+/// ports are on an address of this test alone (`own`: another test of this process
+/// binds nothing there), so a port we call closed cannot be taken meanwhile by a
+/// listener of a test running beside this one, as a released port of 127.0.0.1 can.
+fn same_states_as_direct(proxy: &str, own: u8) {
+    let [_, _, c, d] = crate::util::pid_loopback().octets();
+    let addr = std::net::Ipv4Addr::new(127, 164 + own, c, d);
+    let listeners: Vec<(TcpListener, u16)> = (0..5)
+        .map(|_| {
+            let l = TcpListener::bind((addr, 0)).expect("bind on the test's own address");
+            let port = l.local_addr().expect("listener address").port();
+            (l, port)
+        })
+        .collect();
     let mut ports: std::collections::BTreeSet<u16> = listeners.iter().map(|(_, p)| *p).collect();
-    ports.extend((0..40).map(|_| closed_port()));
+    ports.extend(
+        (40_000..40_040)
+            .filter(|p| !ports.contains(p))
+            .collect::<Vec<_>>(),
+    );
     let list = ports
         .iter()
         .map(u16::to_string)
         .collect::<Vec<_>>()
         .join(",");
-    let direct = scan(&list, &[]);
-    let through = scan(&list, &["--proxy", proxy]);
+    let addr = addr.to_string();
+    let direct = scan(&addr, &list, &[]);
+    let through = scan(&addr, &list, &["--proxy", proxy]);
     assert_eq!(direct.len(), ports.len());
     assert_eq!(through.len(), ports.len(), "{through:?}");
     let opened = through.values().filter(|(s, _)| s == "open").count();
@@ -196,13 +204,13 @@ fn same_states_as_direct(proxy: &str) {
 #[test]
 fn socks5_scan_gives_the_direct_states() {
     let Some(p) = dante() else { return };
-    same_states_as_direct(&format!("socks5://127.0.0.1:{}", p.port));
+    same_states_as_direct(&format!("socks5://127.0.0.1:{}", p.port), 0);
 }
 
 #[test]
 fn http_connect_scan_gives_the_direct_states() {
     let Some(p) = tinyproxy() else { return };
-    same_states_as_direct(&format!("http://127.0.0.1:{}", p.port));
+    same_states_as_direct(&format!("http://127.0.0.1:{}", p.port), 1);
 }
 
 /// A one-connection server that greets, reads a line, and answers it; or an HTTP
