@@ -92,6 +92,15 @@ pub struct ScanArgs {
     #[arg(short = 'F', long = "fast", conflicts_with = "top_ports")]
     pub fast: bool,
 
+    /// Leave these ports out of whatever -p, --top-ports or -F chose (same grammar as -p,
+    /// `T:`/`U:` included).
+    #[arg(
+        long = "exclude-ports",
+        value_name = "SPEC",
+        allow_hyphen_values = true
+    )]
+    pub exclude_ports: Option<String>,
+
     /// Read targets from FILE (`-` for stdin; one or more per line, `#` comments); `-iL` also works.
     #[arg(long = "input-list", value_name = "FILE")]
     pub input_list: Vec<PathBuf>,

@@ -622,6 +622,35 @@ fn habit_path_option(word: &str) -> bool {
 /// follow, and ports before any prefix are scanned with every protocol selected;
 /// `--top-ports`, `-F` and the default take each protocol's own ranking.
 fn ports(args: &ScanArgs, plan: Plan) -> anyhow::Result<(Option<PortList>, Option<PortList>)> {
+    let (tcp, udp) = chosen_ports(args, plan)?;
+    let Some(spec) = &args.exclude_ports else {
+        return Ok((tcp, udp));
+    };
+    // The same grammar as -p: plain ports leave every protocol, T:/U: one.
+    let split =
+        split_protocols(spec).map_err(|e| usage(e.0.replacen("-p ", "--exclude-ports ", 1)))?;
+    let quoted = portolan_target::file::quote(spec);
+    let drop = |list: Option<PortList>, parts: Vec<&str>, what: &str| -> anyhow::Result<_> {
+        let Some(list) = list else { return Ok(None) };
+        if parts.is_empty() {
+            return Ok(Some(list));
+        }
+        let excluded = PortList::parse(&parts.join(","))
+            .with_context(|| format!("--exclude-ports {quoted}"))?;
+        list.without(&excluded).map(Some).ok_or_else(|| {
+            usage(format!(
+                "--exclude-ports {quoted} leaves no {what} port to scan"
+            ))
+        })
+    };
+    Ok((drop(tcp, split.tcp, "TCP")?, drop(udp, split.udp, "UDP")?))
+}
+
+/// The port lists as -p, --top-ports or -F chose them, before `--exclude-ports`.
+fn chosen_ports(
+    args: &ScanArgs,
+    plan: Plan,
+) -> anyhow::Result<(Option<PortList>, Option<PortList>)> {
     let tcp = plan.tcp.is_some();
     let Some(spec) = &args.ports else {
         let n = match (args.top_ports, args.fast) {
@@ -1354,6 +1383,59 @@ mod tests {
         refused(&["::1", "-p", "80-22"]);
         refused(&["::1", "-p", "70000"]);
         refused(&["::1", "--top-ports", "0"]);
+    }
+
+    #[test]
+    fn exclude_ports_leaves_ports_out_of_any_choice() {
+        let r = request(&["::1", "-p", "20-25", "--exclude-ports", "22,24"]);
+        assert_eq!(ports(&r), [20, 21, 23, 25]);
+        let r = request(&["::1", "--top-ports", "5", "--exclude-ports", "22"]);
+        assert_eq!(ports(&r), [21, 25, 80, 443]);
+        assert_eq!(
+            request(&["::1", "-F", "--exclude-ports", "80"]).ports.len(),
+            99
+        );
+        assert_eq!(
+            request(&["::1", "-p-", "--exclude-ports", "1-1024"])
+                .ports
+                .len(),
+            65535 - 1024
+        );
+        // T: and U: prefixes, as in -p.
+        let r = request(&[
+            "::1",
+            "-sT",
+            "-sU",
+            "-p",
+            "53,80",
+            "--exclude-ports",
+            "T:53,U:80",
+        ]);
+        assert_eq!(ports(&r), [80]);
+        assert_eq!(r.udp.as_ref().unwrap().as_slice(), &[53]);
+    }
+
+    #[test]
+    fn excluding_every_port_is_a_usage_error() {
+        let e = refused(&["::1", "-p", "22", "--exclude-ports", "1-100"]);
+        assert!(e.contains("leaves no TCP port"), "{e}");
+        let e = refused(&["::1", "-p", "22", "--exclude-ports", "x"]);
+        assert!(e.contains("--exclude-ports"), "{e}");
+    }
+
+    #[test]
+    fn exclude_ports_changes_the_pair_space() {
+        let a = request(&["198.18.0.0/24", "-p", "22,80", "--shard", "1/2"]);
+        let b = request(&[
+            "198.18.0.0/24",
+            "-p",
+            "22,80",
+            "--exclude-ports",
+            "80",
+            "--shard",
+            "1/2",
+        ]);
+        assert_ne!(a.shard.unwrap().spec, b.shard.unwrap().spec);
     }
 
     #[test]

@@ -156,6 +156,18 @@ impl PortList {
         &self.ports
     }
 
+    /// The list without the ports of `other` (`--exclude-ports`); `None` when
+    /// nothing is left.
+    pub fn without(&self, other: &PortList) -> Option<Self> {
+        let left: Vec<u16> = self
+            .ports
+            .iter()
+            .copied()
+            .filter(|&p| !other.contains(p))
+            .collect();
+        (!left.is_empty()).then_some(PortList { ports: left })
+    }
+
     /// Whether `port` is in the list.
     pub fn contains(&self, port: u16) -> bool {
         self.ports.binary_search(&port).is_ok()
@@ -248,6 +260,16 @@ mod tests {
         assert_eq!(PortList::top(65535).unwrap().len(), 65535);
         assert!(PortList::top(0).is_err());
         assert!(PortList::top(65536).is_err());
+    }
+
+    #[test]
+    fn without_leaves_out_ports_and_keeps_the_ranking_order_sorted() {
+        let p = PortList::parse("20-25,80").unwrap();
+        let left = p
+            .without(&PortList::parse("22-23,80,9999").unwrap())
+            .unwrap();
+        assert_eq!(left.as_slice(), &[20, 21, 24, 25]);
+        assert!(p.without(&PortList::all()).is_none());
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod fingerprint;
 mod formats;
 mod history;
 mod lab;
+mod pipes;
 mod probe;
 mod props;
 mod proxy;
