@@ -96,7 +96,8 @@ pub enum Refusal {
 
 impl Coverage {
     pub fn new(order: ScanOrder, shards: u64) -> anyhow::Result<Self> {
-        let pairs = order.targets().hosts() * order.ports().len() as u128;
+        // The grid of hosts × ports, then the explicit endpoints (`HOST:PORT`).
+        let pairs = order.total();
         if pairs > MAX_PAIRS {
             return Err(usage(format!(
                 "the scan has {pairs} pairs; merge keeps one bit per pair and stops at {MAX_PAIRS}"
@@ -115,11 +116,7 @@ impl Coverage {
         if r.endpoint.proto != Protocol::Tcp {
             return None;
         }
-        let host = self
-            .targets
-            .index_of(r.endpoint.addr, r.endpoint.name.as_deref())?;
-        let port = self.ports.as_slice().binary_search(&r.endpoint.port).ok()?;
-        Some(host * self.ports.len() as u128 + port as u128)
+        self.judge.index_of(&r.endpoint)
     }
 
     /// Counts `r` as answered by shard `shard` (1-based).
@@ -166,6 +163,17 @@ impl Coverage {
             }
             for (gap, ports) in gaps.iter_mut().zip(per_shard) {
                 gap.add(addr, ports, limit);
+            }
+        }
+        let grid = self.judge.grid();
+        for (i, e) in self.targets.endpoints(Protocol::Tcp).iter().enumerate() {
+            let idx = grid + i as u128;
+            // An endpoint that is a pair of the grid was counted there.
+            if self.judge.index_of(e) == Some(idx)
+                && self.bits[(idx / 64) as usize] & (1 << (idx % 64)) == 0
+            {
+                let owner = self.judge.owner(idx, self.shards) as usize;
+                gaps[owner].add(e.addr, vec![e.port], limit);
             }
         }
         for gap in &mut gaps {

@@ -434,6 +434,23 @@ pub fn scan_request(
         (None, None) => return Err(usage("no protocol to scan")),
     };
     let (targets, target_words) = targets(args, env)?;
+    check_endpoint_protocols(&targets, plan)?;
+    // Endpoints alone (no host to cross with the list): the reports and the
+    // history name the run by the endpoints' ports, not by a list never scanned.
+    let (ports, udp) = if targets.hosts() == 0 {
+        let only = |proto, list: Arc<PortList>| {
+            let ps = targets.endpoints(proto).iter().map(|e| e.port).collect();
+            PortList::from_ports(ps).map_or(list, Arc::new)
+        };
+        let udp = udp.map(|u| only(Protocol::Udp, u));
+        let ports = match (plan.tcp, &udp) {
+            (None, Some(u)) => u.clone(),
+            _ => only(Protocol::Tcp, ports),
+        };
+        (ports, udp)
+    } else {
+        (ports, udp)
+    };
     let targets = Arc::new(targets);
     let timing = timing(args)?;
     let mut probe = probe(args, env)?;
@@ -483,6 +500,40 @@ pub fn scan_request(
         notes,
         proxy,
     })
+}
+
+/// `HOST:PORT/udp` endpoints need a UDP scan and TCP ones a TCP scan, as `U:` and
+/// `T:` ports do.
+fn check_endpoint_protocols(targets: &TargetSet, plan: Plan) -> anyhow::Result<()> {
+    let first = |proto| targets.endpoints(proto).first().cloned();
+    if let (false, Some(e)) = (plan.udp, first(Protocol::Udp)) {
+        return Err(usage(format!(
+            "endpoint {}:{}/udp needs a UDP scan; add -sU (with -sT to scan TCP too)",
+            e.addr, e.port
+        )));
+    }
+    if let (None, Some(e)) = (plan.tcp, first(Protocol::Tcp)) {
+        return Err(usage(format!(
+            "endpoint {}:{} is a TCP port; add -sT to -sU to scan both (or write it HOST:PORT/udp)",
+            e.addr, e.port
+        )));
+    }
+    Ok(())
+}
+
+impl ScanRequest {
+    /// The TCP ports the history keeps answered bits for: the port list and the
+    /// ports of the explicit TCP endpoints, so `--resume` skips an endpoint that
+    /// was answered as it skips any other pair.
+    pub fn answered_ports(&self) -> Arc<PortList> {
+        let eps = self.targets.endpoints(Protocol::Tcp);
+        if eps.is_empty() {
+            return self.ports.clone();
+        }
+        let mut all = self.ports.as_slice().to_vec();
+        all.extend(eps.iter().map(|e| e.port));
+        Arc::new(PortList::from_ports(all).unwrap_or_else(|| (*self.ports).clone()))
+    }
 }
 
 /// Options that cannot go together, said in the user's words.
@@ -795,9 +846,32 @@ fn target_word(word: &str) -> Result<&str, UsageError> {
 fn target_specs(args: &ScanArgs, env: &dyn Env) -> anyhow::Result<Vec<String>> {
     let mut specs = args.targets.clone();
     for path in &args.input_list {
-        specs.extend(words(&read(env, path, "target list")?).map(str::to_owned));
+        specs.extend(list_words(&read(env, path, "target list")?).map(|(_, w)| w));
     }
     Ok(specs)
+}
+
+/// The words of a target list with their line numbers (from 1). A line in
+/// masscan's list or nmap's grepable format gives its open endpoints
+/// (`ADDR:PORT/PROTO`, see `portolan_target::line_endpoints`); any other line is
+/// read word by word, `#` to the end of the line being a comment.
+fn list_words(text: &str) -> impl Iterator<Item = (usize, String)> + '_ {
+    text.lines().enumerate().flat_map(|(i, line)| {
+        let words: Vec<String> = match portolan_target::line_endpoints(line) {
+            Some(endpoints) => endpoints,
+            None => words(line).map(str::to_owned).collect(),
+        };
+        words.into_iter().map(move |w| (i + 1, w))
+    })
+}
+
+/// How a message names a target list: `stdin` for `-`.
+fn list_name(path: &Path) -> String {
+    if path == Path::new("-") {
+        "stdin".to_owned()
+    } else {
+        path.display().to_string()
+    }
 }
 
 /// `--resume` scans the targets run `id` stored, not its `-iL` files as they are
@@ -851,11 +925,12 @@ fn targets(args: &ScanArgs, env: &dyn Env) -> anyhow::Result<(TargetSet, Vec<Str
     }
     for path in &args.input_list {
         let text = read(env, path, "target list")?;
-        for w in words(&text) {
-            specs.push(w.to_owned());
+        for (n, w) in list_words(&text) {
+            let at = || format!("{}, line {n}", list_name(path));
             b = b
-                .target(target_word(w)?)
-                .with_context(|| format!("in {}", path.display()))?;
+                .target(target_word(&w).map_err(|e| usage(format!("{}: {}", at(), e.0)))?)
+                .with_context(at)?;
+            specs.push(w);
         }
     }
     for list in &args.exclude {

@@ -206,11 +206,12 @@ impl Session {
                 OrderKind::Sequential => None,
             };
             let targets = cfg.target_words.join(" ");
+            let answered_ports = cfg.answered_ports();
             let new = NewRun {
                 command_line: &info.command_line,
                 argv: &cfg.record_argv,
                 targets: &targets,
-                ports: &cfg.ports,
+                ports: &answered_ports,
                 hosts: info.hosts,
                 seed,
                 started: info.started,
@@ -295,7 +296,10 @@ impl Session {
 }
 
 fn cfg_total(cfg: &ScanRequest) -> u128 {
-    cfg.targets.hosts().saturating_mul(cfg.ports.len() as u128)
+    cfg.targets
+        .hosts()
+        .saturating_mul(cfg.ports.len() as u128)
+        .saturating_add(cfg.targets.endpoints(portolan_engine::Protocol::Tcp).len() as u128)
 }
 
 /// Says once that this scan goes unrecorded, and why.

@@ -103,7 +103,7 @@ pub fn run(typed: &Typed, command_line: String) -> anyhow::Result<Outcome> {
     let info = run_info(&cfg, command_line);
     sink.start(&info)?;
     let answered = session.attach(&cfg, &info, &mut sink)?;
-    let answered = answered.unwrap_or_else(|| portolan_store::Answered::new(cfg.ports.clone()));
+    let answered = answered.unwrap_or_else(|| portolan_store::Answered::new(cfg.answered_ports()));
     let scanner = cfg.engine.clone().cancel_flag(cancel.clone()).build();
     let to_identify = session.take_to_identify();
     let payload_seed = match cfg.order {

@@ -12,6 +12,9 @@
 //!   computed from an index, so memory stays constant however large the range;
 //! - [`file`](mod@file): list files read within size and line caps, and [`file::quote`], the
 //!   one way a message quotes user input (cut short when long);
+//! - explicit endpoints (`HOST:PORT`, `[v6]:PORT`, `HOST:PORT/udp`, and the lines
+//!   of masscan's and nmap's lists): [`EndpointSpec`], kept by the [`TargetSet`]
+//!   beside its hosts and walked in the same keyed order;
 //! - [`services`]: our own port names and ranking.
 //! - `--shard I/N`: [`Shard`], the [`SpecHash`] that names a pair space and the seed
 //!   derived from it ([`derived_seed`]).
@@ -25,6 +28,7 @@
 
 #![warn(missing_docs)]
 
+mod endpoint;
 pub mod file;
 mod order;
 mod ports;
@@ -32,6 +36,7 @@ pub mod services;
 mod shard;
 mod spec;
 
+pub use endpoint::{line_endpoints, EndpointError, EndpointSpec};
 pub use order::{Permutation, ScanOrder};
 /// An endpoint is part of the result model; re-exported so the scan order's items
 /// need no second import.

@@ -1,6 +1,11 @@
 //! The scan order: which (host, port) pair comes next.
 //!
-//! Every pair has an index in `0..hosts*ports` (host-major). [`ScanOrder`] walks the
+//! Every pair has an index in `0..hosts*ports` (host-major), and the explicit
+//! endpoints of the walk's protocol ([`TargetSet::endpoints`]) follow with the
+//! indices from `hosts*ports` on: one index space, so the permutation, the shards
+//! and `owner` treat an endpoint like any other pair. An endpoint that is also a
+//! pair of the grid (its host among the hosts and its port in the list) is passed
+//! over, so no pair is probed twice. [`ScanOrder`] walks the
 //! indices either in order (`--no-randomize`) or through a keyed permutation: a
 //! four-round Feistel network over the smallest even-bit power of two that covers
 //! the range, with cycle walking to stay inside it. The state is two counters and a
@@ -113,19 +118,25 @@ pub struct ScanOrder {
     step: u128,
     consumed: u128,
     proto: Protocol,
+    /// The seed of the permutation (`None`: sequential), kept so that choosing the
+    /// protocol, which changes how many endpoints there are, can key it again.
+    seed: Option<u64>,
 }
 
 impl ScanOrder {
     /// A random order keyed by `seed`.
     pub fn random(targets: Arc<TargetSet>, ports: Arc<PortList>, seed: u64) -> Self {
         let mut order = Self::sequential(targets, ports);
-        order.perm = Some(Permutation::new(order.total, seed));
-        order
+        order.seed = Some(seed);
+        order.protocol(Protocol::Tcp)
     }
 
     /// Host by host, ports ascending.
     pub fn sequential(targets: Arc<TargetSet>, ports: Arc<PortList>) -> Self {
-        let total = targets.hosts().saturating_mul(ports.len() as u128);
+        let total = targets
+            .hosts()
+            .saturating_mul(ports.len() as u128)
+            .saturating_add(targets.endpoints(Protocol::Tcp).len() as u128);
         ScanOrder {
             targets,
             ports,
@@ -136,13 +147,47 @@ impl ScanOrder {
             step: 1,
             consumed: 0,
             proto: Protocol::Tcp,
+            seed: None,
         }
     }
 
     /// The protocol every pair of this walk is scanned with (TCP unless set).
     pub fn protocol(mut self, proto: Protocol) -> Self {
         self.proto = proto;
+        self.total = self
+            .grid()
+            .saturating_add(self.targets.endpoints(proto).len() as u128);
+        self.perm = self.seed.map(|seed| Permutation::new(self.total, seed));
         self
+    }
+
+    /// How many index slots the hosts × ports grid takes (the endpoints follow).
+    pub fn grid(&self) -> u128 {
+        self.targets
+            .hosts()
+            .saturating_mul(self.ports.len() as u128)
+    }
+
+    /// The index of `e` in this walk's space (host-major grid, then endpoints), or
+    /// `None` when it is not one of its pairs. For `owner` and the merge's checks.
+    pub fn index_of(&self, e: &Endpoint) -> Option<u128> {
+        if e.proto != self.proto {
+            return None;
+        }
+        let nports = self.ports.len() as u128;
+        let grid = self
+            .targets
+            .index_of(e.addr, e.name.as_deref())
+            .and_then(|host| {
+                let port = self.ports.as_slice().binary_search(&e.port).ok()?;
+                Some(host * nports + port as u128)
+            });
+        grid.or_else(|| {
+            let eps = self.targets.endpoints(self.proto);
+            eps.iter()
+                .position(|x| x == e)
+                .map(|i| self.grid() + i as u128)
+        })
     }
 
     /// Keeps only shard `k` of `n` (0-based): every `n`-th index from `k`.
@@ -154,7 +199,8 @@ impl ScanOrder {
     }
 
     /// The 0-based shard, of `n`, that walks the pair with index `idx` (host-major:
-    /// `host * ports + port`): the inverse of what [`ScanOrder::shard`] keeps.
+    /// `host * ports + port`, then the endpoints; see [`ScanOrder::index_of`]): the
+    /// inverse of what [`ScanOrder::shard`] keeps.
     pub fn owner(&self, idx: u128, n: u128) -> u128 {
         let i = self.perm.as_ref().map_or(idx, |p| p.invert(idx));
         i % n.max(1)
@@ -191,6 +237,19 @@ impl Iterator for ScanOrder {
             self.next += self.step;
             self.consumed += 1;
             let idx = self.perm.as_ref().map_or(i, |p| p.apply(i));
+            let grid = self.grid();
+            if idx >= grid {
+                let eps = self.targets.endpoints(self.proto);
+                let Some(e) = usize::try_from(idx - grid).ok().and_then(|k| eps.get(k)) else {
+                    continue;
+                };
+                let in_grid = self.ports.contains(e.port)
+                    && self.targets.index_of(e.addr, e.name.as_deref()).is_some();
+                if in_grid {
+                    continue; // walked as a pair of the grid
+                }
+                return Some(e.clone());
+            }
             let (host, port) = (idx / nports, idx % nports);
             if let Some((addr, name)) = self.targets.host_at(host) {
                 let port = self.ports.as_slice()[port as usize];
@@ -248,18 +307,29 @@ mod tests {
             octets in proptest::option::of((0u8..4, 0u8..200, 0u8..50)),
             excluded in proptest::collection::vec((0u8..4, 0u8..=255), 0..6),
             ports in proptest::collection::btree_set(1u16..=65535, 1..6),
+            endpoints in proptest::collection::vec((0u8..4, 0u8..=255, 1u16..=8, any::<bool>()), 0..12),
+            no_hosts: bool,
             seed: u64,
             shards in 1u128..=64,
             random: bool,
+            udp: bool,
         ) {
             use crate::spec::TargetSetBuilder;
             let mut b = TargetSetBuilder::new();
             // CIDR blocks (overlapping at times: the builder merges them) and at
             // most one octet range beside them.
-            for (net, host, prefix) in &blocks {
-                b = b.target(&format!("10.0.{net}.{host}/{prefix}")).unwrap();
+            if !no_hosts || endpoints.is_empty() {
+                for (net, host, prefix) in &blocks {
+                    b = b.target(&format!("10.0.{net}.{host}/{prefix}")).unwrap();
+                }
             }
-            if let Some((net, first, extra)) = octets {
+            // Explicit endpoints: some inside the blocks (and on a port of the
+            // list: pairs of the grid too), some excluded, some UDP.
+            for (net, host, port, is_udp) in &endpoints {
+                let proto = if *is_udp { "udp" } else { "tcp" };
+                b = b.target(&format!("10.0.{net}.{host}:{port}/{proto}")).unwrap();
+            }
+            if let Some((net, first, extra)) = octets.filter(|_| !no_hosts) {
                 let last = first.saturating_add(extra);
                 b = b.target(&format!("10.1.{net}.{first}-{last}")).unwrap();
             }
@@ -270,29 +340,39 @@ mod tests {
                 return Ok(()); // everything excluded: refused before any shard exists
             };
             let targets = Arc::new(targets);
-            let list: Vec<u16> = ports.into_iter().collect();
+            let mut list: Vec<u16> = ports.into_iter().collect();
+            list.push(3); // a port endpoints use too
             let ports = Arc::new(PortList::from_ports(list).unwrap());
+            let proto = if udp { Protocol::Udp } else { Protocol::Tcp };
             let make = || if random {
                 ScanOrder::random(targets.clone(), ports.clone(), seed)
             } else {
                 ScanOrder::sequential(targets.clone(), ports.clone())
-            };
+            }.protocol(proto);
             let full: Vec<Endpoint> = make().collect();
             let full_set: HashSet<&Endpoint> = full.iter().collect();
             prop_assert_eq!(full_set.len(), full.len());
             let mut seen: HashSet<Endpoint> = HashSet::new();
-            let nports = ports.len() as u128;
             let judge = make();
             for k in 0..shards {
                 for e in make().shard(k, shards) {
-                    let host = targets.index_of(e.addr, e.name.as_deref()).unwrap();
-                    let port = ports.as_slice().iter().position(|&p| p == e.port).unwrap() as u128;
-                    prop_assert_eq!(judge.owner(host * nports + port, shards), k);
+                    prop_assert_eq!(e.proto, proto);
+                    let idx = judge.index_of(&e).unwrap();
+                    prop_assert_eq!(judge.owner(idx, shards), k);
                     prop_assert!(seen.insert(e.clone()), "pair {:?} walked twice", e);
                 }
             }
             prop_assert_eq!(seen.len(), full.len());
             prop_assert!(full.iter().all(|e| seen.contains(e)));
+            // Every endpoint of the walk's protocol that is not excluded is walked,
+            // whether or not it is also a pair of the grid.
+            for (net, host, port, is_udp) in &endpoints {
+                let addr: std::net::IpAddr = format!("10.0.{net}.{host}").parse().unwrap();
+                if *is_udp == udp && !targets.is_excluded(addr) {
+                    let e = Endpoint { addr, name: None, port: *port, proto };
+                    prop_assert!(seen.contains(&e), "endpoint {:?} not walked", e);
+                }
+            }
         }
 
         #[test]

@@ -15,7 +15,9 @@ use std::sync::Arc;
 
 use ipnet::IpNet;
 
+use crate::endpoint::{EndpointError, EndpointSpec};
 use crate::file::quote;
+use portolan_model::{Endpoint, Protocol};
 
 /// Hosts in one target above which `--large` is required (a /16 of IPv4, a /112 of IPv6).
 pub const LARGE_HOSTS: u128 = 1 << 16;
@@ -90,6 +92,9 @@ pub enum SpecError {
     #[error("every target is excluded")]
     /// Every target was excluded.
     AllExcluded,
+    /// A `HOST:PORT` target that cannot be read.
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
 }
 
 /// One target as typed, checked for syntax but not resolved.
@@ -409,6 +414,8 @@ pub fn words(text: &str) -> impl Iterator<Item = &str> {
 #[derive(Debug, Default, Clone)]
 pub struct TargetSetBuilder {
     targets: Vec<(String, TargetSpec)>,
+    /// `HOST:PORT` targets: the word, its port and protocol, its host.
+    endpoints: Vec<(String, EndpointSpec, TargetSpec)>,
     excludes: Vec<(String, TargetSpec)>,
     allow_large: bool,
     scope: Option<Scope>,
@@ -420,8 +427,14 @@ impl TargetSetBuilder {
         Self::default()
     }
 
-    /// Adds a target as typed.
+    /// Adds a target as typed: a host, block or name, or an endpoint
+    /// (`HOST:PORT`, `[v6]:PORT`, `.../udp`; see [`EndpointSpec`]).
     pub fn target(mut self, text: &str) -> Result<Self, SpecError> {
+        if let Some(e) = EndpointSpec::parse(text)? {
+            let host = e.target(text)?;
+            self.endpoints.push((text.to_owned(), e, host));
+            return Ok(self);
+        }
         self.targets
             .push((text.to_owned(), TargetSpec::parse(text)?));
         Ok(self)
@@ -448,9 +461,10 @@ impl TargetSetBuilder {
 
     /// Resolves names, checks size and scope, and builds the set.
     pub fn build(self, resolver: &dyn Resolver) -> Result<TargetSet, SpecError> {
-        if self.targets.is_empty() {
+        if self.targets.is_empty() && self.endpoints.is_empty() {
             return Err(SpecError::NoTargets);
         }
+        let endpoints = self.resolve_endpoints(resolver)?;
         let mut ex_nets = Vec::new();
         let mut ex_octets = Vec::new();
         for (_, spec) in self.excludes {
@@ -523,6 +537,40 @@ impl TargetSetBuilder {
             .collect();
         all.extend(blocks);
         TargetSet::new(all, Intervals::from_unsorted(ex_nets), ex_octets)
+            .and_then(|set| set.with_endpoints(endpoints))
+    }
+
+    /// Every endpoint at each address of its host, scope checked.
+    fn resolve_endpoints(&self, resolver: &dyn Resolver) -> Result<Vec<Endpoint>, SpecError> {
+        let mut out = Vec::with_capacity(self.endpoints.len());
+        for (text, e, host) in &self.endpoints {
+            let (addrs, name) = match host {
+                TargetSpec::Name(name) => {
+                    (resolve(resolver, name)?, Some(Arc::from(name.as_str())))
+                }
+                TargetSpec::Net(net) => (vec![net.addr()], None),
+                TargetSpec::Octets(_) => return Err(EndpointError::Block(text.clone()).into()),
+            };
+            for addr in addrs {
+                if let Some(scope) = &self.scope {
+                    let block = HostBlock::Range {
+                        start: addr,
+                        count: 1,
+                    };
+                    scope.allows(&block).map_err(|addr| SpecError::OutOfScope {
+                        text: text.clone(),
+                        addr,
+                    })?;
+                }
+                out.push(Endpoint {
+                    addr,
+                    name: name.clone(),
+                    port: e.port,
+                    proto: e.proto,
+                });
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -567,6 +615,9 @@ pub struct TargetSet {
     ranges_overlap: bool,
     named: Vec<(Key, Arc<str>, usize)>,
     octet_blocks: Vec<usize>,
+    /// The explicit endpoints not excluded, sorted by protocol (TCP first), then
+    /// address, name and port, each once.
+    endpoints: Vec<Endpoint>,
 }
 
 impl TargetSet {
@@ -606,11 +657,42 @@ impl TargetSet {
             ranges_overlap,
             named,
             octet_blocks,
+            endpoints: Vec::new(),
         };
-        if set.is_all_excluded() {
+        if !set.blocks.is_empty() && set.is_all_excluded() {
             return Err(SpecError::AllExcluded);
         }
         Ok(set)
+    }
+
+    /// The set with explicit endpoints beside its hosts (see [`EndpointSpec`]):
+    /// the excluded ones left out. Every target excluded is refused.
+    pub fn with_endpoints(mut self, mut endpoints: Vec<Endpoint>) -> Result<Self, SpecError> {
+        let given = !endpoints.is_empty();
+        endpoints.retain(|e| !self.is_excluded(e.addr));
+        endpoints.sort_by(|a, b| {
+            (a.proto != Protocol::Tcp, a.addr, &a.name, a.port).cmp(&(
+                b.proto != Protocol::Tcp,
+                b.addr,
+                &b.name,
+                b.port,
+            ))
+        });
+        endpoints.dedup();
+        if given && endpoints.is_empty() && (self.blocks.is_empty() || self.is_all_excluded()) {
+            return Err(SpecError::AllExcluded);
+        }
+        self.endpoints = endpoints;
+        Ok(self)
+    }
+
+    /// The explicit endpoints of `proto`, in their canonical order.
+    pub fn endpoints(&self, proto: Protocol) -> &[Endpoint] {
+        let split = self.endpoints.partition_point(|e| e.proto == Protocol::Tcp);
+        match proto {
+            Protocol::Tcp => &self.endpoints[..split],
+            Protocol::Udp => &self.endpoints[split..],
+        }
     }
 
     /// A set from already-checked blocks, with no exclusions (for tests and embedders).
@@ -725,6 +807,15 @@ impl TargetSet {
                     addr(feed, *a);
                 }
             }
+        }
+        for e in &self.endpoints {
+            feed(b"E");
+            feed(e.proto.as_str().as_bytes());
+            addr(feed, e.addr);
+            let name = e.name.as_deref().unwrap_or_default();
+            feed(&(name.len() as u64).to_be_bytes());
+            feed(name.as_bytes());
+            feed(&e.port.to_be_bytes());
         }
         for (lo, hi) in &self.exclude.0 {
             feed(b"X");
