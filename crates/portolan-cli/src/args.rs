@@ -101,6 +101,30 @@ pub struct ScanArgs {
     )]
     pub exclude_ports: Option<String>,
 
+    /// Stop scanning a host once N of its ports are open (for sweeps); the pairs it
+    /// leaves are counted as not scanned in the summary.
+    #[arg(long = "max-open-per-host", value_name = "N")]
+    pub max_open_per_host: Option<u32>,
+
+    /// Run CMD for each open port, with the port's result as one JSON object on its
+    /// stdin and PORTOLAN_ADDR, PORTOLAN_PORT, PORTOLAN_PROTO set; CMD is split into
+    /// words like a shell would, but no shell runs it (see --on-open-shell).
+    #[arg(long = "on-open", value_name = "CMD")]
+    pub on_open: Option<String>,
+
+    /// Run --on-open's CMD with `sh -c` (its pipes, redirections and variables);
+    /// the result still arrives on stdin, never in the command line.
+    #[arg(long = "on-open-shell", requires = "on_open")]
+    pub on_open_shell: bool,
+
+    /// At most N --on-open commands at once (default 4).
+    #[arg(long = "on-open-concurrency", value_name = "N", requires = "on_open")]
+    pub on_open_concurrency: Option<usize>,
+
+    /// Kill an --on-open command that runs longer than this (default 30s).
+    #[arg(long = "on-open-timeout", value_name = "TIME", requires = "on_open", value_parser = duration::positive)]
+    pub on_open_timeout: Option<Duration>,
+
     /// Read targets from FILE (`-` for stdin; one or more per line, `#` comments); `-iL` also works.
     #[arg(long = "input-list", value_name = "FILE")]
     pub input_list: Vec<PathBuf>,

@@ -102,6 +102,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<Outcome> {
         bar: None,
         timeline: false,
         failed: None,
+        confirmed: crate::wildcard::Confirmed::default(),
     };
     sink.start(&RunInfo {
         command_line: "portolan demo".into(),

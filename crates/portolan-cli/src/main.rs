@@ -22,6 +22,7 @@ mod fingerprint;
 mod formats;
 mod history;
 mod merge;
+mod on_open;
 mod probe;
 mod progress;
 mod reports;
@@ -32,6 +33,7 @@ mod scantype;
 mod signal;
 mod sysenv;
 mod talk;
+mod wildcard;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

@@ -26,6 +26,8 @@ pub struct Reports {
     pub timeline: bool,
     /// The first write error of a dropped report.
     pub failed: Option<io::Error>,
+    /// The services `-sV` confirmed, for the all-open marks (`crate::wildcard`).
+    pub confirmed: crate::wildcard::Confirmed,
 }
 
 /// What a failed report becomes: it takes nothing more.
@@ -75,6 +77,7 @@ impl Reports {
 
 impl Sink for Reports {
     fn result(&mut self, r: &PortResult) -> Result<(), SinkError> {
+        self.confirmed.count(r);
         self.each(|report| report.result(r))
     }
 
@@ -207,6 +210,10 @@ pub fn colour() -> Colour {
 /// format took stdout, plus each file format.
 pub fn reports(cfg: &ScanRequest, total: u128) -> anyhow::Result<Reports> {
     let mut reports: Vec<Box<dyn Report>> = Vec::new();
+    // First, so that its commands have finished before the reports end.
+    if let Some(on_open) = &cfg.on_open {
+        reports.push(Box::new(crate::on_open::OnOpen::start(on_open)));
+    }
     if !cfg.outputs.iter().any(|o| o.path == Path::new("-")) {
         reports.push(Box::new(TableReport::new(
             BufWriter::new(io::stdout()),
@@ -227,5 +234,6 @@ pub fn reports(cfg: &ScanRequest, total: u128) -> anyhow::Result<Reports> {
         bar,
         timeline: cfg.timeline,
         failed: None,
+        confirmed: crate::wildcard::Confirmed::default(),
     })
 }

@@ -184,6 +184,8 @@ pub struct ScanRequest {
     pub notes: Vec<String>,
     /// `--proxy`: scan through this proxy.
     pub proxy: Option<ProxyConfig>,
+    /// `--on-open`: the command to run per open port.
+    pub on_open: Option<crate::on_open::OnOpenConfig>,
 }
 
 /// A checked `--proxy`: its URL and the address it was found at.
@@ -499,7 +501,26 @@ pub fn scan_request(
         probe,
         notes,
         proxy,
+        on_open: on_open(args)?,
     })
+}
+
+/// `--on-open` and its options, checked.
+fn on_open(args: &ScanArgs) -> anyhow::Result<Option<crate::on_open::OnOpenConfig>> {
+    use crate::on_open::{OnOpenCommand, OnOpenConfig, DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT};
+    let Some(text) = &args.on_open else {
+        return Ok(None);
+    };
+    let concurrency = match args.on_open_concurrency {
+        Some(0) => return Err(usage("--on-open-concurrency must be at least 1")),
+        Some(n) => n,
+        None => DEFAULT_CONCURRENCY,
+    };
+    Ok(Some(OnOpenConfig {
+        command: OnOpenCommand::parse(text, args.on_open_shell)?,
+        concurrency,
+        timeout: args.on_open_timeout.unwrap_or(DEFAULT_TIMEOUT),
+    }))
 }
 
 /// `HOST:PORT/udp` endpoints need a UDP scan and TCP ones a TCP scan, as `U:` and
@@ -1052,11 +1073,16 @@ fn engine(
         ),
         None => None,
     };
+    let open_cap = match args.max_open_per_host {
+        Some(0) => return Err(usage("--max-open-per-host must be at least 1")),
+        n => n.and_then(std::num::NonZeroU32::new),
+    };
     Ok(Scanner::builder()
         .timing(timing)
         .max_in_flight(Concurrency(max_in_flight))
         .max_host_concurrency(host_cap)
-        .max_rate(rate))
+        .max_rate(rate)
+        .max_open_per_host(open_cap))
 }
 
 #[cfg(test)]

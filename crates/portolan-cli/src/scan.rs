@@ -110,6 +110,8 @@ pub fn run(typed: &Typed, command_line: String) -> anyhow::Result<Outcome> {
         OrderKind::Random { seed } => seed,
         OrderKind::Sequential => 0,
     };
+    let mut tally = crate::wildcard::Tally::default();
+    let mut all_open = Vec::new();
     let scanned = crate::probe::run(cfg.probe.as_ref(), &mut sink, &cancel, |sink| {
         // `--resume` of a `-sV` scan: the open ports its probing did not finish.
         for r in &to_identify {
@@ -142,6 +144,7 @@ pub fn run(typed: &Typed, command_line: String) -> anyhow::Result<Outcome> {
                 inner: &mut *sink,
                 before,
                 total,
+                tally: &mut tally,
             };
             // Only TCP pairs are ever answered in a resumed run (see the history).
             let pass = if proto == Protocol::Tcp {
@@ -157,13 +160,19 @@ pub fn run(typed: &Typed, command_line: String) -> anyhow::Result<Outcome> {
                 Some(s) => add(s, pass),
             });
         }
+        if !cancel.load(Ordering::Relaxed) {
+            let capped = summary.as_ref().map_or(&[][..], |s| &s.capped[..]);
+            all_open = check_wildcards(&cfg, &scanner, &tally.suspects(capped), payload_seed)?;
+        }
         Ok(summary.unwrap_or_default())
     });
     // Whatever happened, every report is closed properly before the error is told.
-    let (summary, failure) = match scanned {
+    let (mut summary, failure) = match scanned {
         Ok(summary) => (session.merge(summary), None),
         Err(e) => (session.merge(Summary::default()), Some(e)),
     };
+    sink.confirmed.fill(&mut all_open);
+    summary.all_open = all_open;
     let finished = sink.finish(&summary);
     if let Some(e) = failure {
         return Err(e);
@@ -174,6 +183,36 @@ pub fn run(typed: &Typed, command_line: String) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Stopped(signals.which())
     })
+}
+
+/// The wildcard check (see `crate::wildcard`): the canary ports of every host
+/// with an implausible share of open ports, probed in one more engine pass whose
+/// results are not reported; the hosts whose every canary is open are marked.
+fn check_wildcards(
+    cfg: &ScanRequest,
+    scanner: &Scanner,
+    suspects: &[(std::net::IpAddr, u64, u64)],
+    seed: u64,
+) -> Result<Vec<portolan_engine::AllOpen>, EngineError> {
+    let Some(kind) = cfg.kind.filter(|_| !suspects.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let mut transport = transport(kind, cfg.proxy.as_ref())
+        .map_err(|e| EngineError::Sink(e.into_boxed_dyn_error()))?;
+    let mut canaries = crate::wildcard::Canaries::new(suspects, seed, &cfg.ports);
+    let mut found = Collected(Vec::new());
+    scanner.run(&mut canaries, transport.as_mut(), &mut found)?;
+    Ok(crate::wildcard::verdicts(suspects, &found.0))
+}
+
+/// The canary results, kept out of the reports.
+struct Collected(Vec<PortResult>);
+
+impl Sink for Collected {
+    fn result(&mut self, r: &PortResult) -> Result<(), SinkError> {
+        self.0.push(r.clone());
+        Ok(())
+    }
 }
 
 /// What the reports say about the run.
@@ -257,6 +296,7 @@ fn add(mut a: Summary, b: Summary) -> Summary {
     a.complete &= b.complete;
     a.max_in_flight = a.max_in_flight.max(b.max_in_flight);
     a.icmp_limited.extend(b.icmp_limited);
+    a.capped.extend(b.capped);
     a
 }
 
@@ -266,10 +306,13 @@ struct Offset<'a> {
     inner: &'a mut dyn Sink,
     before: u128,
     total: u128,
+    /// Open and answered ports per host, for the wildcard check.
+    tally: &'a mut crate::wildcard::Tally,
 }
 
 impl Sink for Offset<'_> {
     fn result(&mut self, r: &PortResult) -> Result<(), SinkError> {
+        self.tally.count(r);
         self.inner.result(r)
     }
 

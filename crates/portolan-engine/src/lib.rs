@@ -110,7 +110,8 @@ pub use connect::ConnectTransport;
 pub use icmp_limit::{HostLimit, IcmpPacer, Pace, Silence, QUIET_MIN};
 pub use proxy::{proxy_reason, ProxyTransport};
 pub use result::{
-    Endpoint, HttpInfo, Method, PortResult, PortState, Protocol, Reason, Service, Summary, TlsInfo,
+    AllOpen, Endpoint, HttpInfo, Method, PortResult, PortState, Protocol, Reason, Service, Summary,
+    TlsInfo,
 };
 pub use scheduler::{
     Concurrency, EngineError, Machine, Progress, Rate, Scanner, ScannerBuilder, Sink, SinkError,

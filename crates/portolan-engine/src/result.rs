@@ -30,6 +30,35 @@ pub struct Summary {
     /// Hosts whose ICMP port unreachables were found rate limited, with the period
     /// (one answer per period): the scan waited for them, so closed ports stay closed.
     pub icmp_limited: Vec<(std::net::IpAddr, Duration)>,
+    /// Hosts stopped by `--max-open-per-host`, by address, each with how many of
+    /// its pairs were not scanned (dropped once the cap was reached).
+    pub capped: Vec<(std::net::IpAddr, u64)>,
+    /// Hosts found answering every port: too many open ports, and random canary
+    /// ports outside the scanned ones open too. The engine never fills this; the
+    /// caller's wildcard check does (`portolan scan`), for every report to show.
+    pub all_open: Vec<AllOpen>,
+}
+
+/// A host that answers every port (a SYN proxy, some firewalls and CDNs): its
+/// open ports say nothing about what runs there. The reason is always `wildcard`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllOpen {
+    /// The host.
+    pub addr: std::net::IpAddr,
+    /// Open ports the scan found on it.
+    pub open: u64,
+    /// Its ports answered in all (open, closed or filtered).
+    pub answered: u64,
+    /// The canary ports probed, every one open.
+    pub canaries: Vec<u16>,
+    /// With `-sV`: the open ports where identification confirmed a service (by
+    /// banner or probe, not the port-number guess), with the service's name.
+    pub identified: Vec<(u16, String)>,
+}
+
+impl AllOpen {
+    /// The reason every format gives for the mark.
+    pub const REASON: &'static str = "wildcard";
 }
 
 impl Summary {
@@ -40,6 +69,16 @@ impl Summary {
             .filter(|((s, _), _)| *s == state)
             .map(|(_, n)| n)
             .sum()
+    }
+
+    /// Pairs not scanned because their host reached `--max-open-per-host`.
+    pub fn not_scanned(&self) -> u64 {
+        self.capped.iter().map(|(_, n)| n).sum()
+    }
+
+    /// Whether `addr` was found answering every port.
+    pub fn all_open(&self, addr: std::net::IpAddr) -> Option<&AllOpen> {
+        self.all_open.iter().find(|h| h.addr == addr)
     }
 
     /// Results reported, every state.

@@ -54,6 +54,10 @@
 //! flight cannot be waited out: the file limit at once, or [`HICCUP_LIMIT`] of the
 //! others in a row, end the scan with [`EngineError::Starved`] instead of a hang.
 //!
+//! `--max-open-per-host` (`open_cap`) stops a host once it has so many open ports:
+//! its pending pairs are dropped and counted, never reported, and the [`Summary`]
+//! lists the hosts stopped with how many pairs each did not scan.
+//!
 //! A pair is reported exactly once: an event for a probe that is no longer in flight
 //! (it expired, or its slot holds a newer probe) is ignored. A cancelled run
 //! reports only what was answered, so a resumed run can probe the rest.
@@ -61,6 +65,7 @@
 mod bucket;
 mod caps;
 mod machine;
+mod open_cap;
 mod slab;
 
 pub use machine::{Machine, Transmit, HICCUP_LIMIT, PRESSURE_PAUSE};
@@ -190,6 +195,7 @@ pub struct ScannerBuilder {
     host_cap: Option<NonZeroUsize>,
     max_rate: Option<Rate>,
     cancel: Option<Arc<AtomicBool>>,
+    open_cap: Option<std::num::NonZeroU32>,
 }
 
 impl ScannerBuilder {
@@ -217,6 +223,13 @@ impl ScannerBuilder {
         self
     }
 
+    /// Stops scanning a host once this many of its ports were found open (default:
+    /// never); its remaining pairs are counted in [`Summary::capped`].
+    pub fn max_open_per_host(mut self, cap: Option<std::num::NonZeroU32>) -> Self {
+        self.open_cap = cap;
+        self
+    }
+
     /// A flag that, once set, makes the scan stop at its next turn.
     pub fn cancel_flag(mut self, flag: Arc<AtomicBool>) -> Self {
         self.cancel = Some(flag);
@@ -238,6 +251,7 @@ impl ScannerBuilder {
             host_cap: self.host_cap,
             rate,
             cancel: self.cancel.unwrap_or_default(),
+            open_cap: self.open_cap,
         }
     }
 }
@@ -250,6 +264,7 @@ pub struct Scanner {
     host_cap: Option<NonZeroUsize>,
     rate: Option<Rate>,
     cancel: Arc<AtomicBool>,
+    open_cap: Option<std::num::NonZeroU32>,
 }
 
 impl Scanner {

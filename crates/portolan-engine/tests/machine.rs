@@ -722,3 +722,51 @@ fn tcp_silence_is_never_held() {
     assert_eq!(m.poll_transmit(t0 + Duration::from_secs(10)), None);
     assert!(m.is_done());
 }
+
+#[test]
+fn reaching_max_open_per_host_cancels_the_hosts_probes_in_flight() {
+    let t0 = Instant::now();
+    let list = pairs(&[(1, 1), (1, 2), (2, 1), (1, 3), (1, 4), (2, 2), (1, 5)]);
+    let mut m = Scanner::builder()
+        .max_open_per_host(std::num::NonZeroU32::new(1))
+        .build()
+        .machine(list, t0);
+    let sent: Vec<Transmit> = (0..4).map(|_| send(&mut m, t0)).collect();
+    assert_eq!(sent[0].addr, addr(1));
+    m.handle(
+        Event::Answered(sent[0].token, Answer::Connected),
+        t0 + ms(1),
+    )
+    .unwrap();
+    let r = m.poll_result().unwrap();
+    assert_eq!((r.endpoint.port, r.state), (1, PortState::Open));
+    // Host 1's other probes in flight (ports 2 and 3) are cancelled, not answered.
+    let mut cancelled = Vec::new();
+    while let Some(token) = m.poll_cancel() {
+        cancelled.push(token);
+    }
+    assert_eq!(cancelled, [sent[1].token, sent[3].token]);
+    m.handle(
+        Event::Answered(sent[1].token, Answer::Connected),
+        t0 + ms(2),
+    )
+    .unwrap();
+    assert_eq!(m.poll_result(), None, "a cancelled probe reports nothing");
+    // Host 2 goes on; host 1's later pairs (4, 5) are never sent.
+    m.handle(Event::Answered(sent[2].token, Answer::Refused), t0 + ms(2))
+        .unwrap();
+    let t = send(&mut m, t0 + ms(2));
+    assert_eq!(t.addr, SocketAddr::new(ip(2), 2));
+    assert_eq!(m.poll_transmit(t0 + ms(2)), None);
+    m.handle(Event::Answered(t.token, Answer::Refused), t0 + ms(3))
+        .unwrap();
+    assert!(m.is_done());
+    assert_eq!(m.progress().done, 7, "skipped pairs count as done");
+    let summary = m.finish(true, t0 + ms(3));
+    assert_eq!(
+        summary.capped,
+        [(ip(1), 4)],
+        "ports 2 to 5 of host 1 not scanned"
+    );
+    assert_eq!(summary.results(), 3);
+}

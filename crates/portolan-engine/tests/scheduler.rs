@@ -480,3 +480,55 @@ fn endless_local_trouble_is_starvation_not_a_hang() {
         assert!(took < Duration::from_mins(10), "{hiccup:?}: {took:?}");
     }
 }
+
+/// `--max-open-per-host`: a host that answers every port is stopped at the cap,
+/// its other pairs counted as not scanned (never lost silently: results plus
+/// skipped pairs are the whole walk), while a normal host beside it is scanned
+/// to the end; with loss, a per-host cap (parked pairs) and retries in the queue.
+#[test]
+fn max_open_per_host_stops_a_host_and_counts_what_it_skipped() {
+    let wildcard: IpAddr = "198.18.0.1".parse().unwrap();
+    for (seed, loss, host_cap) in [
+        (1, 0.0, None),
+        (2, 0.2, NonZeroUsize::new(4)),
+        (3, 0.1, None),
+    ] {
+        let mut net = SimNet::new(Duration::from_millis(2), move |a: SocketAddr| {
+            if a.ip() == wildcard || a.port() == 22 {
+                Behavior::Open
+            } else {
+                Behavior::Closed
+            }
+        })
+        .with_loss(loss, seed);
+        let scanner = Scanner::builder()
+            .max_open_per_host(std::num::NonZeroU32::new(10))
+            .max_host_concurrency(host_cap)
+            .build();
+        let (sink, summary) = scan(&mut net, &mut order(2, "1-300", seed), &scanner);
+        assert_eq!(sink.duplicates, 0);
+        let open_on = |ip: IpAddr| {
+            sink.results
+                .iter()
+                .filter(|((a, _), r)| *a == ip && r.state == PortState::Open)
+                .count()
+        };
+        assert_eq!(open_on(wildcard), 10, "stopped at the cap (seed {seed})");
+        let other: IpAddr = "198.18.0.2".parse().unwrap();
+        assert_eq!(
+            sink.results.keys().filter(|(a, _)| *a == other).count(),
+            300,
+            "the normal host is scanned whole"
+        );
+        assert_eq!(summary.capped.len(), 1);
+        assert_eq!(summary.capped[0].0, wildcard);
+        let on_wildcard = sink.results.keys().filter(|(a, _)| *a == wildcard).count() as u64;
+        assert_eq!(
+            on_wildcard + summary.capped[0].1,
+            300,
+            "every pair of the stopped host is a result or counted as not scanned"
+        );
+        assert_eq!(summary.not_scanned(), summary.capped[0].1);
+        assert!(summary.complete);
+    }
+}

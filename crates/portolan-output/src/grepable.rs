@@ -75,7 +75,7 @@ fn port(r: &PortResult) -> String {
     )
 }
 
-fn host(h: &HostView<'_>) -> String {
+fn host(h: &HostView<'_>, summary: &Summary) -> String {
     let label = match h.name {
         Some(n) => format!("Host: {} ({})", h.addr, field(n)),
         None => format!("Host: {} ()", h.addr),
@@ -94,6 +94,19 @@ fn host(h: &HostView<'_>) -> String {
     if !ignored.is_empty() {
         let list: Vec<String> = ignored.iter().map(|(s, n)| format!("{s} ({n})")).collect();
         let _ = write!(t, "\tIgnored State: {}", list.join(", "));
+    }
+    // Fields of our own, tab-separated like nmap's: readers that split on tabs
+    // and look for the fields they know pass over them.
+    if let Some(a) = summary.all_open(h.addr) {
+        let _ = write!(
+            t,
+            "\tAll-open: {} ({})",
+            portolan_engine::AllOpen::REASON,
+            field(&crate::marks::all_open_text(a))
+        );
+    }
+    if let Some((_, n)) = summary.capped.iter().find(|(a, _)| *a == h.addr) {
+        let _ = write!(t, "\tNot scanned: {n} (max-open-per-host)");
     }
     t.push('\n');
     t
@@ -127,7 +140,7 @@ impl<W: Write> Report for GrepableReport<W> {
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
         let mut up = 0;
         for h in self.hosts.views() {
-            self.out.write_all(host(&h).as_bytes())?;
+            self.out.write_all(host(&h, summary).as_bytes())?;
             up += 1;
         }
         let started = self

@@ -50,6 +50,9 @@ struct HostLine<'a> {
     hostname: Option<&'a str>,
     ports: &'a [&'a PortResult],
     not_shown: Vec<Count>,
+    /// `all-open` and `not-scanned`, when the host has them.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    mark: Option<crate::marks::HostMark>,
 }
 
 #[derive(Serialize)]
@@ -118,8 +121,9 @@ impl<W: Write> JsonReport<W> {
     }
 }
 
-fn host_line<'a>(h: &'a HostView<'a>) -> HostLine<'a> {
+fn host_line<'a>(h: &'a HostView<'a>, summary: &Summary) -> HostLine<'a> {
     HostLine {
+        mark: crate::marks::HostMark::of(h.addr, summary),
         addr: h.addr.to_string(),
         hostname: h.name,
         ports: &h.ports,
@@ -170,7 +174,7 @@ impl<W: Write> Report for JsonReport<W> {
         for h in self.hosts.views() {
             self.out
                 .write_all(if listed == 0 { b"\n" } else { b",\n" })?;
-            wire::to_writer(&mut self.out, &host_line(&h))?;
+            wire::to_writer(&mut self.out, &host_line(&h, summary))?;
             listed += 1;
         }
         let line = SummaryLine {

@@ -22,6 +22,7 @@ mod fixture;
 mod grepable;
 mod hosts;
 mod json;
+mod marks;
 mod ndjson;
 mod table;
 mod text;
@@ -193,6 +194,81 @@ mod tests {
         assert!(table.contains("53/tcp     open"), "{table}");
         assert!(table.contains("161/udp    open|filtered"), "{table}");
         assert!(table.contains(", 1 open|filtered ("), "{table}");
+    }
+
+    /// Issue 14, part 3: a host that answers every port is marked in every format
+    /// but CSV (one row per port, no place for a host), with the reason
+    /// `wildcard`, the canaries and what -sV confirmed; a host stopped by
+    /// --max-open-per-host says how many pairs it did not scan.
+    #[test]
+    fn every_format_marks_a_host_that_answers_everything() {
+        let results = udp_and_tcp();
+        let mut summary = fixture::summary(&results);
+        let addr: std::net::IpAddr = "198.18.0.1".parse().unwrap();
+        summary.all_open = vec![portolan_engine::AllOpen {
+            addr,
+            open: 2,
+            answered: 3,
+            canaries: vec![50001, 61234, 63000],
+            identified: vec![(53, "dns\u{1b}[2J".into())],
+        }];
+        summary.capped = vec![(addr, 997)];
+        let go = |report: &mut dyn Report| {
+            report.start(&fixture::info()).unwrap();
+            for r in &results {
+                report.result(r).unwrap();
+            }
+            report.finish(&summary).unwrap();
+        };
+        macro_rules! out {
+            ($t:ident $(, $arg:expr)*) => {{
+                let mut buf = Vec::new();
+                go(&mut $t::new(&mut buf $(, $arg)*));
+                String::from_utf8(buf).unwrap()
+            }};
+        }
+        let ndjson = out!(NdjsonReport, false);
+        let last = ndjson.lines().last().unwrap();
+        let v: serde_json::Value = serde_json::from_str(last).unwrap();
+        assert_eq!(v["host"]["addr"], "198.18.0.1");
+        assert_eq!(v["host"]["all-open"], true);
+        assert_eq!(v["host"]["all-open-reason"], "wildcard");
+        assert_eq!(v["host"]["canaries"][1], 61234);
+        assert_eq!(v["host"]["confirmed"][0]["port"], 53);
+        assert_eq!(v["host"]["not-scanned"], 997);
+        let json = out!(JsonReport, false);
+        let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(doc["hosts"][0]["all-open"], true, "{json}");
+        assert_eq!(doc["hosts"][0]["not-scanned"], 997);
+        let xml = out!(XmlReport, false);
+        assert!(xml.contains(r#"<hostscript><script id="all-open" output="answers every port (wildcard): canary ports 50001, 61234, 63000 open too; 2 of 3 answered ports open; -sV confirmed: 53/dns\x1b[2J">"#), "{xml}");
+        assert!(
+            xml.contains(r#"<elem key="not-scanned">997</elem>"#),
+            "{xml}"
+        );
+        let grep = out!(GrepableReport, false);
+        assert!(grep.contains("\tAll-open: wildcard ("), "{grep}");
+        assert!(
+            grep.contains("\tNot scanned: 997 (max-open-per-host)"),
+            "{grep}"
+        );
+        let table = out!(TableReport, Colour::Never, false);
+        assert!(
+            table.contains("All open: answers every port (wildcard)"),
+            "{table}"
+        );
+        assert!(table.contains("Stopped: 997 ports not scanned"), "{table}");
+        assert!(
+            table.contains("All open (wildcard): 1 host answers every port"),
+            "{table}"
+        );
+        assert!(
+            table.contains("Not scanned: 997 pairs of 1 host"),
+            "{table}"
+        );
+        for text in [&ndjson, &json, &xml, &grep, &table] {
+            assert!(!text.contains('\u{1b}'), "a raw escape in {text}");
+        }
     }
 
     /// Regression (issue 8 and issue 9, item 17): HTTP `Server`, title and `Location`

@@ -46,6 +46,12 @@ struct Header<'a> {
     shard: &'a crate::ShardInfo,
 }
 
+/// A line about a host (`all-open`, `not-scanned`), after the port lines.
+#[derive(serde::Serialize)]
+struct HostLine {
+    host: crate::marks::HostMark,
+}
+
 /// The last line of a shard's NDJSON: its absence means the shard was killed.
 #[derive(serde::Serialize)]
 struct Trailer<'a> {
@@ -83,6 +89,12 @@ impl<W: Write> Report for NdjsonReport<W> {
     }
 
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
+        // Hosts that answer every port, and hosts stopped by --max-open-per-host:
+        // one line each, after their ports.
+        for host in crate::marks::HostMark::all(summary) {
+            wire::to_writer(&mut self.out, &HostLine { host })?;
+            self.out.write_all(b"\n")?;
+        }
         if let Some(shard) = &self.shard {
             let end = End {
                 index: shard.index,

@@ -109,13 +109,19 @@ impl<W: Write> TableReport<W> {
         }
     }
 
-    fn host_text(&self, host: &HostView<'_>) -> String {
+    fn host_text(&self, host: &HostView<'_>, summary: &Summary) -> String {
         let addr = host.addr;
         let mut t = String::new();
         let _ = match host.name {
             Some(n) => writeln!(t, "portolan scan report for {} ({addr})", clean(n)),
             None => writeln!(t, "portolan scan report for {addr}"),
         };
+        if let Some(h) = summary.all_open(addr) {
+            let _ = writeln!(t, "All open: {}", crate::marks::all_open_text(h));
+        }
+        if let Some((_, n)) = summary.capped.iter().find(|(a, _)| *a == addr) {
+            let _ = writeln!(t, "Stopped: {}", crate::marks::capped_text(*n));
+        }
         // One entry per (state, reason), whatever the protocol, in that order.
         let mut hidden: BTreeMap<(PortState, Reason), u64> = BTreeMap::new();
         for h in &host.hidden {
@@ -265,7 +271,7 @@ impl<W: Write> Report for TableReport<W> {
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
         let mut shown = 0;
         for host in self.hosts.views() {
-            let text = self.host_text(&host);
+            let text = self.host_text(&host, summary);
             if shown > 0 {
                 self.out.write_all(b"\n")?;
             }
@@ -308,6 +314,29 @@ impl<W: Write> Report for TableReport<W> {
         )?;
         // Said so that a slow UDP scan explains itself: closed ports of these hosts
         // were waited for, one ICMP answer per period, rather than guessed.
+        if !summary.all_open.is_empty() {
+            let hosts: Vec<String> = summary
+                .all_open
+                .iter()
+                .map(|h| h.addr.to_string())
+                .collect();
+            writeln!(
+                self.out,
+                "All open (wildcard): {} {} every port, canary ports included, so their open ports say nothing: {}",
+                hosts.len(),
+                if hosts.len() == 1 { "host answers" } else { "hosts answer" },
+                hosts.join(", ")
+            )?;
+        }
+        if !summary.capped.is_empty() {
+            writeln!(
+                self.out,
+                "Not scanned: {} pairs of {} host{} stopped at --max-open-per-host",
+                summary.not_scanned(),
+                summary.capped.len(),
+                if summary.capped.len() == 1 { "" } else { "s" }
+            )?;
+        }
         for (addr, period) in &summary.icmp_limited {
             writeln!(
                 self.out,

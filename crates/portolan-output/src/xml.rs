@@ -119,7 +119,7 @@ fn port_count(range: &str) -> u64 {
     }
 }
 
-fn host(h: &HostView<'_>, time: u64) -> String {
+fn host(h: &HostView<'_>, time: u64, summary: &Summary) -> String {
     let mut t = String::new();
     let kind = if matches!(h.addr, IpAddr::V4(_)) {
         "ipv4"
@@ -160,8 +160,42 @@ fn host(h: &HostView<'_>, time: u64) -> String {
     for r in &h.ports {
         port(&mut t, r);
     }
-    t.push_str("</ports>\n</host>\n");
+    t.push_str("</ports>\n");
+    host_marks(&mut t, h.addr, summary);
+    t.push_str("</host>\n");
     t
+}
+
+/// A host that answers every port, or one stopped by `--max-open-per-host`, as a
+/// host script result: an element nmap's own DTD has, so tools that read nmap's
+/// XML show it rather than choke on it.
+fn host_marks(t: &mut String, addr: IpAddr, summary: &Summary) {
+    let all = summary.all_open(addr);
+    let capped = summary.capped.iter().find(|(a, _)| *a == addr);
+    if all.is_none() && capped.is_none() {
+        return;
+    }
+    t.push_str("<hostscript>");
+    if let Some(h) = all {
+        let _ = write!(
+            t,
+            "<script id=\"all-open\" output=\"{}\"><elem key=\"all-open\">true</elem><elem key=\"reason\">{}</elem>",
+            escape(&crate::marks::all_open_text(h)),
+            portolan_engine::AllOpen::REASON
+        );
+        for c in &h.canaries {
+            let _ = write!(t, "<elem key=\"canary\">{c}</elem>");
+        }
+        t.push_str("</script>");
+    }
+    if let Some((_, n)) = capped {
+        let _ = write!(
+            t,
+            "<script id=\"max-open-per-host\" output=\"{}\"><elem key=\"not-scanned\">{n}</elem></script>",
+            escape(&crate::marks::capped_text(*n))
+        );
+    }
+    t.push_str("</hostscript>\n");
 }
 
 fn port(t: &mut String, r: &PortResult) {
@@ -249,7 +283,8 @@ impl<W: Write> Report for XmlReport<W> {
         let ended = started + summary.elapsed;
         let mut up = 0;
         for h in self.hosts.views() {
-            self.out.write_all(host(&h, unix(ended)).as_bytes())?;
+            self.out
+                .write_all(host(&h, unix(ended), summary).as_bytes())?;
             up += 1;
         }
         let (exit, what) = if summary.complete {

@@ -50,6 +50,13 @@ impl<P> HostCaps<P> {
         self.parked_count
     }
 
+    /// Takes every pair parked for `addr` (its host was stopped).
+    pub(crate) fn drain(&mut self, addr: IpAddr) -> VecDeque<P> {
+        let queue = self.parked.remove(&addr).unwrap_or_default();
+        self.parked_count -= queue.len();
+        queue
+    }
+
     /// A probe to `addr` went out.
     pub(crate) fn started(&mut self, addr: IpAddr) {
         if self.cap.is_some() {

@@ -26,6 +26,7 @@ use portolan_target::Endpoint;
 
 use super::bucket::TokenBucket;
 use super::caps::HostCaps;
+use super::open_cap::OpenCap;
 use super::slab::{Generation, ProbeSlab};
 use super::{EngineError, Progress, Scanner, TargetOrder};
 use crate::congestion::Congestion;
@@ -114,6 +115,8 @@ pub struct Machine<O> {
     /// The probe handed out by `poll_transmit`, waiting for `on_started`.
     launching: Option<(Token, Probe)>,
     idle_hiccups: u32,
+    /// `--max-open-per-host`: open results per host, the hosts stopped.
+    open_cap: OpenCap,
     summary: Summary,
     outbox: Outbox,
 }
@@ -151,6 +154,7 @@ impl Scanner {
             stalled: false,
             launching: None,
             idle_hiccups: 0,
+            open_cap: OpenCap::new(self.open_cap),
             summary: Summary::default(),
             outbox: Outbox::default(),
         }
@@ -375,7 +379,7 @@ impl<O: TargetOrder> Machine<O> {
     /// A snapshot for progress bars.
     pub fn progress(&self) -> Progress {
         Progress {
-            done: u128::from(self.summary.results()) + self.excluded(),
+            done: u128::from(self.summary.results()) + self.excluded() + self.open_cap.skipped(),
             total: self.source.total,
             in_flight: self.slab.len(),
             window: self.cc.window(),
@@ -405,6 +409,7 @@ impl<O: TargetOrder> Machine<O> {
         self.summary.icmp_limited = self.pacer.limited().collect();
         self.summary.icmp_limited.sort();
         self.summary.excluded = u64::try_from(self.excluded()).unwrap_or(u64::MAX);
+        self.summary.capped = self.open_cap.stopped();
         self.summary.elapsed = now.saturating_duration_since(self.started);
         std::mem::take(&mut self.summary)
     }
@@ -486,6 +491,10 @@ impl<O: TargetOrder> Machine<O> {
                     }
                 }
             };
+            if self.open_cap.is_stopped(probe.endpoint.addr) {
+                self.open_cap.skip(probe.endpoint.addr);
+                continue;
+            }
             if self.caps.admits(probe.endpoint.addr) {
                 return Some(probe);
             }
@@ -580,8 +589,45 @@ impl<O: TargetOrder> Machine<O> {
         Ok(())
     }
 
+    /// `--max-open-per-host` was reached for `addr`: every pending pair of the host
+    /// is dropped and counted as not scanned; its probes in flight are cancelled.
+    fn stop_host(&mut self, addr: IpAddr) {
+        let mut dropped = 0u64;
+        let before = self.retries.len();
+        self.retries.retain(|p| p.endpoint.addr != addr);
+        dropped += (before - self.retries.len()) as u64;
+        if let Some(queue) = self.held.remove(&addr) {
+            self.held_count -= queue.len();
+            dropped += queue.len() as u64;
+        }
+        dropped += self.caps.drain(addr).len() as u64;
+        let in_flight: Vec<Token> = self
+            .slab
+            .iter()
+            .filter(|(_, _, p)| p.endpoint.addr == addr)
+            .map(|(token, _, _)| token)
+            .collect();
+        for token in in_flight {
+            if self.release(token, false).is_some() {
+                self.outbox.cancels.push_back(token);
+                dropped += 1;
+            }
+        }
+        // Releasing may have unparked pairs of the host into the retries.
+        let before = self.retries.len();
+        self.retries.retain(|p| p.endpoint.addr != addr);
+        dropped += (before - self.retries.len()) as u64;
+        for _ in 0..dropped {
+            self.open_cap.skip(addr);
+        }
+    }
+
     fn emit(&mut self, probe: Probe, reason: Reason, rtt: Option<Duration>) {
+        let addr = probe.endpoint.addr;
         let result = PortResult::new(probe.endpoint, reason, rtt, probe.tries);
+        if result.state == PortState::Open && self.open_cap.on_open(addr) {
+            self.stop_host(addr);
+        }
         *self
             .summary
             .counts
