@@ -216,3 +216,318 @@ fn shards_cover_endpoints_exactly_once() {
     want.sort();
     assert_eq!(all, want);
 }
+
+/// `--max-open-per-host`: a host with 30 open ports is stopped after 5, and the
+/// summary says how many pairs were not scanned.
+#[test]
+fn max_open_per_host_stops_and_says_how_many_pairs_were_skipped() {
+    let listeners: Vec<_> = (0..30).map(|_| listener()).collect();
+    let ports: Vec<String> = listeners.iter().map(|(_, p)| p.to_string()).collect();
+    let out = portolan()
+        .args(["scan", "127.0.0.1", "-p", &ports.join(","), "--no-history"])
+        .args(["--max-open-per-host", "5", "-oD", "-"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let lines = ndjson(&out);
+    let open = lines.iter().filter(|v| v["state"] == "open").count();
+    assert_eq!(open, 5, "{lines:?}");
+    let mark = lines
+        .iter()
+        .find(|v| v.get("host").is_some())
+        .expect("a host line");
+    let results = lines.iter().filter(|v| v.get("port").is_some()).count() as u64;
+    assert_eq!(
+        mark["host"]["not-scanned"].as_u64().unwrap() + results,
+        30,
+        "every pair is a result or counted as not scanned"
+    );
+    let table = portolan()
+        .args(["scan", "127.0.0.1", "-p", &ports.join(","), "--no-history"])
+        .args(["--max-open-per-host", "5"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let table = String::from_utf8_lossy(&table);
+    assert!(
+        table.contains("pairs of 1 host stopped at --max-open-per-host"),
+        "{table}"
+    );
+    portolan()
+        .args(["scan", "127.0.0.1", "--max-open-per-host", "0"])
+        .assert()
+        .code(2);
+}
+
+/// Acceptance 3 in a namespace this test makes: an iptables REDIRECT sends every
+/// TCP port of one address to one listener, so that host answers everything and
+/// is marked all-open (canaries included); a normal host beside it is not.
+#[test]
+fn a_host_that_answers_every_port_is_marked_and_a_normal_one_is_not() {
+    let Some(ns) = crate::util::Namespace::create("pipes") else {
+        return;
+    };
+    let setup = [
+        &["ip", "addr", "add", "10.77.0.1/32", "dev", "lo"][..],
+        &["ip", "addr", "add", "10.77.0.2/32", "dev", "lo"],
+        &[
+            "iptables",
+            "-t",
+            "nat",
+            "-A",
+            "OUTPUT",
+            "-d",
+            "10.77.0.1",
+            "-p",
+            "tcp",
+            "-j",
+            "REDIRECT",
+            "--to-ports",
+            "5555",
+        ],
+    ];
+    for cmd in setup {
+        if !ns.exec(cmd) {
+            crate::util::skip_or_fail(&format!("cannot set up the namespace: {cmd:?}"));
+            return;
+        }
+    }
+    // The one listener behind every port of 10.77.0.1, and two real services of
+    // the normal host (bound on the namespace's loopback addresses).
+    let _all = ns_listener(&ns, "0.0.0.0:5555");
+    let _ssh = ns_listener(&ns, "10.77.0.2:22");
+    let _web = ns_listener(&ns, "10.77.0.2:80");
+    let out = std::process::Command::new("ip")
+        .args(["netns", "exec", ns.name()])
+        .arg(crate::util::bin())
+        .args([
+            "scan",
+            "10.77.0.1",
+            "10.77.0.2",
+            "-p",
+            "1-400",
+            "--no-history",
+            "-oD",
+            "-",
+        ])
+        .env("XDG_DATA_HOME", crate::util::data_home())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = ndjson(&out.stdout);
+    let marks: Vec<_> = lines.iter().filter(|v| v.get("host").is_some()).collect();
+    assert_eq!(marks.len(), 1, "{marks:?}");
+    let m = &marks[0]["host"];
+    assert_eq!(m["addr"], "10.77.0.1");
+    assert_eq!(m["all-open"], true);
+    assert_eq!(m["all-open-reason"], "wildcard");
+    let canaries = m["canaries"].as_array().unwrap();
+    assert_eq!(canaries.len(), 3);
+    assert!(
+        canaries.iter().all(|c| c.as_u64().unwrap() > 400),
+        "{canaries:?}"
+    );
+    let open_on = |a: &str| {
+        lines
+            .iter()
+            .filter(|v| v["addr"] == a && v["state"] == "open")
+            .count()
+    };
+    assert_eq!(open_on("10.77.0.1"), 400, "its ports are still reported");
+    assert_eq!(open_on("10.77.0.2"), 2);
+}
+
+/// A listener inside `ns` that accepts (and closes) every connection, so its
+/// backlog never fills.
+fn ns_listener(ns: &crate::util::Namespace, addr: &str) -> std::net::TcpListener {
+    use std::os::fd::AsFd;
+    let path = format!("/var/run/netns/{}", ns.name());
+    let addr = addr.to_owned();
+    let l = std::thread::spawn(move || {
+        let file = std::fs::File::open(path).unwrap();
+        nix::sched::setns(file.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+        std::net::TcpListener::bind(addr).unwrap()
+    })
+    .join()
+    .unwrap();
+    let clone = l.try_clone().unwrap();
+    std::thread::spawn(move || for _ in clone.incoming() {});
+    l
+}
+
+/// A script the test writes: it saves its stdin and environment where told. No
+/// shell of portolan's runs it (the kernel does, from its `#!` line).
+fn recorder(dir: &std::path::Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let script = dir.join("record");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nout=\"$1/$PORTOLAN_ADDR-$PORTOLAN_PORT-$PORTOLAN_PROTO\"\ncat > \"$out.json\"\necho \"$@\" > \"$out.args\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
+#[test]
+fn on_open_runs_a_command_per_open_port_with_the_result_on_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = recorder(dir.path());
+    let (_a, open1) = listener();
+    let (_b, open2) = listener();
+    let closed = crate::util::closed_port();
+    let cmd = format!(
+        "{} '{}' 'two words'",
+        script.display(),
+        dir.path().display()
+    );
+    let out = portolan()
+        .args([
+            "scan",
+            "127.0.0.1",
+            "-p",
+            &format!("{open1},{open2},{closed}"),
+        ])
+        .args([
+            "--no-history",
+            "--on-open",
+            &cmd,
+            "--on-open-concurrency",
+            "2",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--on-open: 2 commands run, 0 failed"), "{err}");
+    for port in [open1, open2] {
+        let base = dir.path().join(format!("127.0.0.1-{port}-tcp"));
+        let file =
+            |ext: &str| std::fs::read_to_string(format!("{}.{ext}", base.display())).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&file("json")).unwrap();
+        assert_eq!(
+            (json["port"].as_u64(), json["state"].as_str()),
+            (Some(u64::from(port)), Some("open"))
+        );
+        let args = file("args");
+        assert!(
+            args.ends_with("two words\n"),
+            "quoted words stay one argument: {args}"
+        );
+    }
+    assert!(!dir
+        .path()
+        .join(format!("127.0.0.1-{closed}-tcp.json"))
+        .exists());
+}
+
+/// A hostile banner reaches the command as JSON on stdin, never as a command: with
+/// or without --on-open-shell, the `$(...)`, backquotes and `;` in it run nothing.
+#[test]
+fn a_hostile_banner_cannot_inject_a_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let pwned = dir.path().join("pwned");
+    let banner: &'static str = Box::leak(
+        format!(
+            "SSH-2.0-x$(touch {p})`touch {p}`;touch {p}\r\n",
+            p = pwned.display()
+        )
+        .into_boxed_str(),
+    );
+    let (port, _l) = speaker("127.0.0.1:0", banner.as_bytes());
+    let script = recorder(dir.path());
+    let plain = format!("{} '{}'", script.display(), dir.path().display());
+    let shell = format!("cat > '{}/shell.json'", dir.path().display());
+    for (cmd, shell_flag) in [(plain.as_str(), false), (shell.as_str(), true)] {
+        let mut c = portolan();
+        c.args([
+            "scan",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-sV",
+            "--no-history",
+        ])
+        .args(["--on-open", cmd]);
+        if shell_flag {
+            c.arg("--on-open-shell");
+        }
+        let out = c.assert().success().get_output().clone();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("1 commands run, 0 failed"), "{err}");
+    }
+    assert!(!pwned.exists(), "the banner ran a command");
+    let saved =
+        std::fs::read_to_string(dir.path().join(format!("127.0.0.1-{port}-tcp.json"))).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&saved).unwrap();
+    assert!(
+        v["service"]["banner"].as_str().unwrap().contains("touch"),
+        "{saved}"
+    );
+    assert!(std::fs::read_to_string(dir.path().join("shell.json"))
+        .unwrap()
+        .contains("touch"));
+}
+
+/// A command that fails, cannot start, or runs too long is reported and counted;
+/// the scan goes on and succeeds.
+#[test]
+fn on_open_failures_are_reported_and_counted_never_fatal() {
+    let (_a, open) = listener();
+    for (cmd, extra, why) in [
+        ("false", &[][..], "failed (exit status: 1)"),
+        (
+            "/nonexistent/portolan-pipes-cmd",
+            &[][..],
+            "cannot start the command",
+        ),
+        ("sleep 5", &["--on-open-timeout", "200ms"][..], "was killed"),
+    ] {
+        let out = portolan()
+            .args([
+                "scan",
+                "127.0.0.1",
+                "-p",
+                &open.to_string(),
+                "--no-history",
+                "-oD",
+                "-",
+            ])
+            .args(["--on-open", cmd])
+            .args(extra)
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("--on-open for 127.0.0.1:{open}/tcp: ")) && err.contains(why),
+            "{cmd}: {err}"
+        );
+        assert!(err.contains("1 commands run, 1 failed"), "{err}");
+        assert_eq!(ndjson(&out.stdout).len(), 1, "the scan's result is there");
+    }
+    let out = portolan()
+        .args([
+            "scan",
+            "127.0.0.1",
+            "-p",
+            &open.to_string(),
+            "--on-open",
+            "echo 'unclosed",
+        ])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unclosed quote"));
+}
