@@ -217,6 +217,64 @@ fn shards_cover_endpoints_exactly_once() {
     assert_eq!(all, want);
 }
 
+/// `merge` checks shards with endpoints like any pair: three shards of a target
+/// list with endpoints merge with every pair answered once, and two of them are
+/// refused as missing the third's pairs, endpoints included.
+#[test]
+fn merge_counts_endpoints_as_pairs_of_the_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_l, open, closed) = open_and_closed();
+    let list = dir.path().join("targets.txt");
+    std::fs::write(
+        &list,
+        format!("127.0.0.1\n127.0.0.5:{open}\n127.0.0.6:{closed}\n[::1]:{open}\n"),
+    )
+    .unwrap();
+    let mut files = Vec::new();
+    for k in 1..=3 {
+        let file = dir.path().join(format!("s{k}.ndjson"));
+        portolan()
+            .arg("scan")
+            .arg("-iL")
+            .arg(&list)
+            .args(["--no-history", "-p", &format!("{open},{closed}")])
+            .args(["--shard", &format!("{k}/3"), "-oD"])
+            .arg(&file)
+            .assert()
+            .success();
+        files.push(file);
+    }
+    let out = portolan()
+        .arg("merge")
+        .args(&files)
+        .args(["-oD", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pairs = ndjson(&out.stdout)
+        .iter()
+        .filter(|v| v.get("port").is_some())
+        .count();
+    assert_eq!(pairs, 5, "2 ports of 127.0.0.1 and 3 endpoints");
+    let out = portolan()
+        .arg("merge")
+        .args(&files[..2])
+        .args(["-oD", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// `--max-open-per-host`: a host with 30 open ports is stopped after 5, and the
 /// summary says how many pairs were not scanned.
 #[test]
