@@ -212,7 +212,11 @@ impl Session {
                 argv: &cfg.record_argv,
                 targets: &targets,
                 ports: &answered_ports,
-                hosts: info.hosts,
+                // Endpoints' hosts have answered bitmaps too: counted (at most one
+                // each) in the size that decides whether the run is resumable.
+                hosts: info.hosts.saturating_add(
+                    cfg.targets.endpoints(portolan_engine::Protocol::Tcp).len() as u128,
+                ),
                 seed,
                 started: info.started,
                 udp: cfg.udp.is_some(),

@@ -589,3 +589,78 @@ fn on_open_failures_are_reported_and_counted_never_fatal() {
         .clone();
     assert!(String::from_utf8_lossy(&out.stderr).contains("unclosed quote"));
 }
+
+/// `--resume` of a scan of endpoints: the answered bitmaps cover the endpoints'
+/// ports, so the resumed run probes only the endpoints not answered, and the two
+/// sessions together report each endpoint once.
+#[test]
+fn an_interrupted_scan_of_endpoints_resumes_exactly() {
+    let pid = std::process::id();
+    let addr = format!("127.{}.{}.2", 100 + pid % 100, (pid / 100) % 250);
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("endpoints.txt");
+    let words: Vec<String> = (20_000..24_000).map(|p| format!("{addr}:{p}")).collect();
+    // Plus a host crossed with -p, to mix both kinds of pairs.
+    std::fs::write(&list, format!("{}\n127.0.0.1\n", words.join("\n"))).unwrap();
+    let db = dir.path().join("h.db");
+    let csv = dir.path().join("part.csv");
+    let mut cmd = crate::util::portolan_std();
+    cmd.args(["scan", "-iL"])
+        .arg(&list)
+        .args([
+            "-p",
+            "1-200",
+            "--max-rate",
+            "3000",
+            "--seed",
+            "9",
+            "--no-progress",
+        ])
+        .arg("--csv")
+        .arg(&csv)
+        .arg("-oJ")
+        .arg(dir.path().join("part.json"))
+        .args(["-oD", "-", "--db"])
+        .arg(&db);
+    let running = crate::util::spawn_ready(cmd);
+    running.signal("INT");
+    assert_eq!(running.wait_collected().0, Some(130));
+    let rows = |path: &std::path::Path| -> Vec<(String, u16)> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let c: Vec<&str> = l.split(',').collect();
+                (c[0].to_owned(), c[2].parse().unwrap())
+            })
+            .collect()
+    };
+    let first = rows(&csv).len();
+    assert!(first > 0 && first < 4200, "interrupted part way: {first}");
+    portolan()
+        .args(["scan", "--resume", "--no-progress", "--db"])
+        .arg(&db)
+        .assert()
+        .success();
+    let mut all = rows(&csv);
+    let n = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), n, "no pair twice");
+    assert_eq!(
+        n, 4200,
+        "4000 endpoints and 200 ports of 127.0.0.1, each once"
+    );
+    assert_eq!(all.iter().filter(|(a, _)| *a == addr).count(), 4000);
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("part.json")).unwrap())
+            .unwrap();
+    let s = &doc["summary"];
+    let new = s["probes_sent"].as_u64().unwrap() - s["retries"].as_u64().unwrap();
+    assert_eq!(
+        new,
+        4200 - first as u64,
+        "only the pairs not answered were probed"
+    );
+}
