@@ -107,7 +107,7 @@ pub struct ScanArgs {
     pub max_open_per_host: Option<u32>,
 
     /// Run CMD for each open port, with the port's result as one JSON object on its
-    /// stdin and PORTOLAN_ADDR, PORTOLAN_PORT, PORTOLAN_PROTO set; CMD is split into
+    /// stdin and `PORTOLAN_ADDR`, `PORTOLAN_PORT`, `PORTOLAN_PROTO` set; CMD is split into
     /// words like a shell would, but no shell runs it (see --on-open-shell).
     #[arg(long = "on-open", value_name = "CMD")]
     pub on_open: Option<String>,

@@ -437,22 +437,7 @@ pub fn scan_request(
     };
     let (targets, target_words) = targets(args, env)?;
     check_endpoint_protocols(&targets, plan)?;
-    // Endpoints alone (no host to cross with the list): the reports and the
-    // history name the run by the endpoints' ports, not by a list never scanned.
-    let (ports, udp) = if targets.hosts() == 0 {
-        let only = |proto, list: Arc<PortList>| {
-            let ps = targets.endpoints(proto).iter().map(|e| e.port).collect();
-            PortList::from_ports(ps).map_or(list, Arc::new)
-        };
-        let udp = udp.map(|u| only(Protocol::Udp, u));
-        let ports = match (plan.tcp, &udp) {
-            (None, Some(u)) => u.clone(),
-            _ => only(Protocol::Tcp, ports),
-        };
-        (ports, udp)
-    } else {
-        (ports, udp)
-    };
+    let (ports, udp) = endpoint_ports(&targets, plan, ports, udp);
     let targets = Arc::new(targets);
     let timing = timing(args)?;
     let mut probe = probe(args, env)?;
@@ -521,6 +506,29 @@ fn on_open(args: &ScanArgs) -> anyhow::Result<Option<crate::on_open::OnOpenConfi
         concurrency,
         timeout: args.on_open_timeout.unwrap_or(DEFAULT_TIMEOUT),
     }))
+}
+
+/// With endpoints alone (no host to cross with the list), the reports and the
+/// history name the run by the endpoints' ports, not by a list never scanned.
+fn endpoint_ports(
+    targets: &TargetSet,
+    plan: Plan,
+    ports: Arc<PortList>,
+    udp: Option<Arc<PortList>>,
+) -> (Arc<PortList>, Option<Arc<PortList>>) {
+    if targets.hosts() > 0 {
+        return (ports, udp);
+    }
+    let only = |proto, list: Arc<PortList>| {
+        let ps = targets.endpoints(proto).iter().map(|e| e.port).collect();
+        PortList::from_ports(ps).map_or(list, Arc::new)
+    };
+    let udp = udp.map(|u| only(Protocol::Udp, u));
+    let ports = match (plan.tcp, &udp) {
+        (None, Some(u)) => u.clone(),
+        _ => only(Protocol::Tcp, ports),
+    };
+    (ports, udp)
 }
 
 /// `HOST:PORT/udp` endpoints need a UDP scan and TCP ones a TCP scan, as `U:` and

@@ -165,12 +165,12 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn ep(host: &str, port: u16, proto: Protocol) -> Option<EndpointSpec> {
-        Some(EndpointSpec {
+    fn ep(host: &str, port: u16, proto: Protocol) -> EndpointSpec {
+        EndpointSpec {
             host: host.into(),
             port,
             proto,
-        })
+        }
     }
 
     #[test]
@@ -178,19 +178,19 @@ mod tests {
         let tcp = Protocol::Tcp;
         assert_eq!(
             EndpointSpec::parse("198.18.0.1:22"),
-            Ok(ep("198.18.0.1", 22, tcp))
+            Ok(Some(ep("198.18.0.1", 22, tcp)))
         );
         assert_eq!(
             EndpointSpec::parse("[2001:db8::1]:80"),
-            Ok(ep("2001:db8::1", 80, tcp))
+            Ok(Some(ep("2001:db8::1", 80, tcp)))
         );
         assert_eq!(
             EndpointSpec::parse("lab.example:443/tcp"),
-            Ok(ep("lab.example", 443, tcp))
+            Ok(Some(ep("lab.example", 443, tcp)))
         );
         assert_eq!(
             EndpointSpec::parse("10.0.0.1:53/UDP"),
-            Ok(ep("10.0.0.1", 53, Protocol::Udp))
+            Ok(Some(ep("10.0.0.1", 53, Protocol::Udp)))
         );
         for plain in [
             "198.18.0.1",
