@@ -30,7 +30,7 @@ fn have(tool: &str, file: Option<&str>) -> bool {
     true
 }
 
-fn xmllint(doc: &Path) {
+pub fn xmllint(doc: &Path) {
     if !have("xmllint", Some(NMAP_DTD)) {
         return;
     }

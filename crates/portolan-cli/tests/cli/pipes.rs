@@ -359,6 +359,8 @@ fn a_host_that_answers_every_port_is_marked_and_a_normal_one_is_not() {
     let _all = ns_listener(&ns, "0.0.0.0:5555");
     let _ssh = ns_listener(&ns, "10.77.0.2:22");
     let _web = ns_listener(&ns, "10.77.0.2:80");
+    let dir = tempfile::tempdir().unwrap();
+    let (xml, json) = (dir.path().join("s.xml"), dir.path().join("s.json"));
     let out = std::process::Command::new("ip")
         .args(["netns", "exec", ns.name()])
         .arg(crate::util::bin())
@@ -369,9 +371,11 @@ fn a_host_that_answers_every_port_is_marked_and_a_normal_one_is_not() {
             "-p",
             "1-400",
             "--no-history",
-            "-oD",
-            "-",
         ])
+        .args(["-oD", "-", "-oX"])
+        .arg(&xml)
+        .arg("-oJ")
+        .arg(&json)
         .env("XDG_DATA_HOME", crate::util::data_home())
         .output()
         .unwrap();
@@ -379,6 +383,23 @@ fn a_host_that_answers_every_port_is_marked_and_a_normal_one_is_not() {
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    // The mark keeps the XML valid against nmap's DTD and the document against our schema.
+    crate::formats::xmllint(&xml);
+    assert!(std::fs::read_to_string(&xml)
+        .unwrap()
+        .contains(r#"<script id="all-open""#));
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(crate::formats::schema_errors(&doc), Vec::<String>::new());
+    assert_eq!(
+        doc["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|h| h["all-open"] == true)
+            .count(),
+        1
     );
     let lines = ndjson(&out.stdout);
     let marks: Vec<_> = lines.iter().filter(|v| v.get("host").is_some()).collect();
