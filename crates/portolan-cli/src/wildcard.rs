@@ -251,6 +251,44 @@ mod tests {
     }
 
     #[test]
+    fn sv_confirmations_are_banners_and_probes_not_port_guesses() {
+        let with = |port, name: &str, method| {
+            let mut r = result("10.0.0.1", port, Reason::SynAck);
+            r.service = Some(Box::new(portolan_engine::Service {
+                name: name.into(),
+                product: None,
+                version: None,
+                info: None,
+                cpe: Vec::new(),
+                method,
+                confidence: 5,
+                soft: false,
+                banner: None,
+                tls: None,
+                http: None,
+            }));
+            r
+        };
+        let mut c = Confirmed::default();
+        c.count(&with(80, "http", portolan_engine::Method::Probed));
+        c.count(&with(22, "ssh", portolan_engine::Method::Banner));
+        c.count(&with(443, "https", portolan_engine::Method::Port));
+        c.count(&with(9999, "unknown", portolan_engine::Method::Banner));
+        c.count(&result("10.0.0.1", 1, Reason::SynAck));
+        let mut v = verdicts(
+            &[("10.0.0.1".parse().unwrap(), 3, 3)],
+            &(0..3)
+                .map(|i| result("10.0.0.1", 50000 + i, Reason::SynAck))
+                .collect::<Vec<_>>(),
+        );
+        c.fill(&mut v);
+        assert_eq!(
+            v[0].identified,
+            [(22, "ssh".to_owned()), (80, "http".to_owned())]
+        );
+    }
+
+    #[test]
     fn only_every_canary_open_marks_the_host() {
         let suspects = [
             ("10.0.0.1".parse().unwrap(), 100, 100),

@@ -237,6 +237,49 @@ mod tests {
         assert_eq!(line_endpoints("198.18.0.1:22 10.0.0.1"), None);
     }
 
+    #[test]
+    fn endpoints_are_excluded_scoped_and_kept_once() {
+        use crate::spec::{Scope, SystemResolver, TargetSetBuilder};
+        let set = TargetSetBuilder::new()
+            .target("10.0.0.1:22")
+            .unwrap()
+            .target("10.0.0.1:22/tcp")
+            .unwrap()
+            .target("10.0.0.2:22")
+            .unwrap()
+            .target("10.0.0.1:53/udp")
+            .unwrap()
+            .exclude("10.0.0.2")
+            .unwrap()
+            .build(&SystemResolver)
+            .unwrap();
+        assert_eq!(set.hosts(), 0, "endpoints alone: no host crossed with -p");
+        let tcp: Vec<(String, u16)> = set
+            .endpoints(Protocol::Tcp)
+            .iter()
+            .map(|e| (e.addr.to_string(), e.port))
+            .collect();
+        assert_eq!(tcp, [("10.0.0.1".to_owned(), 22)]);
+        assert_eq!(set.endpoints(Protocol::Udp).len(), 1);
+        let all_excluded = TargetSetBuilder::new()
+            .target("10.0.0.2:22")
+            .unwrap()
+            .exclude("10.0.0.0/24")
+            .unwrap()
+            .build(&SystemResolver);
+        assert!(matches!(all_excluded, Err(SpecError::AllExcluded)));
+        let out_of_scope = TargetSetBuilder::new()
+            .target("10.9.9.9:22")
+            .unwrap()
+            .scope(Some(Scope::parse("10.0.0.0/24").unwrap()))
+            .build(&SystemResolver);
+        assert!(matches!(out_of_scope, Err(SpecError::OutOfScope { .. })));
+        assert!(matches!(
+            TargetSetBuilder::new().target("10.0.0.0/24:80"),
+            Err(SpecError::Endpoint(EndpointError::Block(_)))
+        ));
+    }
+
     proptest! {
         #[test]
         fn never_panics(s in "\\PC{0,40}") {

@@ -206,6 +206,19 @@ mod tests {
         for other in [excluded, other_ports, udp] {
             assert_ne!(a, other);
         }
+        // Endpoints are pairs of the space: one more, or another port, is another space.
+        let with_endpoint = SpecHash::of(
+            &set(&["10.0.0.0/24", "10.9.0.1:443"], &[]),
+            &ports,
+            Protocol::Tcp,
+        );
+        let other_endpoint = SpecHash::of(
+            &set(&["10.0.0.0/24", "10.9.0.1:444"], &[]),
+            &ports,
+            Protocol::Tcp,
+        );
+        assert_ne!(a, with_endpoint);
+        assert_ne!(with_endpoint, other_endpoint);
         assert_eq!(a.to_string().parse::<SpecHash>().unwrap(), a);
         assert_eq!(a.to_string().len(), 16);
         assert_ne!(derived_seed(a), derived_seed(excluded));
