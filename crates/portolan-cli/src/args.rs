@@ -167,6 +167,11 @@ pub struct ScanArgs {
     #[arg(long = "max-rate", value_name = "N")]
     pub max_rate: Option<f64>,
 
+    /// At least N probes per second: sent even when the congestion window would
+    /// wait (up to --concurrency in flight); not above --max-rate.
+    #[arg(long = "min-rate", value_name = "N")]
+    pub min_rate: Option<f64>,
+
     /// At most N probes in flight (default: adaptive, up to 5000 or the open-file limit).
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use portolan_engine::SinkError;
 use portolan_engine::{EngineError, PortResult, PortState, Progress, Sink, Summary};
 use portolan_probe::{Database, Prober, Settings};
+use portolan_target::HostKey;
 
 /// What `-sV` needs: the database and the settings.
 pub struct ProbeConfig {
@@ -39,6 +40,7 @@ where
     let mut stage = Stage {
         inner: sink,
         prober,
+        done: Vec::new(),
     };
     let started = std::time::Instant::now();
     let mut summary = scan(&mut stage)?;
@@ -55,15 +57,31 @@ where
 }
 
 /// The sink that sends open ports through the prober.
+///
+/// A host group the engine has decided is passed on as done only once nothing is
+/// being probed: its open ports may still be in the prober, and the reports must
+/// have every result of a host before they write it.
 pub struct Stage<'a> {
     inner: &'a mut dyn Sink,
     prober: Prober,
+    /// Host groups decided by the engine, waiting for the prober to be idle.
+    done: Vec<Vec<HostKey>>,
 }
 
 impl Stage<'_> {
     fn deliver(&mut self) -> Result<(), SinkError> {
         for r in self.prober.ready() {
             self.inner.result(&r)?;
+        }
+        if self.prober.pending() == 0 {
+            self.pass_done()?;
+        }
+        Ok(())
+    }
+
+    fn pass_done(&mut self) -> Result<(), SinkError> {
+        for hosts in std::mem::take(&mut self.done) {
+            self.inner.hosts_done(&hosts)?;
         }
         Ok(())
     }
@@ -73,7 +91,7 @@ impl Stage<'_> {
         while let Some(r) = self.prober.next_blocking() {
             self.inner.result(&r)?;
         }
-        Ok(())
+        self.pass_done()
     }
 }
 
@@ -90,5 +108,10 @@ impl Sink for Stage<'_> {
     fn progress(&mut self, p: &Progress) -> Result<(), SinkError> {
         self.deliver()?;
         self.inner.progress(p)
+    }
+
+    fn hosts_done(&mut self, hosts: &[HostKey]) -> Result<(), SinkError> {
+        self.done.push(hosts.to_vec());
+        self.deliver()
     }
 }

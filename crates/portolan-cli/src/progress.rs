@@ -1,11 +1,24 @@
 //! The progress bar on stderr (only when stderr is a terminal).
 
+use std::cell::Cell;
 use std::fmt;
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use portolan_engine::Progress;
 
-pub struct Bar(ProgressBar);
+/// The bar, and the probe rate it shows (probes sent, retries included, per
+/// second over the last second or so: the packet rate of `-sS`).
+pub struct Bar {
+    indicator: ProgressBar,
+    /// When the rate was last measured, and how many probes had been sent then.
+    mark: Cell<Option<(Instant, u64)>>,
+    /// The rate shown.
+    probes_per_s: Cell<Option<f64>>,
+}
+
+/// How long the probe rate is measured over before the bar shows a new figure.
+const RATE_EVERY: Duration = Duration::from_secs(1);
 
 /// A rate as people read it: `835/s`, `12.4k/s`, `1.2M/s`, never `835.1167/s`.
 pub fn rate(per_sec: f64) -> String {
@@ -42,18 +55,39 @@ impl Bar {
             },
         );
         bar.set_style(style);
-        Bar(bar)
+        Bar {
+            indicator: bar,
+            mark: Cell::new(None),
+            probes_per_s: Cell::new(None),
+        }
     }
 
     pub fn update(&self, p: &Progress) {
-        self.0
+        let now = Instant::now();
+        match self.mark.get() {
+            None => self.mark.set(Some((now, p.probes_sent))),
+            Some((at, sent)) if now.duration_since(at) >= RATE_EVERY => {
+                let secs = now.duration_since(at).as_secs_f64();
+                let probes = p.probes_sent.saturating_sub(sent) as f64;
+                self.probes_per_s.set(Some(probes / secs));
+                self.mark.set(Some((now, p.probes_sent)));
+            }
+            Some(_) => {}
+        }
+        self.indicator
             .set_position(u64::try_from(p.done).unwrap_or(u64::MAX));
-        self.0
-            .set_message(format!("{} open, {} in flight", p.open, p.in_flight));
+        let probes = self
+            .probes_per_s
+            .get()
+            .map_or_else(String::new, |r| format!(", {} probes", rate(r)));
+        self.indicator.set_message(format!(
+            "{} open, {} in flight{probes}",
+            p.open, p.in_flight
+        ));
     }
 
     pub fn finish(&self) {
-        self.0.finish_and_clear();
+        self.indicator.finish_and_clear();
     }
 }
 

@@ -9,6 +9,7 @@ use anyhow::Context;
 use portolan_engine::SinkError;
 use portolan_engine::{PortResult, Progress, Sink, Summary};
 use portolan_output::{Colour, Report, RunInfo, TableReport};
+use portolan_target::HostKey;
 
 use crate::progress::Bar;
 use crate::request::ScanRequest;
@@ -90,6 +91,10 @@ impl Sink for Reports {
         }
         self.each(|report| report.flush())
     }
+
+    fn hosts_done(&mut self, hosts: &[HostKey]) -> Result<(), SinkError> {
+        self.each(|report| report.hosts_done(hosts))
+    }
 }
 
 impl Reports {
@@ -151,6 +156,10 @@ impl Report for BestEffort {
     }
     fn flush(&mut self) -> io::Result<()> {
         self.call(|r| r.flush());
+        Ok(())
+    }
+    fn hosts_done(&mut self, hosts: &[HostKey]) -> io::Result<()> {
+        self.call(|r| r.hosts_done(hosts));
         Ok(())
     }
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {

@@ -1085,12 +1085,29 @@ fn engine(
         Some(0) => return Err(usage("--max-open-per-host must be at least 1")),
         n => n.and_then(std::num::NonZeroU32::new),
     };
+    let min_rate = match args.min_rate {
+        Some(r) => Some(
+            Rate::new(r)
+                .ok_or_else(|| usage(format!("--min-rate must be a positive number, not {r}")))?,
+        ),
+        None => None,
+    };
+    if let (Some(min), Some(max)) = (min_rate, rate) {
+        if min.get() > max.get() {
+            return Err(usage(format!(
+                "--min-rate {} is above --max-rate {}",
+                min.get(),
+                max.get()
+            )));
+        }
+    }
     Ok(Scanner::builder()
         .timing(timing)
         .max_in_flight(Concurrency(max_in_flight))
         .max_host_concurrency(host_cap)
         .max_rate(rate)
-        .max_open_per_host(open_cap))
+        .max_open_per_host(open_cap)
+        .min_rate(min_rate))
 }
 
 #[cfg(test)]
@@ -1846,6 +1863,20 @@ mod tests {
             refused(&["::1", &format!("--max-rate={bad}")]);
         }
         request(&["::1", "--max-rate", "0.5"]);
+    }
+
+    #[test]
+    fn min_rate_is_positive_and_not_above_max_rate() {
+        for bad in ["0", "-1", "NaN", "inf"] {
+            refused(&["::1", &format!("--min-rate={bad}")]);
+        }
+        let line = refused(&["::1", "--min-rate", "200", "--max-rate", "100"]);
+        assert!(
+            line.contains("--min-rate 200 is above --max-rate 100"),
+            "{line}"
+        );
+        request(&["::1", "--min-rate", "100", "--max-rate", "100"]);
+        request(&["::1", "--min-rate", "5000"]);
     }
 
     #[test]

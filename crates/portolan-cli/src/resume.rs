@@ -63,6 +63,18 @@ impl<O: TargetOrder> TargetOrder for Skip<O> {
     fn consumed(&self) -> u128 {
         self.inner.consumed().saturating_sub(self.skipped)
     }
+
+    fn group(&self) -> u128 {
+        self.inner.group()
+    }
+
+    fn walked(&self) -> u128 {
+        self.inner.walked()
+    }
+
+    fn hosts_of(&self, g: u128) -> Vec<portolan_target::HostKey> {
+        self.inner.hosts_of(g)
+    }
 }
 
 /// One `portolan scan` as the history sees it.

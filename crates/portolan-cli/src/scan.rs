@@ -16,7 +16,7 @@ use portolan_engine::{
 };
 use portolan_output::{RunInfo, ShardInfo};
 use portolan_probe::UdpPayloads;
-use portolan_target::{PortList, ScanOrder};
+use portolan_target::{HostKey, PortList, ScanOrder};
 
 use crate::exit::{Outcome, Signal};
 use crate::request::{self, OrderKind, ScanRequest, Typed};
@@ -119,7 +119,8 @@ pub fn run(typed: &Typed, command_line: String) -> anyhow::Result<Outcome> {
         }
         let mut summary: Option<Summary> = None;
         let mut before: u128 = 0;
-        for (proto, order) in passes {
+        let last = passes.len().saturating_sub(1);
+        for (pass_index, (proto, order)) in passes.into_iter().enumerate() {
             if cancel.load(Ordering::Relaxed) {
                 break;
             }
@@ -145,6 +146,7 @@ pub fn run(typed: &Typed, command_line: String) -> anyhow::Result<Outcome> {
                 before,
                 total,
                 tally: &mut tally,
+                hosts_done: pass_index == last,
             };
             // Only TCP pairs are ever answered in a resumed run (see the history).
             let pass = if proto == Protocol::Tcp {
@@ -301,13 +303,15 @@ fn add(mut a: Summary, b: Summary) -> Summary {
 }
 
 /// A pass's progress as part of the whole run: the pairs of earlier passes are
-/// done, and the total is every pass's.
+/// done, and the total is every pass's. Only the last pass says when hosts are
+/// done: a host of `-sT -sU` has UDP results still to come after its TCP group.
 struct Offset<'a> {
     inner: &'a mut dyn Sink,
     before: u128,
     total: u128,
     /// Open and answered ports per host, for the wildcard check.
     tally: &'a mut crate::wildcard::Tally,
+    hosts_done: bool,
 }
 
 impl Sink for Offset<'_> {
@@ -321,5 +325,17 @@ impl Sink for Offset<'_> {
         p.done += self.before;
         p.total = self.total;
         self.inner.progress(&p)
+    }
+
+    fn hosts_done(&mut self, hosts: &[HostKey]) -> Result<(), SinkError> {
+        if self.hosts_done {
+            // Hosts with an open port may get a mark at the end (all-open,
+            // capped): they stay with the reports until then.
+            let clear = self.tally.settle(hosts);
+            if !clear.is_empty() {
+                self.inner.hosts_done(&clear)?;
+            }
+        }
+        Ok(())
     }
 }

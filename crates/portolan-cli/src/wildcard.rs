@@ -18,6 +18,8 @@
 //! `merge` checks every result against that space).
 
 use std::collections::HashMap;
+
+use portolan_target::HostKey;
 use std::net::IpAddr;
 
 use portolan_engine::{AllOpen, Endpoint, PortResult, PortState, Protocol, TargetOrder};
@@ -48,6 +50,25 @@ impl Tally {
         let e = self.hosts.entry(r.endpoint.addr).or_default();
         e.0 += 1;
         e.1 += u64::from(r.state == PortState::Open);
+    }
+
+    /// Of `hosts` (a host group the engine has decided), those that cannot be
+    /// marked at the end, forgotten here: no open port, so neither a suspect nor
+    /// stopped by `--max-open-per-host`. The reports may write and forget them
+    /// now; hosts with an open port wait for the end, when their marks are known.
+    pub fn settle(&mut self, hosts: &[HostKey]) -> Vec<HostKey> {
+        let mut clear = Vec::with_capacity(hosts.len());
+        for key in hosts {
+            match self.hosts.get(&key.0) {
+                Some(&(_, open)) if open > 0 => {}
+                Some(_) => {
+                    self.hosts.remove(&key.0);
+                    clear.push(key.clone());
+                }
+                None => clear.push(key.clone()),
+            }
+        }
+        clear
     }
 
     /// The suspects, with (answered, open), by address. A host stopped by

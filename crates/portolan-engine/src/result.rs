@@ -85,6 +85,13 @@ impl Summary {
     pub fn results(&self) -> u64 {
         self.counts.values().sum()
     }
+
+    /// Probes sent per second of the run (retries included; with `-sV`, over the
+    /// identification's time too); `None` for a run that took no time.
+    pub fn probes_per_second(&self) -> Option<f64> {
+        let secs = self.elapsed.as_secs_f64();
+        (secs > 0.0).then(|| self.probes_sent as f64 / secs)
+    }
 }
 
 #[cfg(test)]

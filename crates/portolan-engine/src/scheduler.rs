@@ -68,14 +68,14 @@ mod machine;
 mod open_cap;
 mod slab;
 
-pub use machine::{Machine, Transmit, HICCUP_LIMIT, PRESSURE_PAUSE};
+pub use machine::{Machine, Transmit, HICCUP_LIMIT, OPEN_GROUPS, PRESSURE_PAUSE};
 
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use portolan_target::{Endpoint, ScanOrder};
+use portolan_target::{Endpoint, HostKey, ScanOrder};
 
 use crate::result::{PortResult, Summary};
 use crate::timing::Timing;
@@ -92,6 +92,20 @@ pub trait TargetOrder {
     fn total(&self) -> u128;
     /// Pair slots walked so far.
     fn consumed(&self) -> u128;
+    /// The host group of the pair last drawn (see [`ScanOrder`]'s host groups).
+    /// An order without groups is one group, 0.
+    fn group(&self) -> u128 {
+        0
+    }
+    /// Groups below this one are walked whole: none of their pairs is still to
+    /// come. An order without groups says 0, and its hosts are never reported done.
+    fn walked(&self) -> u128 {
+        0
+    }
+    /// The hosts of group `g`, for [`Sink::hosts_done`].
+    fn hosts_of(&self, _g: u128) -> Vec<HostKey> {
+        Vec::new()
+    }
 }
 
 impl<T: TargetOrder + ?Sized> TargetOrder for &mut T {
@@ -103,6 +117,15 @@ impl<T: TargetOrder + ?Sized> TargetOrder for &mut T {
     }
     fn consumed(&self) -> u128 {
         (**self).consumed()
+    }
+    fn group(&self) -> u128 {
+        (**self).group()
+    }
+    fn walked(&self) -> u128 {
+        (**self).walked()
+    }
+    fn hosts_of(&self, g: u128) -> Vec<HostKey> {
+        (**self).hosts_of(g)
     }
 }
 
@@ -116,6 +139,15 @@ impl TargetOrder for ScanOrder {
     fn consumed(&self) -> u128 {
         ScanOrder::consumed(self)
     }
+    fn group(&self) -> u128 {
+        ScanOrder::group(self)
+    }
+    fn walked(&self) -> u128 {
+        ScanOrder::walked(self)
+    }
+    fn hosts_of(&self, g: u128) -> Vec<HostKey> {
+        ScanOrder::hosts_of(self, g)
+    }
 }
 
 /// An error a sink returns to stop the scan (a closed pipe, a full disk).
@@ -127,6 +159,12 @@ pub trait Sink {
     fn result(&mut self, result: &PortResult) -> Result<(), SinkError>;
     /// Hears about progress about every 100 ms; the default ignores it.
     fn progress(&mut self, _progress: &Progress) -> Result<(), SinkError> {
+        Ok(())
+    }
+    /// Every pair of these hosts (one host group) has its result, and no more will
+    /// come: a report may write their block and forget them. Groups are done in
+    /// walk order; the default ignores it.
+    fn hosts_done(&mut self, _hosts: &[HostKey]) -> Result<(), SinkError> {
         Ok(())
     }
 }
@@ -194,6 +232,7 @@ pub struct ScannerBuilder {
     max_in_flight: Option<Concurrency>,
     host_cap: Option<NonZeroUsize>,
     max_rate: Option<Rate>,
+    min_rate: Option<Rate>,
     cancel: Option<Arc<AtomicBool>>,
     open_cap: Option<std::num::NonZeroU32>,
 }
@@ -230,6 +269,15 @@ impl ScannerBuilder {
         self
     }
 
+    /// At least this many probes started per second (default: none): when the
+    /// congestion window would hold sends back below it, probes go out anyway, up
+    /// to the socket ceiling (`max_in_flight`). Pauses after a local hiccup still
+    /// hold. Never above [`Self::max_rate`] (the caller checks that min <= max).
+    pub fn min_rate(mut self, rate: Option<Rate>) -> Self {
+        self.min_rate = rate;
+        self
+    }
+
     /// A flag that, once set, makes the scan stop at its next turn.
     pub fn cancel_flag(mut self, flag: Arc<AtomicBool>) -> Self {
         self.cancel = Some(flag);
@@ -250,6 +298,7 @@ impl ScannerBuilder {
             max_in_flight: self.max_in_flight.map_or(4096, |c| c.0.get()),
             host_cap: self.host_cap,
             rate,
+            min_rate: self.min_rate,
             cancel: self.cancel.unwrap_or_default(),
             open_cap: self.open_cap,
         }
@@ -263,6 +312,7 @@ pub struct Scanner {
     max_in_flight: usize,
     host_cap: Option<NonZeroUsize>,
     rate: Option<Rate>,
+    min_rate: Option<Rate>,
     cancel: Arc<AtomicBool>,
     open_cap: Option<std::num::NonZeroU32>,
 }
@@ -311,6 +361,7 @@ impl Scanner {
                 machine.on_started(token, started, now)?;
                 deliver(machine, sink)?;
             }
+            deliver(machine, sink)?;
             if machine.is_done() {
                 sink.progress(&machine.progress())
                     .map_err(EngineError::Sink)?;
@@ -356,6 +407,10 @@ fn deliver<O: TargetOrder>(
 ) -> Result<(), EngineError> {
     while let Some(result) = machine.poll_result() {
         sink.result(&result).map_err(EngineError::Sink)?;
+    }
+    // After the results: a group is done once its last result was passed on.
+    while let Some(hosts) = machine.poll_hosts_done() {
+        sink.hosts_done(&hosts).map_err(EngineError::Sink)?;
     }
     Ok(())
 }

@@ -770,3 +770,47 @@ fn reaching_max_open_per_host_cancels_the_hosts_probes_in_flight() {
     );
     assert_eq!(summary.results(), 3);
 }
+
+#[test]
+fn min_rate_sends_past_a_full_window() {
+    let t0 = Instant::now();
+    let timing = Timing {
+        initial_window: 2,
+        ..Timing::default()
+    };
+    let scanner = |floor: Option<Rate>| {
+        Scanner::builder()
+            .timing(timing)
+            .min_rate(floor)
+            .build()
+            .machine(ports(100), t0)
+    };
+    // Without a floor, a full window waits for an answer or a timeout.
+    let mut m = scanner(None);
+    send(&mut m, t0);
+    send(&mut m, t0);
+    assert!(m.poll_transmit(t0 + ms(10)).is_none());
+    assert_eq!(m.poll_timeout(), Some(t0 + timing.initial_timeout));
+    // With one of 1000/s, one probe more goes every millisecond, window or not.
+    let mut m = scanner(Rate::new(1000.0));
+    send(&mut m, t0);
+    send(&mut m, t0);
+    assert!(
+        m.poll_transmit(t0).is_none(),
+        "the floor's one token was spent"
+    );
+    assert_eq!(m.poll_timeout(), Some(t0 + ms(1)));
+    send(&mut m, t0 + ms(1));
+    assert!(m.poll_transmit(t0 + ms(1)).is_none());
+    let mut sent = 3;
+    let mut now = t0 + ms(1);
+    while now < t0 + ms(100) {
+        now += Duration::from_micros(250);
+        while let Some(t) = m.poll_transmit(now) {
+            m.on_started(t.token, Started::InFlight, now).unwrap();
+            sent += 1;
+        }
+    }
+    // 99 ms at 1000/s: 99 more (the bucket holds ten at most, none is owed).
+    assert!((99..=102).contains(&sent), "{sent} probes in 100 ms");
+}

@@ -20,8 +20,8 @@ use portolan_engine::{
     Concurrency, EngineError, Hiccup, PortResult, PortState, Progress, Rate, Reason, Scanner, Sink,
     Summary, Transport,
 };
-use portolan_engine::{HICCUP_LIMIT, PRESSURE_PAUSE};
-use portolan_target::{HostBlock, TargetSet};
+use portolan_engine::{HICCUP_LIMIT, OPEN_GROUPS, PRESSURE_PAUSE};
+use portolan_target::{HostBlock, HostKey, TargetSet};
 use portolan_target::{PortList, ScanOrder};
 
 #[derive(Default)]
@@ -530,5 +530,96 @@ fn max_open_per_host_stops_a_host_and_counts_what_it_skipped() {
         );
         assert_eq!(summary.not_scanned(), summary.capped[0].1);
         assert!(summary.complete);
+    }
+}
+
+/// Checks what a report relies on to forget hosts: a group is done only after
+/// every result of its hosts, no result follows, groups come in order, and results
+/// never run more than [`OPEN_GROUPS`] groups ahead of the last one done.
+struct GroupCheck {
+    /// Results per host, for an unsharded walk.
+    ports: Option<usize>,
+    group_hosts: u128,
+    seen: HashMap<IpAddr, usize>,
+    done: Vec<HostKey>,
+    groups_done: u128,
+    results: usize,
+}
+
+fn host_index(addr: IpAddr) -> u128 {
+    let IpAddr::V4(a) = addr else {
+        panic!("v4 only")
+    };
+    u128::from(u32::from(a) - u32::from(std::net::Ipv4Addr::new(198, 18, 0, 1)))
+}
+
+impl Sink for GroupCheck {
+    fn result(&mut self, r: &PortResult) -> Result<(), portolan_engine::SinkError> {
+        let a = r.endpoint.addr;
+        assert!(
+            !self.done.iter().any(|(d, _)| *d == a),
+            "a result for {a} after its group was done"
+        );
+        let g = host_index(a) / self.group_hosts;
+        assert!(
+            g < self.groups_done + OPEN_GROUPS,
+            "group {g} walked with only {} done",
+            self.groups_done
+        );
+        *self.seen.entry(a).or_default() += 1;
+        self.results += 1;
+        Ok(())
+    }
+
+    fn hosts_done(&mut self, hosts: &[HostKey]) -> Result<(), portolan_engine::SinkError> {
+        for (a, _) in hosts {
+            assert_eq!(host_index(*a) / self.group_hosts, self.groups_done);
+            if let Some(ports) = self.ports {
+                assert_eq!(self.seen.get(a), Some(&ports), "{a} done early");
+            }
+        }
+        self.done.extend_from_slice(hosts);
+        self.groups_done += 1;
+        Ok(())
+    }
+}
+
+#[test]
+fn host_groups_are_done_in_order_after_every_result_of_theirs() {
+    for (seed, shard) in [(1, None), (2, Some((1, 3))), (3, Some((0, 2)))] {
+        // Every seventh host drops everything: its group waits out the retries.
+        let mut net = SimNet::new(Duration::from_millis(2), |a| {
+            if host_index(a.ip()) % 7 == 3 {
+                Behavior::Dropped
+            } else {
+                lab(a)
+            }
+        })
+        .with_loss(0.02, seed);
+        let mut walk = order(300, "21,22,23", seed).host_groups(16);
+        if let Some((k, n)) = shard {
+            walk = walk.shard(k, n);
+        }
+        let pairs = walk.total();
+        let mut sink = GroupCheck {
+            ports: shard.is_none().then_some(3),
+            group_hosts: 16,
+            seen: HashMap::new(),
+            done: Vec::new(),
+            groups_done: 0,
+            results: 0,
+        };
+        let scanner = Scanner::builder()
+            .max_in_flight(Concurrency(NonZeroUsize::new(200).unwrap()))
+            .build();
+        let summary = scanner.run(&mut walk, &mut net, &mut sink).unwrap();
+        assert!(summary.complete);
+        assert_eq!(sink.results as u128, pairs);
+        assert_eq!(sink.groups_done, 300u128.div_ceil(16), "every group done");
+        // Unsharded, every host once; a shard names every host of its groups too.
+        assert_eq!(sink.done.len(), 300);
+        if shard.is_none() {
+            assert!(sink.seen.values().all(|&n| n == 3));
+        }
     }
 }

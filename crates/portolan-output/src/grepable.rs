@@ -21,7 +21,7 @@ use portolan_engine::{PortResult, PortState, Summary};
 use portolan_target::services;
 
 use crate::clock::Utc;
-use crate::hosts::{HostView, Hosts};
+use crate::hosts::{HostKey, HostView, Hosts};
 use crate::text::clean;
 use crate::{Report, RunInfo};
 
@@ -29,6 +29,8 @@ use crate::{Report, RunInfo};
 pub struct GrepableReport<W: Write> {
     out: W,
     hosts: Hosts,
+    /// Hosts written already (their group was done).
+    written: usize,
     info: Option<RunInfo>,
 }
 
@@ -38,6 +40,7 @@ impl<W: Write> GrepableReport<W> {
         GrepableReport {
             out,
             hosts: Hosts::new(open_only),
+            written: 0,
             info: None,
         }
     }
@@ -133,12 +136,21 @@ impl<W: Write> Report for GrepableReport<W> {
         Ok(())
     }
 
+    fn hosts_done(&mut self, keys: &[HostKey]) -> io::Result<()> {
+        let done = self.hosts.take(keys);
+        for h in done.views() {
+            self.out.write_all(host(&h).as_bytes())?;
+            self.written += 1;
+        }
+        Ok(())
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
 
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
-        let mut up = 0;
+        let mut up = self.written;
         for h in self.hosts.views() {
             self.out.write_all(host(&h, summary).as_bytes())?;
             up += 1;

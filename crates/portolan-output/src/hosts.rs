@@ -10,7 +10,6 @@
 use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::sync::Arc;
 
 use portolan_engine::{Endpoint, PortResult, PortState, Protocol, Reason};
 
@@ -36,8 +35,7 @@ impl Host {
     }
 }
 
-/// A host's key: its address and the name it was given as.
-type HostKey = (IpAddr, Option<Arc<str>>);
+pub use portolan_target::HostKey;
 
 /// A summarised group: `count` `proto` ports in `state` for `reason`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,6 +119,22 @@ impl Hosts {
         } else if r.state != PortState::Open && !group.kept.is_empty() {
             group.kept = Vec::new();
         }
+    }
+
+    /// Takes the hosts of `keys` out (those held), as a collection of their own to
+    /// print: what a report does when a host group is done.
+    pub fn take(&mut self, keys: &[HostKey]) -> Hosts {
+        let mut out = Hosts::new(self.open_only);
+        for key in keys {
+            if let Some(host) = self.by_key.remove(key) {
+                if !host.has_open() {
+                    self.quiet -= 1;
+                    out.quiet += 1;
+                }
+                out.by_key.insert(key.clone(), host);
+            }
+        }
+        out
     }
 
     /// Hosts seen, `--open` filtering not applied.
@@ -282,6 +296,30 @@ mod tests {
         assert_eq!((h.len(), h.quiet()), (1, 0));
         assert!(h.contains(&r(1, Reason::SynAck).endpoint));
         assert!(!h.contains(&other.endpoint));
+    }
+
+    #[test]
+    fn taken_hosts_leave_with_their_quiet_count() {
+        let mut h = Hosts::new(false);
+        h.add(&r(23, Reason::ConnRefused));
+        h.add(&r(22, Reason::ConnRefused));
+        let other = PortResult::new(
+            Endpoint {
+                addr: "127.0.0.2".parse().unwrap(),
+                port: 1,
+                name: None,
+                proto: Protocol::Tcp,
+            },
+            Reason::SynAck,
+            None,
+            1,
+        );
+        h.add(&other);
+        let taken = h.take(&[("127.0.0.1".parse().unwrap(), None)]);
+        assert_eq!((taken.len(), taken.quiet()), (1, 1));
+        assert_eq!((h.len(), h.quiet()), (1, 0));
+        assert_eq!(taken.views().next().unwrap().total(), 2);
+        assert!(h.contains(&other.endpoint));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use portolan_engine::{PortResult, Summary};
 use serde::Serialize;
 
 use crate::clock::Utc;
-use crate::hosts::{HostView, Hosts};
+use crate::hosts::{HostKey, HostView, Hosts};
 use crate::wire;
 use crate::{Report, RunInfo};
 
@@ -73,6 +73,9 @@ struct SummaryLine {
     elapsed_s: f64,
     hosts_listed: usize,
     probes_sent: u64,
+    /// Probes sent per second of the run, to one decimal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    probes_per_s: Option<f64>,
     retries: u64,
     excluded: u64,
     counts: Vec<Count>,
@@ -82,6 +85,8 @@ struct SummaryLine {
 pub struct JsonReport<W: Write> {
     out: W,
     hosts: Hosts,
+    /// Hosts written so far.
+    listed: usize,
     info: Option<RunInfo>,
 }
 
@@ -91,6 +96,7 @@ impl<W: Write> JsonReport<W> {
         JsonReport {
             out,
             hosts: Hosts::new(open_only),
+            listed: 0,
             info: None,
         }
     }
@@ -118,6 +124,15 @@ impl<W: Write> JsonReport<W> {
         text.pop(); // the closing brace: the hosts follow
         self.out.write_all(text.as_bytes())?;
         self.out.write_all(b",\"hosts\":[")
+    }
+
+    /// Writes one host of the `hosts` array.
+    fn host(&mut self, h: &HostView<'_>, summary: &Summary) -> io::Result<()> {
+        let sep: &[u8] = if self.listed == 0 { b"\n" } else { b",\n" };
+        self.out.write_all(sep)?;
+        wire::to_writer(&mut self.out, &host_line(h, summary))?;
+        self.listed += 1;
+        Ok(())
     }
 }
 
@@ -151,6 +166,14 @@ impl<W: Write> Report for JsonReport<W> {
         Ok(())
     }
 
+    fn hosts_done(&mut self, keys: &[HostKey]) -> io::Result<()> {
+        let done = self.hosts.take(keys);
+        for h in done.views() {
+            self.host(&h, &Summary::default())?;
+        }
+        Ok(())
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
@@ -170,19 +193,20 @@ impl<W: Write> Report for JsonReport<W> {
             self.head(&i)?;
             i
         };
-        let mut listed = 0;
-        for h in self.hosts.views() {
-            self.out
-                .write_all(if listed == 0 { b"\n" } else { b",\n" })?;
-            wire::to_writer(&mut self.out, &host_line(&h, summary))?;
-            listed += 1;
+        let hosts = std::mem::take(&mut self.hosts);
+        for h in hosts.views() {
+            self.host(&h, summary)?;
         }
+        let listed = self.listed;
         let line = SummaryLine {
             complete: summary.complete,
             ended: Utc::from(info.started + summary.elapsed).rfc3339(),
             elapsed_s: (summary.elapsed.as_secs_f64() * 1e3).round() / 1e3,
             hosts_listed: listed,
             probes_sent: summary.probes_sent,
+            probes_per_s: summary
+                .probes_per_second()
+                .map(|r| (r * 10.0).round() / 10.0),
             retries: summary.retries,
             excluded: summary.excluded,
             counts: summary

@@ -7,7 +7,10 @@
 //! what it needs (open ports, and closed or filtered ones only while they are few)
 //! and prints at the end. The host-by-host formats (XML, grepable, the JSON
 //! document) gather results in [`Hosts`] with the same bound; CSV and NDJSON
-//! stream. `docs/formats.md` describes each format.
+//! stream. The engine walks hosts in groups and says when a group is decided
+//! ([`Report::hosts_done`]): the table and the host-by-host formats then write
+//! that group's hosts and forget them, so none of them holds more than a few
+//! groups of hosts, however large the target set. `docs/formats.md` describes each format.
 //!
 //! The modules are private and this root is the crate's surface, except [`wire`],
 //! the one JSON writer every JSON format (and the history) shares, whose functions
@@ -35,6 +38,7 @@ use std::io;
 use std::time::SystemTime;
 
 use portolan_engine::{PortResult, Summary};
+use portolan_target::HostKey;
 
 pub use clock::{unix, Utc};
 pub use csv::CsvReport;
@@ -104,6 +108,14 @@ pub trait Report {
     fn result(&mut self, result: &PortResult) -> io::Result<()>;
     /// Writes anything buffered so that a reader sees results promptly.
     fn flush(&mut self) -> io::Result<()>;
+    /// Every result of these hosts (one host group of the scan) has been given:
+    /// the formats that print host by host write their blocks now and forget them,
+    /// so memory does not grow with the number of hosts. Only hosts that can get no
+    /// mark from the end of the run (`Summary::all_open`, `Summary::capped`) are
+    /// given here, so they are written with none. The default does nothing.
+    fn hosts_done(&mut self, _hosts: &[HostKey]) -> io::Result<()> {
+        Ok(())
+    }
     /// Writes what is left (the formats that print host by host write everything here)
     /// and the run's summary.
     fn finish(&mut self, summary: &Summary) -> io::Result<()>;

@@ -13,6 +13,14 @@
 //! printed as one `Not shown:` line for those hosts, and the table's memory stays
 //! bounded by the hosts with an open port. A host folded before its first open port
 //! arrives is listed from that port on; its earlier ports stay in the folded counts.
+//!
+//! When the engine says a host group is done ([`Report::hosts_done`]), the table
+//! writes that group's hosts at once, by address, and forgets them: a sweep larger
+//! than one group prints group by group, and the table holds at most the groups
+//! still in progress, whatever the number of hosts with an open port. Hosts
+//! without an open port written so far count towards [`QUIET_HOSTS`]: once a
+//! group would pass it, its quiet hosts (and every later one) are folded into the
+//! counts instead, so the first few thousand stay listed one by one.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -22,7 +30,7 @@ use std::time::Duration;
 use portolan_engine::{Method, PortResult, PortState, Reason, Service, Summary};
 use portolan_target::services;
 
-use crate::hosts::{HostView, Hosts};
+use crate::hosts::{HostKey, HostView, Hosts};
 use crate::text::clean;
 use crate::Report;
 
@@ -46,6 +54,12 @@ pub struct TableReport<W: Write> {
     hosts: Hosts,
     /// Once more than [`QUIET_HOSTS`] hosts had nothing open: their port counts.
     folded: Option<BTreeMap<(PortState, Reason), u64>>,
+    /// Host blocks written so far (groups done, and at the end).
+    shown: usize,
+    /// Hosts written because their group was done.
+    written: usize,
+    /// Of those, hosts without an open port listed one by one.
+    quiet_written: usize,
 }
 
 impl<W: Write> TableReport<W> {
@@ -57,6 +71,9 @@ impl<W: Write> TableReport<W> {
             open_only,
             hosts: Hosts::new(open_only),
             folded: None,
+            shown: 0,
+            written: 0,
+            quiet_written: 0,
         }
     }
 
@@ -91,10 +108,27 @@ impl<W: Write> TableReport<W> {
             .iter()
             .map(|((state, reason), n)| format!("{n} {state} ({reason})"))
             .collect();
+        let which = match self.quiet_written {
+            0 => format!("more than {QUIET_HOSTS}"),
+            n => format!("after the {n} listed above"),
+        };
         Some(format!(
-            "Hosts with no open port (more than {QUIET_HOSTS}, folded into counts)\nNot shown: {}\n",
+            "Hosts with no open port ({which}, folded into counts)\nNot shown: {}\n",
             groups.join(", ")
         ))
+    }
+
+    /// Writes the blocks of `hosts`, by address.
+    fn write_hosts(&mut self, hosts: &Hosts, summary: &Summary) -> io::Result<()> {
+        for host in hosts.views() {
+            let text = self.host_text(&host, summary);
+            if self.shown > 0 {
+                self.out.write_all(b"\n")?;
+            }
+            self.out.write_all(text.as_bytes())?;
+            self.shown += 1;
+        }
+        Ok(())
     }
 
     fn paint(&self, state: PortState) -> String {
@@ -239,6 +273,17 @@ fn details(s: &Service) -> Vec<String> {
     out
 }
 
+/// The run's probe rate as people read it (`, 835 probes/s`, `, 12.4k probes/s`),
+/// or nothing for a run that took no time.
+fn per_second(summary: &Summary) -> String {
+    match summary.probes_per_second() {
+        None => String::new(),
+        Some(r) if r < 10_000.0 => format!(", {r:.0} probes/s"),
+        Some(r) if r < 1_000_000.0 => format!(", {:.1}k probes/s", r / 1000.0),
+        Some(r) => format!(", {:.1}M probes/s", r / 1_000_000.0),
+    }
+}
+
 fn format_rtt(d: Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;
     if ms < 10.0 {
@@ -258,7 +303,7 @@ impl<W: Write> Report for TableReport<W> {
             return Ok(());
         }
         self.hosts.add(r);
-        if self.hosts.quiet() > self.quiet_limit() {
+        if self.quiet_written + self.hosts.quiet() > self.quiet_limit() {
             self.fold();
         }
         Ok(())
@@ -268,40 +313,49 @@ impl<W: Write> Report for TableReport<W> {
         Ok(())
     }
 
+    fn hosts_done(&mut self, keys: &[HostKey]) -> io::Result<()> {
+        let mut done = self.hosts.take(keys);
+        if self.quiet_written + done.quiet() > self.quiet_limit() {
+            // This group would list more hosts without an open port than allowed.
+            let folded = self.folded.get_or_insert_with(BTreeMap::new);
+            done.fold_quiet(|g| {
+                *folded.entry((g.state, g.reason)).or_default() += g.count;
+            });
+        }
+        self.quiet_written += done.quiet();
+        self.written += done.len();
+        // Hosts done early have no mark to show (see `Report::hosts_done`).
+        self.write_hosts(&done, &Summary::default())?;
+        self.out.flush()
+    }
+
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
-        let mut shown = 0;
-        for host in self.hosts.views() {
-            let text = self.host_text(&host, summary);
-            if shown > 0 {
-                self.out.write_all(b"\n")?;
-            }
-            self.out.write_all(text.as_bytes())?;
-            shown += 1;
-        }
+        let rest = std::mem::take(&mut self.hosts);
+        self.write_hosts(&rest, summary)?;
         if let Some(text) = self.folded_text() {
-            if shown > 0 {
+            if self.shown > 0 {
                 self.out.write_all(b"\n")?;
             }
             self.out.write_all(text.as_bytes())?;
-            shown += 1;
+            self.shown += 1;
         }
-        if shown > 0 {
+        if self.shown > 0 {
             self.out.write_all(b"\n")?;
         }
-        let hosts = self.hosts.len();
+        let hosts = self.written + rest.len();
         // Only UDP leaves ports open|filtered; a TCP scan's line stays as it was.
         let open_filtered = match summary.count(PortState::OpenFiltered) {
             0 => String::new(),
             n => format!(", {n} open|filtered"),
         };
-        let more = if self.folded.is_some() {
-            " with an open port, more without"
-        } else {
-            ""
+        let more = match (self.folded.is_some(), self.quiet_written) {
+            (false, _) => "",
+            (true, 0) => " with an open port, more without",
+            (true, _) => " listed, more without an open port",
         };
         writeln!(
             self.out,
-            "{} {hosts} host{}{more}, {} port results in {:.2} s: {} open, {} closed, {} filtered{open_filtered} ({} probes, {} retries)",
+            "{} {hosts} host{}{more}, {} port results in {:.2} s: {} open, {} closed, {} filtered{open_filtered} ({} probes, {} retries{})",
             if summary.complete { "Scanned" } else { "Interrupted after" },
             if hosts == 1 { "" } else { "s" },
             summary.results(),
@@ -311,6 +365,7 @@ impl<W: Write> Report for TableReport<W> {
             summary.count(PortState::Filtered),
             summary.probes_sent,
             summary.retries,
+            per_second(summary),
         )?;
         // Said so that a slow UDP scan explains itself: closed ports of these hosts
         // were waited for, one ICMP answer per period, rather than guessed.
@@ -410,8 +465,36 @@ mod tests {
         2501/tcp   filtered  unknown         host-unreach      0.41ms
         2502/tcp   filtered  unknown         host-unreach      0.41ms
 
-        Scanned 1 host, 3000 port results in 0.78 s: 2 open, 1895 closed, 1103 filtered (3000 probes, 0 retries)
+        Scanned 1 host, 3000 port results in 0.78 s: 2 open, 1895 closed, 1103 filtered (3000 probes, 0 retries, 3846 probes/s)
         ");
+    }
+
+    #[test]
+    fn a_done_group_is_written_at_once_and_forgotten() {
+        let mut report = TableReport::new(Vec::new(), Colour::Never, false);
+        let ports = || [(22, Reason::SynAck), (23, Reason::ConnRefused)].into_iter();
+        feed(&mut report, "198.18.0.2", None, ports());
+        feed(&mut report, "198.18.0.1", None, ports());
+        let first: Vec<HostKey> = ["198.18.0.1", "198.18.0.2", "198.18.0.9"]
+            .iter()
+            .map(|a| (a.parse().unwrap(), None))
+            .collect();
+        report.hosts_done(&first).unwrap();
+        let text = String::from_utf8(report.out.clone()).unwrap();
+        let one = text.find("report for 198.18.0.1").unwrap();
+        let two = text.find("report for 198.18.0.2").unwrap();
+        assert!(one < two, "a group is written by address: {text}");
+        assert!(report.hosts.is_empty(), "and forgotten");
+        let mut summary = feed(&mut report, "198.18.0.3", None, ports());
+        summary.counts.clear();
+        report.finish(&summary).unwrap();
+        let text = String::from_utf8(report.into_inner()).unwrap();
+        assert_eq!(text.matches("scan report for").count(), 3, "{text}");
+        assert!(
+            text.contains("\n\nportolan scan report for 198.18.0.3"),
+            "{text}"
+        );
+        assert!(text.contains("Scanned 3 hosts,"), "{text}");
     }
 
     fn service(name: &str, method: Method) -> Service {

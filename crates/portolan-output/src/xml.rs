@@ -21,7 +21,7 @@ use portolan_engine::{Method, PortResult, PortState, Summary};
 use portolan_target::services;
 
 use crate::clock::{unix, Utc};
-use crate::hosts::{HostView, Hosts};
+use crate::hosts::{HostKey, HostView, Hosts};
 use crate::text::clean;
 use crate::{Report, RunInfo};
 
@@ -48,6 +48,8 @@ pub fn escape(s: &str) -> String {
 pub struct XmlReport<W: Write> {
     out: W,
     hosts: Hosts,
+    /// Hosts written already (their group was done).
+    written: usize,
     info: Option<RunInfo>,
 }
 
@@ -57,6 +59,7 @@ impl<W: Write> XmlReport<W> {
         XmlReport {
             out,
             hosts: Hosts::new(open_only),
+            written: 0,
             info: None,
         }
     }
@@ -271,6 +274,17 @@ impl<W: Write> Report for XmlReport<W> {
         Ok(())
     }
 
+    fn hosts_done(&mut self, keys: &[HostKey]) -> io::Result<()> {
+        let done = self.hosts.take(keys);
+        let now = unix(std::time::SystemTime::now());
+        for h in done.views() {
+            self.out
+                .write_all(host(&h, now, &Summary::default()).as_bytes())?;
+            self.written += 1;
+        }
+        Ok(())
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
@@ -281,7 +295,7 @@ impl<W: Write> Report for XmlReport<W> {
             .as_ref()
             .map_or(std::time::UNIX_EPOCH, |i| i.started);
         let ended = started + summary.elapsed;
-        let mut up = 0;
+        let mut up = self.written;
         for h in self.hosts.views() {
             self.out
                 .write_all(host(&h, unix(ended), summary).as_bytes())?;
@@ -292,8 +306,11 @@ impl<W: Write> Report for XmlReport<W> {
         } else {
             ("error", "interrupted")
         };
+        let rate = summary
+            .probes_per_second()
+            .map_or_else(String::new, |r| format!(" ({r:.0} probes/s)"));
         let text = format!(
-            "portolan {what} at {}; {up} host{} up scanned in {:.2} seconds",
+            "portolan {what} at {}; {up} host{} up scanned in {:.2} seconds{rate}",
             Utc::from(ended).human(),
             if up == 1 { "" } else { "s" },
             summary.elapsed.as_secs_f64()

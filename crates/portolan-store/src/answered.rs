@@ -123,6 +123,16 @@ impl Answered {
         true
     }
 
+    /// Drops the bitmap of `host` from memory once it is stored and the host will
+    /// get no more results (its host group is done); [`Self::count`] keeps its pairs.
+    pub fn forget(&mut self, host: &HostKey) {
+        if host.1.is_empty() {
+            self.unnamed.remove(&host.0);
+        } else {
+            self.named.remove(host);
+        }
+    }
+
     /// The bitmap of `host` (one bit per port of the list, in its order), if any.
     pub fn bits(&self, host: &HostKey) -> Option<&[u8]> {
         self.host(host).map(Vec::as_slice)

@@ -45,8 +45,9 @@ pub const COMMIT_EVERY: Duration = Duration::from_millis(250);
 pub const FLUSH_WAIT: Duration = Duration::from_millis(100);
 /// The longest pause between two attempts on a busy database.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(4);
-/// Buffered results and hosts beyond which the recorder waits for the database.
-pub const MAX_PENDING: usize = 200_000;
+/// Buffered results and hosts beyond which the recorder waits for the database
+/// (about 10 MB: a sweep whose results outrun the disk is slowed, not buffered).
+pub const MAX_PENDING: usize = 50_000;
 /// How long the recorder waits for a busy database when it must write.
 pub const PATIENCE: Duration = Duration::from_mins(2);
 
@@ -85,6 +86,9 @@ pub struct Recorder {
     /// Open ports stored unidentified by an earlier session, expected again with
     /// their service (already counted as open).
     reidentify: HashSet<crate::db::PortKey>,
+    /// Hosts whose group is done: their answered bitmaps are dropped from memory
+    /// by the next commit that stores them.
+    forget: Vec<LiveKey>,
 }
 
 /// Whether `e` means another connection holds the lock (worth retrying).
@@ -125,6 +129,7 @@ impl Recorder {
             retry: None,
             identifying: false,
             reidentify: HashSet::new(),
+            forget: Vec::new(),
         })
     }
 
@@ -245,6 +250,12 @@ impl Recorder {
         self.pending.clear();
         self.dirty.clear();
         self.closed.clear();
+        // Stored now, and no result of theirs is to come.
+        for live in self.forget.drain(..) {
+            if let Some(a) = self.answered.as_mut() {
+                a.forget(&host_key(&live));
+            }
+        }
         self.last_commit = Instant::now();
         Ok(())
     }
@@ -310,6 +321,13 @@ impl Report for Recorder {
         }
         if self.last_commit.elapsed() >= COMMIT_EVERY {
             self.try_commit(Instant::now()).map_err(io::Error::other)?;
+        }
+        Ok(())
+    }
+
+    fn hosts_done(&mut self, hosts: &[LiveKey]) -> io::Result<()> {
+        if self.answered.is_some() {
+            self.forget.extend_from_slice(hosts);
         }
         Ok(())
     }

@@ -37,7 +37,9 @@ mod shard;
 mod spec;
 
 pub use endpoint::{line_endpoints, EndpointError, EndpointSpec};
-pub use order::{Permutation, ScanOrder};
+pub use order::{
+    group_size, HostKey, Permutation, ScanOrder, GROUP_PAIRS, MAX_GROUP_HOSTS, MIN_GROUP_HOSTS,
+};
 /// An endpoint is part of the result model; re-exported so the scan order's items
 /// need no second import.
 pub use portolan_model::{Endpoint, Protocol};

@@ -13,6 +13,24 @@
 //! same order on every machine. The walk can be cut into shards (`k` of `n`), the
 //! seam for splitting one scan across machines.
 
+//!
+//! # Host groups
+//! The hosts are walked in groups, as nmap's host groups are: group `g` holds the
+//! hosts `g*G .. (g+1)*G` (see [`group_size`]), and its pairs take the slots
+//! `g*G*ports ..` of the walk, permuted among themselves by a permutation keyed by
+//! the seed and `g`. So a group is walked whole before the next one begins, and the
+//! reports can write and forget a group's hosts once its pairs are decided
+//! (memory flat in the size of the target set), while inside a group the order is
+//! still a keyed permutation over at least [`MIN_GROUP_HOSTS`] hosts (no burst on
+//! one host or one port). A scan of at most `G` hosts is one group, walked exactly
+//! as before groups existed (the group permutation of group 0 is keyed by the seed
+//! alone). Shards take every `n`-th slot of this walk, so each shard walks every
+//! group, and [`ScanOrder::owner`] inverts the two steps. A walk with endpoints
+//! (`HOST:PORT` targets, which follow the grid in the index space) is one group
+//! that is never reported done before the end: an endpoint's host may also be a
+//! host of the grid, so no host of such a walk is complete before the walk is.
+
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use portolan_model::{Endpoint, Protocol};
@@ -106,12 +124,43 @@ fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// A host as the reports know it: its address and the name it was given as.
+pub type HostKey = (IpAddr, Option<Arc<str>>);
+
+/// Pairs a host group aims at: a group holds about this many pairs, within
+/// [`MIN_GROUP_HOSTS`] and [`MAX_GROUP_HOSTS`] hosts.
+pub const GROUP_PAIRS: u128 = 1 << 16;
+/// The fewest hosts in a group (of a large enough target set): the order inside a
+/// group spreads its probes over at least this many hosts.
+pub const MIN_GROUP_HOSTS: u128 = 256;
+/// The most hosts in a group: what the reports hold at most per group.
+pub const MAX_GROUP_HOSTS: u128 = 4096;
+
+/// Hosts per group for a port list of `ports` ports: [`GROUP_PAIRS`] pairs'
+/// worth, between [`MIN_GROUP_HOSTS`] and [`MAX_GROUP_HOSTS`] (4096 hosts for
+/// one to sixteen ports, 256 for `-p-`).
+pub fn group_size(ports: usize) -> u128 {
+    (GROUP_PAIRS / (ports.max(1) as u128)).clamp(MIN_GROUP_HOSTS, MAX_GROUP_HOSTS)
+}
+
+/// The permutation that orders the pairs of one group.
+#[derive(Debug, Clone)]
+struct GroupPerm {
+    group: u128,
+    perm: Permutation,
+}
+
 /// Walks the (host, port) pairs of a target set.
 #[derive(Debug, Clone)]
 pub struct ScanOrder {
     targets: Arc<TargetSet>,
     ports: Arc<PortList>,
-    perm: Option<Permutation>,
+    /// The permutation of the group walked now (random orders only).
+    perm: Option<GroupPerm>,
+    /// Hosts per group.
+    group_hosts: u128,
+    /// The group of the pair last yielded.
+    group: u128,
     total: u128,
     start: u128,
     next: u128,
@@ -137,10 +186,13 @@ impl ScanOrder {
             .hosts()
             .saturating_mul(ports.len() as u128)
             .saturating_add(targets.endpoints(Protocol::Tcp).len() as u128);
+        let group_hosts = group_size(ports.len());
         ScanOrder {
             targets,
             ports,
             perm: None,
+            group_hosts,
+            group: 0,
             total,
             start: 0,
             next: 0,
@@ -157,7 +209,14 @@ impl ScanOrder {
         self.total = self
             .grid()
             .saturating_add(self.targets.endpoints(proto).len() as u128);
-        self.perm = self.seed.map(|seed| Permutation::new(self.total, seed));
+        self.perm = None;
+        self
+    }
+
+    /// Walks `hosts` hosts per group instead of [`group_size`]'s choice (at least 1).
+    pub fn host_groups(mut self, hosts: u128) -> Self {
+        self.group_hosts = hosts.max(1);
+        self.perm = None;
         self
     }
 
@@ -202,8 +261,85 @@ impl ScanOrder {
     /// `host * ports + port`, then the endpoints; see [`ScanOrder::index_of`]): the
     /// inverse of what [`ScanOrder::shard`] keeps.
     pub fn owner(&self, idx: u128, n: u128) -> u128 {
-        let i = self.perm.as_ref().map_or(idx, |p| p.invert(idx));
+        let i = match self.seed {
+            None => idx,
+            Some(seed) => {
+                let (g, base, size) = self.group_span(idx);
+                base + Self::group_perm(seed, g, size).invert(idx - base)
+            }
+        };
         i % n.max(1)
+    }
+
+    /// Whether the walk has endpoints beside the grid: then it is one group.
+    fn has_endpoints(&self) -> bool {
+        self.total > self.grid()
+    }
+
+    /// Pair slots per (whole) group: the whole walk when it has endpoints.
+    fn group_pairs(&self) -> u128 {
+        if self.has_endpoints() {
+            return self.total.max(1);
+        }
+        self.group_hosts
+            .saturating_mul(self.ports.len() as u128)
+            .max(1)
+    }
+
+    /// The group of slot `i`, its first slot and its size in slots.
+    fn group_span(&self, i: u128) -> (u128, u128, u128) {
+        let per = self.group_pairs();
+        let g = i / per;
+        let base = g * per;
+        (g, base, per.min(self.total - base))
+    }
+
+    /// The permutation of group `g` (of `size` slots): keyed by the seed alone for
+    /// group 0, so a scan of one group walks as it did before groups.
+    fn group_perm(seed: u64, g: u128, size: u128) -> Permutation {
+        let folded = (g as u64) ^ ((g >> 64) as u64);
+        let key = if g == 0 { seed } else { seed ^ mix(folded) };
+        Permutation::new(size, key)
+    }
+
+    /// Hosts per group in this walk.
+    pub fn group_hosts(&self) -> u128 {
+        self.group_hosts
+    }
+
+    /// The number of host groups.
+    pub fn groups(&self) -> u128 {
+        self.total.div_ceil(self.group_pairs())
+    }
+
+    /// The group of the pair last yielded (0 before the first).
+    pub fn group(&self) -> u128 {
+        self.group
+    }
+
+    /// Groups below this one are walked whole: every pair of theirs that this walk
+    /// (this shard) holds was yielded already. [`Self::groups`] once the walk is over.
+    pub fn walked(&self) -> u128 {
+        if self.has_endpoints() {
+            return 0; // see the module overview: never done before the end
+        }
+        if self.next >= self.total {
+            self.groups()
+        } else {
+            self.next / self.group_pairs()
+        }
+    }
+
+    /// The hosts of group `g`, excluded ones left out, in target order.
+    pub fn hosts_of(&self, g: u128) -> Vec<HostKey> {
+        let first = g.saturating_mul(self.group_hosts);
+        let end = first
+            .saturating_add(self.group_hosts)
+            .min(self.targets.hosts());
+        (first..end)
+            .filter_map(|h| self.targets.host_at(h))
+            .map(|(addr, name)| (addr, name.cloned()))
+            .collect()
     }
 
     /// How many pair slots this walk covers, excluded hosts included.
@@ -236,7 +372,21 @@ impl Iterator for ScanOrder {
             let i = self.next;
             self.next += self.step;
             self.consumed += 1;
-            let idx = self.perm.as_ref().map_or(i, |p| p.apply(i));
+            let idx = match self.seed {
+                None => i,
+                Some(seed) => {
+                    let (g, base, size) = self.group_span(i);
+                    let perm = match &self.perm {
+                        Some(p) if p.group == g => &p.perm,
+                        _ => {
+                            let perm = Self::group_perm(seed, g, size);
+                            &self.perm.insert(GroupPerm { group: g, perm }).perm
+                        }
+                    };
+                    base + perm.apply(i - base)
+                }
+            };
+            self.group = idx / self.group_pairs();
             let grid = self.grid();
             if idx >= grid {
                 let eps = self.targets.endpoints(self.proto);
@@ -313,6 +463,7 @@ mod tests {
             shards in 1u128..=64,
             random: bool,
             udp: bool,
+            groups in proptest::option::of(1u128..6),
         ) {
             use crate::spec::TargetSetBuilder;
             let mut b = TargetSetBuilder::new();
@@ -344,11 +495,18 @@ mod tests {
             list.push(3); // a port endpoints use too
             let ports = Arc::new(PortList::from_ports(list).unwrap());
             let proto = if udp { Protocol::Udp } else { Protocol::Tcp };
-            let make = || if random {
-                ScanOrder::random(targets.clone(), ports.clone(), seed)
-            } else {
-                ScanOrder::sequential(targets.clone(), ports.clone())
-            }.protocol(proto);
+            let make = || {
+                let order = if random {
+                    ScanOrder::random(targets.clone(), ports.clone(), seed)
+                } else {
+                    ScanOrder::sequential(targets.clone(), ports.clone())
+                }
+                .protocol(proto);
+                match groups {
+                    Some(g) => order.host_groups(g),
+                    None => order,
+                }
+            };
             let full: Vec<Endpoint> = make().collect();
             let full_set: HashSet<&Endpoint> = full.iter().collect();
             prop_assert_eq!(full_set.len(), full.len());
@@ -373,6 +531,56 @@ mod tests {
                     prop_assert!(seen.contains(&e), "endpoint {:?} not walked", e);
                 }
             }
+        }
+
+        /// Host groups: every shard walks the groups in order, a pair's group is
+        /// its host's, `walked` never passes a group with pairs still to come, and
+        /// `hosts_of` names exactly the hosts of a group.
+        #[test]
+        fn groups_are_walked_whole_and_in_order(
+            n in 1u128..200,
+            ports in proptest::collection::btree_set(1u16..=65535, 1..5),
+            group_hosts in 1u128..40,
+            seed: u64,
+            shards in 1u128..4,
+            random: bool,
+        ) {
+            let list: Vec<u16> = ports.into_iter().collect();
+            let ports = Arc::new(PortList::from_ports(list).unwrap());
+            let targets = set(n);
+            for k in 0..shards {
+                let order = if random {
+                    ScanOrder::random(targets.clone(), ports.clone(), seed)
+                } else {
+                    ScanOrder::sequential(targets.clone(), ports.clone())
+                };
+                let mut order = order.host_groups(group_hosts).shard(k, shards);
+                prop_assert_eq!(order.groups(), n.div_ceil(group_hosts));
+                let mut walk = Vec::new();
+                while let Some(e) = order.next() {
+                    let host = targets.index_of(e.addr, None).unwrap();
+                    prop_assert_eq!(order.group(), host / group_hosts);
+                    walk.push((order.group(), order.walked()));
+                }
+                prop_assert_eq!(order.walked(), order.groups());
+                for (i, &(g, walked)) in walk.iter().enumerate() {
+                    prop_assert!(walked <= order.groups() && g < order.groups());
+                    // Nothing later in the walk belongs to a group already walked.
+                    prop_assert!(walk[i + 1..].iter().all(|&(later, _)| later >= walked));
+                    if i > 0 {
+                        prop_assert!(walk[i - 1].0 <= g, "groups out of order");
+                    }
+                }
+            }
+            let order = ScanOrder::random(targets.clone(), ports.clone(), seed).host_groups(group_hosts);
+            let mut named = 0;
+            for g in 0..order.groups() {
+                for (addr, _) in order.hosts_of(g) {
+                    prop_assert_eq!(targets.index_of(addr, None).unwrap() / group_hosts, g);
+                    named += 1;
+                }
+            }
+            prop_assert_eq!(named, n);
         }
 
         #[test]
@@ -406,6 +614,31 @@ mod tests {
             .collect();
         assert_eq!(seq[0], ("10.0.0.0".to_string(), 22));
         assert_eq!(seq[3], ("10.0.0.1".to_string(), 22));
+    }
+
+    #[test]
+    fn one_group_walks_as_before_groups() {
+        // The order of a scan of one group is the permutation keyed by the seed.
+        let ports = Arc::new(PortList::parse("22,80,443").unwrap());
+        let order = ScanOrder::random(set(50), ports.clone(), 5);
+        assert_eq!(order.groups(), 1);
+        let p = Permutation::new(150, 5);
+        let got: Vec<_> = order.map(|e| (e.addr, e.port)).collect();
+        let want: Vec<_> = (0..150)
+            .map(|i| {
+                let idx = p.apply(i);
+                let host: std::net::IpAddr = format!("10.0.0.{}", idx / 3).parse().unwrap();
+                (host, ports.as_slice()[(idx % 3) as usize])
+            })
+            .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn group_sizes_follow_the_port_count() {
+        assert_eq!(group_size(1), MAX_GROUP_HOSTS);
+        assert_eq!(group_size(100), 655);
+        assert_eq!(group_size(65535), MIN_GROUP_HOSTS);
     }
 
     #[test]

@@ -47,6 +47,13 @@ impl TokenBucket {
         self.tokens -= 1.0;
     }
 
+    /// As a floor (`--min-rate`): a probe that went out takes a token if there is
+    /// one, and never runs into debt, so sending above the floor for a while does
+    /// not let it fall below later.
+    pub(crate) fn spend_floor(&mut self) {
+        self.tokens = (self.tokens - 1.0).max(0.0);
+    }
+
     /// When the next token will be there; `None` when one is there already.
     pub(crate) fn ready_at(&self) -> Option<Instant> {
         (self.tokens < 1.0)

@@ -22,7 +22,7 @@ use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use portolan_target::Endpoint;
+use portolan_target::{Endpoint, HostKey};
 
 use super::bucket::TokenBucket;
 use super::caps::HostCaps;
@@ -39,6 +39,10 @@ use crate::transport::{Answer, Event, Hiccup, Started, Token};
 pub const PRESSURE_PAUSE: Duration = Duration::from_millis(5);
 /// Hiccups in a row with nothing in flight before the engine gives up.
 pub const HICCUP_LIMIT: u32 = 2000;
+/// Host groups that may be undecided at once: the walk waits before the next
+/// group while this many earlier ones still have pairs to decide, so the reports
+/// never hold more than this many groups of hosts.
+pub const OPEN_GROUPS: u128 = 4;
 
 /// A probe to start: [`crate::Transport::start`]`(token, addr)`, then
 /// [`Machine::on_started`] with what it returned.
@@ -60,6 +64,16 @@ struct Probe {
     aged: bool,
     /// Sent when the host's modelled ICMP bucket held a token (see `icmp_limit`).
     paced: bool,
+    /// The host group of its pair (see `Groups`).
+    group: u128,
+}
+
+/// Host groups in progress: how many pairs each still has to decide, and the
+/// first group not yet reported done. Groups are done in walk order.
+#[derive(Debug, Default)]
+struct Groups {
+    undecided: std::collections::BTreeMap<u128, u64>,
+    next_done: u128,
 }
 
 /// What the machine has for its driver.
@@ -68,6 +82,8 @@ struct Outbox {
     results: VecDeque<PortResult>,
     /// Tokens of expired probes whose sockets the transport must close.
     cancels: VecDeque<Token>,
+    /// Host groups whose every pair is decided, in walk order.
+    groups_done: VecDeque<u128>,
 }
 
 /// Where new pairs come from and how far the walk is.
@@ -108,6 +124,9 @@ pub struct Machine<O> {
     held_count: usize,
     wakes: BinaryHeap<Reverse<(Instant, IpAddr)>>,
     bucket: Option<TokenBucket>,
+    /// `--min-rate`: tokens earned at the floor rate; one there lets a probe go
+    /// past a full congestion window.
+    floor: Option<TokenBucket>,
     /// Launches wait until then (the kernel was short of buffers or ports).
     paused_until: Option<Instant>,
     /// A start hiccuped: nothing more goes out until the driver has waited.
@@ -117,6 +136,7 @@ pub struct Machine<O> {
     idle_hiccups: u32,
     /// `--max-open-per-host`: open results per host, the hosts stopped.
     open_cap: OpenCap,
+    groups: Groups,
     summary: Summary,
     outbox: Outbox,
 }
@@ -150,11 +170,13 @@ impl Scanner {
             held_count: 0,
             wakes: BinaryHeap::new(),
             bucket: self.rate.map(|rate| TokenBucket::new(rate, now)),
+            floor: self.min_rate.map(|rate| TokenBucket::new(rate, now)),
             paused_until: None,
             stalled: false,
             launching: None,
             idle_hiccups: 0,
             open_cap: OpenCap::new(self.open_cap),
+            groups: Groups::default(),
             summary: Summary::default(),
             outbox: Outbox::default(),
         }
@@ -182,6 +204,9 @@ impl<O: TargetOrder> Machine<O> {
         self.wake_held(now);
         if let Some(bucket) = &mut self.bucket {
             bucket.refill(now);
+        }
+        if let Some(floor) = &mut self.floor {
+            floor.refill(now);
         }
         if !self.has_room() || !self.bucket.as_ref().is_none_or(TokenBucket::has_token) {
             return None;
@@ -293,6 +318,16 @@ impl<O: TargetOrder> Machine<O> {
             .as_ref()
             .filter(|_| self.has_room())
             .and_then(TokenBucket::ready_at);
+        // A full window: the floor's next token lets a probe go anyway.
+        let floor = self
+            .floor
+            .as_ref()
+            .filter(|_| !self.has_room() && self.under_ceiling())
+            .and_then(TokenBucket::ready_at);
+        let token = match (token, floor) {
+            (Some(t), Some(f)) => Some(t.min(f)),
+            (t, f) => t.or(f),
+        };
         let launch = match (self.paused_until, token) {
             (Some(p), Some(t)) => Some(p.max(t)),
             (p, t) => p.or(t),
@@ -358,6 +393,16 @@ impl<O: TargetOrder> Machine<O> {
     /// The next decided result, in the order they were decided.
     pub fn poll_result(&mut self) -> Option<PortResult> {
         self.outbox.results.pop_front()
+    }
+
+    /// The hosts of the next host group whose every pair is decided (after its
+    /// results were polled), in walk order; see [`crate::Sink::hosts_done`].
+    pub fn poll_hosts_done(&mut self) -> Option<Vec<HostKey>> {
+        if !self.outbox.results.is_empty() {
+            return None;
+        }
+        let g = self.outbox.groups_done.pop_front()?;
+        Some(self.source.order.hosts_of(g))
     }
 
     /// Every pair has its result (results and cancels may still wait to be polled).
@@ -427,6 +472,9 @@ impl<O: TargetOrder> Machine<O> {
         if let Some(bucket) = &mut self.bucket {
             bucket.spend();
         }
+        if let Some(floor) = &mut self.floor {
+            floor.spend_floor();
+        }
     }
 
     /// When the timeout has fallen to less than half of what in-flight probes were
@@ -463,10 +511,17 @@ impl<O: TargetOrder> Machine<O> {
         }
     }
 
-    /// Room in the congestion window and under the socket ceiling.
+    /// Room in the congestion window and under the socket ceiling, or a token of
+    /// the `--min-rate` floor (under the ceiling) that overrides the window.
     fn has_room(&self) -> bool {
         let in_flight = self.slab.len();
-        in_flight - self.aged < self.cc.window() && in_flight < self.socket_ceiling
+        let window = in_flight - self.aged < self.cc.window();
+        let floor = self.floor.as_ref().is_some_and(TokenBucket::has_token);
+        (window || floor) && self.under_ceiling()
+    }
+
+    fn under_ceiling(&self) -> bool {
+        self.slab.len() < self.socket_ceiling
     }
 
     /// The next probe to send: a retry, else a new pair; parks pairs of hosts at their cap.
@@ -477,22 +532,32 @@ impl<O: TargetOrder> Machine<O> {
                 Some(p) => p,
                 None if self.source.done || self.caps.parked() > parked_limit => return None,
                 None => {
+                    self.settle_groups();
+                    if self.source.order.walked() >= self.groups.next_done + OPEN_GROUPS {
+                        // Earlier groups first: the reports hold every open group.
+                        return None;
+                    }
                     let Some(endpoint) = self.source.order.next_endpoint() else {
                         self.source.done = true;
+                        self.settle_groups();
                         return None;
                     };
                     self.source.yielded += 1;
+                    let group = self.source.order.group();
+                    *self.groups.undecided.entry(group).or_default() += 1;
                     Probe {
                         endpoint,
                         tries: 0,
                         sent: self.started,
                         aged: false,
                         paced: false,
+                        group,
                     }
                 }
             };
             if self.open_cap.is_stopped(probe.endpoint.addr) {
                 self.open_cap.skip(probe.endpoint.addr);
+                self.decided(probe.group, 1);
                 continue;
             }
             if self.caps.admits(probe.endpoint.addr) {
@@ -591,7 +656,8 @@ impl<O: TargetOrder> Machine<O> {
 
     /// `--max-open-per-host` was reached for `addr`: every pending pair of the host
     /// is dropped and counted as not scanned; its probes in flight are cancelled.
-    fn stop_host(&mut self, addr: IpAddr) {
+    /// Returns how many pairs were dropped.
+    fn stop_host(&mut self, addr: IpAddr) -> u64 {
         let mut dropped = 0u64;
         let before = self.retries.len();
         self.retries.retain(|p| p.endpoint.addr != addr);
@@ -620,13 +686,16 @@ impl<O: TargetOrder> Machine<O> {
         for _ in 0..dropped {
             self.open_cap.skip(addr);
         }
+        dropped
     }
 
     fn emit(&mut self, probe: Probe, reason: Reason, rtt: Option<Duration>) {
         let addr = probe.endpoint.addr;
         let result = PortResult::new(probe.endpoint, reason, rtt, probe.tries);
         if result.state == PortState::Open && self.open_cap.on_open(addr) {
-            self.stop_host(addr);
+            // A host's pairs are all of one group: those dropped are decided too.
+            let dropped = self.stop_host(addr);
+            self.decided(probe.group, dropped);
         }
         *self
             .summary
@@ -634,5 +703,29 @@ impl<O: TargetOrder> Machine<O> {
             .entry((result.state, reason))
             .or_default() += 1;
         self.outbox.results.push_back(result);
+        self.decided(probe.group, 1);
+    }
+
+    /// `n` pairs of `group` were decided (a result, or dropped by the open cap).
+    fn decided(&mut self, group: u128, n: u64) {
+        if let Some(left) = self.groups.undecided.get_mut(&group) {
+            *left = left.saturating_sub(n);
+        }
+        self.settle_groups();
+    }
+
+    /// Reports done every group, in walk order, that is walked whole and has no
+    /// pair left to decide.
+    fn settle_groups(&mut self) {
+        let walked = self.source.order.walked();
+        while self.groups.next_done < walked {
+            let g = self.groups.next_done;
+            if self.groups.undecided.get(&g).is_some_and(|&n| n > 0) {
+                break;
+            }
+            self.groups.undecided.remove(&g);
+            self.outbox.groups_done.push_back(g);
+            self.groups.next_done += 1;
+        }
     }
 }
