@@ -356,10 +356,23 @@ impl Scanner {
             let now = transport.now();
             // Results are passed on as soon as they are decided, so the machine's
             // outbox stays a few entries long.
+            let mut launched = 0u32;
             while let Some(Transmit { token, addr }) = machine.poll_transmit(now) {
                 let started = transport.start(token, addr);
                 machine.on_started(token, started, now)?;
                 deliver(machine, sink)?;
+                // Answers given at once by `start` (a route that is unreachable) take
+                // no room in the window, so this loop can run for a whole sweep: the
+                // sink still hears about progress (the history commits on it).
+                launched = launched.wrapping_add(1);
+                if launched % 1024 == 0 && transport.now() >= next_progress {
+                    if self.cancel.load(Ordering::Relaxed) {
+                        return Ok(false);
+                    }
+                    sink.progress(&machine.progress())
+                        .map_err(EngineError::Sink)?;
+                    next_progress = transport.now() + PROGRESS_EVERY;
+                }
             }
             deliver(machine, sink)?;
             if machine.is_done() {

@@ -74,6 +74,8 @@ enum Outcome {
 /// A simulated network.
 pub struct SimNet {
     now: Instant,
+    /// Virtual time each `start` takes (a real send is a system call).
+    start_cost: Duration,
     rtt: Duration,
     loss: f64,
     rng: u64,
@@ -114,6 +116,7 @@ impl SimNet {
     pub fn new(rtt: Duration, behavior: impl Fn(SocketAddr) -> Behavior + 'static) -> Self {
         SimNet {
             now: Instant::now(),
+            start_cost: Duration::ZERO,
             rtt,
             loss: 0.0,
             rng: 0x5eed,
@@ -184,6 +187,12 @@ impl SimNet {
         self
     }
 
+    /// Makes each `start` take `cost` of virtual time.
+    pub fn with_start_cost(mut self, cost: Duration) -> Self {
+        self.start_cost = cost;
+        self
+    }
+
     fn chance(&mut self) -> f64 {
         // xorshift64*
         self.rng ^= self.rng >> 12;
@@ -209,6 +218,7 @@ impl Transport for SimNet {
     }
 
     fn start(&mut self, token: Token, addr: SocketAddr) -> Started {
+        self.now += self.start_cost;
         let attempt = self.attempts.entry(addr).or_default();
         let n = *attempt;
         *attempt += 1;

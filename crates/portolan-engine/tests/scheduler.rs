@@ -623,3 +623,56 @@ fn host_groups_are_done_in_order_after_every_result_of_theirs() {
         }
     }
 }
+
+/// Regression: answers given at once by `start` (an unreachable route) never wait
+/// for the window, so one launch loop could take a whole sweep without a progress
+/// call (the history commits on those: it buffered a /12 whole) or a look at the
+/// cancel flag.
+#[test]
+fn a_sweep_answered_at_once_still_hears_progress_and_cancel() {
+    struct Ticks(usize, usize);
+    impl Sink for Ticks {
+        fn result(&mut self, _: &PortResult) -> Result<(), portolan_engine::SinkError> {
+            self.0 += 1;
+            Ok(())
+        }
+        fn progress(&mut self, _: &Progress) -> Result<(), portolan_engine::SinkError> {
+            self.1 += 1;
+            Ok(())
+        }
+    }
+    let net = || {
+        SimNet::new(Duration::from_millis(1), |_| Behavior::Closed)
+            .with_local(|_, _| Local::AtOnce)
+            .with_start_cost(Duration::from_micros(20))
+    };
+    // 20,000 probes of 20 us each: 0.4 s, four progress periods.
+    let mut sink = Ticks(0, 0);
+    let summary = Scanner::builder()
+        .build()
+        .run(&mut order(1, "1-20000", 3), &mut net(), &mut sink)
+        .unwrap();
+    assert!(summary.complete);
+    assert_eq!(sink.0, 20_000);
+    assert!(sink.1 >= 4, "{} progress calls", sink.1);
+    // The cancel flag is seen within the loop too.
+    let flag = Arc::new(AtomicBool::new(false));
+    struct Stop(Arc<AtomicBool>, usize);
+    impl Sink for Stop {
+        fn result(&mut self, _: &PortResult) -> Result<(), portolan_engine::SinkError> {
+            self.1 += 1;
+            if self.1 == 5000 {
+                self.0.store(true, Ordering::Relaxed);
+            }
+            Ok(())
+        }
+    }
+    let mut sink = Stop(flag.clone(), 0);
+    let summary = Scanner::builder()
+        .cancel_flag(flag)
+        .build()
+        .run(&mut order(1, "1-20000", 3), &mut net(), &mut sink)
+        .unwrap();
+    assert!(!summary.complete);
+    assert!(sink.1 < 20_000, "stopped after {} results", sink.1);
+}
