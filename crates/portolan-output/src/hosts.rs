@@ -115,6 +115,10 @@ impl Hosts {
         group.count += 1;
         let keep = r.state == PortState::Open || (!self.open_only && group.count <= FEW as u64);
         if keep {
+            // Most groups of a sweep keep one port: no room for four.
+            if group.kept.is_empty() {
+                group.kept.reserve_exact(1);
+            }
             group.kept.push(r.clone());
         } else if r.state != PortState::Open && !group.kept.is_empty() {
             group.kept = Vec::new();
