@@ -814,3 +814,34 @@ fn min_rate_sends_past_a_full_window() {
     // 99 ms at 1000/s: 99 more (the bucket holds ten at most, none is owed).
     assert!((99..=102).contains(&sent), "{sent} probes in 100 ms");
 }
+
+/// Karn's rule: the answer to a retried probe may be the late answer of its first
+/// try, so its round trip from the retry is no sample (it made `-sS` on the lab's
+/// WAN judge every later round trip as queueing and pin its window at the floor).
+#[test]
+fn a_retried_probe_answered_gives_no_round_trip_sample() {
+    let t0 = Instant::now();
+    let initial = Timing::default().initial_timeout;
+    let mut m = Scanner::builder().build().machine(ports(2), t0);
+    let first = send(&mut m, t0);
+    m.handle_timeout(t0 + initial);
+    while m.poll_cancel().is_some() {}
+    let retry = send(&mut m, t0 + initial);
+    assert_eq!(retry.addr, first.addr, "the retry goes first");
+    m.handle(
+        Event::Answered(retry.token, Answer::Refused),
+        t0 + initial + ms(1),
+    )
+    .unwrap();
+    let r = m.poll_result().unwrap();
+    assert_eq!((r.tries, r.state), (2, PortState::Closed));
+    assert_eq!(m.progress().timeout, initial, "no sample was taken");
+    // A first try's answer is a sample.
+    let other = send(&mut m, t0 + initial + ms(2));
+    m.handle(
+        Event::Answered(other.token, Answer::Refused),
+        t0 + initial + ms(3),
+    )
+    .unwrap();
+    assert!(m.progress().timeout < initial);
+}

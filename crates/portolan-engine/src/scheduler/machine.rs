@@ -283,8 +283,16 @@ impl<O: TargetOrder> Machine<O> {
         match event {
             Event::Answered(_, answer) => {
                 let rtt = now.saturating_duration_since(probe.sent);
-                self.rtt.sample(rtt);
-                self.cc.on_answer(probe.tries > 1, Some(rtt));
+                // Karn's rule: the answer of a retried probe may be the late answer
+                // of an earlier try, and its round trip (from the last send) too
+                // short; such a sample would lower the timeout and the base round
+                // trip the window judges queueing by, and pin the window at its
+                // floor (seen with -sS on the lab's WAN).
+                let sample = (probe.tries == 1).then_some(rtt);
+                if let Some(rtt) = sample {
+                    self.rtt.sample(rtt);
+                }
+                self.cc.on_answer(probe.tries > 1, sample);
                 if answer == Answer::Unreachable(Reason::PortUnreach) {
                     self.pacer.on_port_unreach(probe.endpoint.addr, now);
                 }
