@@ -365,7 +365,7 @@ impl Scanner {
                 // no room in the window, so this loop can run for a whole sweep: the
                 // sink still hears about progress (the history commits on it).
                 launched = launched.wrapping_add(1);
-                if launched % 1024 == 0 && transport.now() >= next_progress {
+                if launched.is_multiple_of(1024) && transport.now() >= next_progress {
                     if self.cancel.load(Ordering::Relaxed) {
                         return Ok(false);
                     }

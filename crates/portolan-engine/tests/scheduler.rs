@@ -630,6 +630,16 @@ fn host_groups_are_done_in_order_after_every_result_of_theirs() {
 /// cancel flag.
 #[test]
 fn a_sweep_answered_at_once_still_hears_progress_and_cancel() {
+    struct Stop(Arc<AtomicBool>, usize);
+    impl Sink for Stop {
+        fn result(&mut self, _: &PortResult) -> Result<(), portolan_engine::SinkError> {
+            self.1 += 1;
+            if self.1 == 5000 {
+                self.0.store(true, Ordering::Relaxed);
+            }
+            Ok(())
+        }
+    }
     struct Ticks(usize, usize);
     impl Sink for Ticks {
         fn result(&mut self, _: &PortResult) -> Result<(), portolan_engine::SinkError> {
@@ -657,16 +667,6 @@ fn a_sweep_answered_at_once_still_hears_progress_and_cancel() {
     assert!(sink.1 >= 4, "{} progress calls", sink.1);
     // The cancel flag is seen within the loop too.
     let flag = Arc::new(AtomicBool::new(false));
-    struct Stop(Arc<AtomicBool>, usize);
-    impl Sink for Stop {
-        fn result(&mut self, _: &PortResult) -> Result<(), portolan_engine::SinkError> {
-            self.1 += 1;
-            if self.1 == 5000 {
-                self.0.store(true, Ordering::Relaxed);
-            }
-            Ok(())
-        }
-    }
     let mut sink = Stop(flag.clone(), 0);
     let summary = Scanner::builder()
         .cancel_flag(flag)
