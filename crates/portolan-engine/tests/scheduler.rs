@@ -676,3 +676,27 @@ fn a_sweep_answered_at_once_still_hears_progress_and_cancel() {
     assert!(!summary.complete);
     assert!(sink.1 < 20_000, "stopped after {} results", sink.1);
 }
+
+/// Pairs dropped by `--max-open-per-host` are decided too: their groups are done
+/// (and the walk, gated on done groups, does not wait for them forever).
+#[test]
+fn host_groups_end_when_the_open_cap_drops_pairs() {
+    let mut net = SimNet::new(Duration::from_millis(2), |_| Behavior::Open);
+    let mut sink = GroupCheck {
+        ports: None,
+        group_hosts: 4,
+        seen: HashMap::new(),
+        done: Vec::new(),
+        groups_done: 0,
+        results: 0,
+    };
+    let scanner = Scanner::builder()
+        .max_open_per_host(std::num::NonZeroU32::new(3))
+        .build();
+    let mut walk = order(40, "1-50", 5).host_groups(4);
+    let summary = scanner.run(&mut walk, &mut net, &mut sink).unwrap();
+    assert!(summary.complete);
+    assert_eq!(sink.groups_done, 10);
+    assert_eq!(sink.done.len(), 40);
+    assert_eq!(summary.capped.len(), 40);
+}

@@ -139,7 +139,8 @@ impl<W: Write> Report for GrepableReport<W> {
     fn hosts_done(&mut self, keys: &[HostKey]) -> io::Result<()> {
         let done = self.hosts.take(keys);
         for h in done.views() {
-            self.out.write_all(host(&h).as_bytes())?;
+            self.out
+                .write_all(host(&h, &Summary::default()).as_bytes())?;
             self.written += 1;
         }
         Ok(())
