@@ -20,6 +20,10 @@
 //!   them.
 //! - `udp`: [`UdpTransport`], connected UDP sockets with the payload of each port
 //!   injected; answers, ICMP port unreachable and other ICMP codes become answers.
+//! - `discovery`: host discovery (`-sn`, `--discover`): the sans-IO [`Discovery`]
+//!   machine (every host pinged by several methods per round, up on the first
+//!   answer, down after the retries, with the scheduler's timing and congestion),
+//!   [`Discoverer::run`] and the [`Pinger`] seam it drives.
 //! - `scheduler`: the decisions (launches, timeouts, retries, per-host caps, rate
 //!   limit, local resource back-off) as a sans-IO [`Machine`] that is given the time
 //!   and the transport's events and answers with probes to send and results; and
@@ -95,6 +99,7 @@
 
 mod congestion;
 mod connect;
+mod discovery;
 mod icmp_limit;
 mod proxy;
 mod result;
@@ -107,11 +112,14 @@ mod transport;
 mod udp;
 
 pub use connect::ConnectTransport;
+pub use discovery::{
+    Discoverer, Discovery, HostSink, HostSummary, Ping, PingMethod, Pinger, Pong, Sent,
+};
 pub use icmp_limit::{HostLimit, IcmpPacer, Pace, Silence, QUIET_MIN};
 pub use proxy::{proxy_reason, ProxyTransport};
 pub use result::{
-    AllOpen, Endpoint, HttpInfo, Method, PortResult, PortState, Protocol, Reason, Service, Summary,
-    TlsInfo,
+    AllOpen, Endpoint, HostResult, HostState, HttpInfo, Method, PortResult, PortState, Protocol,
+    Reason, Service, Summary, TlsInfo,
 };
 pub use scheduler::{
     Concurrency, EngineError, Machine, Progress, Rate, Scanner, ScannerBuilder, Sink, SinkError,

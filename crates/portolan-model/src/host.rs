@@ -46,13 +46,9 @@ impl Reason {
         };
         match self {
             SynAck | ConnRefused | Reset | UdpResponse | PortUnreach | ProxyConnected
-            | ProxyRefused | EchoReply | TimestampReply | ArpResponse | NdResponse => {
-                HostState::Up
-            }
+            | ProxyRefused | EchoReply | TimestampReply | ArpResponse | NdResponse => HostState::Up,
             NoResponse | HostUnreach | NetUnreach | AdminProhibited | LocalError
-            | ProxyHostUnreach | ProxyNetUnreach | ProxyDenied | ProxyNoResponse => {
-                HostState::Down
-            }
+            | ProxyHostUnreach | ProxyNetUnreach | ProxyDenied | ProxyNoResponse => HostState::Down,
         }
     }
 }
