@@ -24,6 +24,8 @@
 //!   machine (every host pinged by several methods per round, up on the first
 //!   answer, down after the retries, with the scheduler's timing and congestion),
 //!   [`Discoverer::run`] and the [`Pinger`] seam it drives.
+//! - `ping`: [`SocketPinger`], the real pinger: ICMP echo through unprivileged
+//!   ping sockets or raw ones, and TCP connect pings, on one epoll instance.
 //! - `scheduler`: the decisions (launches, timeouts, retries, per-host caps, rate
 //!   limit, local resource back-off) as a sans-IO [`Machine`] that is given the time
 //!   and the transport's events and answers with probes to send and results; and
@@ -101,6 +103,7 @@ mod congestion;
 mod connect;
 mod discovery;
 mod icmp_limit;
+mod ping;
 mod proxy;
 mod result;
 mod scheduler;
@@ -116,6 +119,7 @@ pub use discovery::{
     Discoverer, Discovery, HostSink, HostSummary, Ping, PingMethod, Pinger, Pong, Sent,
 };
 pub use icmp_limit::{HostLimit, IcmpPacer, Pace, Silence, QUIET_MIN};
+pub use ping::{IcmpMode, SocketPinger};
 pub use proxy::{proxy_reason, ProxyTransport};
 pub use result::{
     AllOpen, Endpoint, HostResult, HostState, HttpInfo, Method, PortResult, PortState, Protocol,

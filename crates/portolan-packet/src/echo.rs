@@ -35,7 +35,7 @@ pub const V6_ECHO_REPLY: u8 = 129;
 pub const TIMESTAMP_LEN: usize = field::DATA + 12;
 
 /// Which request a reply answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Query {
     /// An echo request.
     Echo,
