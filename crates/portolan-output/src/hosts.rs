@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use portolan_engine::{Endpoint, PortResult, PortState, Protocol, Reason};
+use portolan_engine::{Endpoint, HostResult, HostState, PortResult, PortState, Protocol, Reason};
 
 /// Groups with at most this many ports are listed one by one.
 pub const FEW: usize = 25;
@@ -28,6 +28,8 @@ struct Group {
 #[derive(Debug, Default)]
 struct Host {
     groups: BTreeMap<(Protocol, PortState, Reason), Group>,
+    /// What host discovery said, when it ran.
+    status: Option<HostResult>,
 }
 
 impl Host {
@@ -63,6 +65,8 @@ pub struct HostView<'a> {
     pub ports: Vec<&'a PortResult>,
     /// Groups too large to list (or not open, under `--open`).
     pub hidden: Vec<Hidden>,
+    /// What host discovery said about the host, when it ran (`-sn`, `--discover`).
+    pub status: Option<&'a HostResult>,
 }
 
 impl HostView<'_> {
@@ -121,6 +125,31 @@ impl Hosts {
         } else if r.state != PortState::Open && !group.kept.is_empty() {
             group.kept = Vec::new();
         }
+    }
+
+    /// Adds a host's discovery result.
+    pub fn add_host(&mut self, h: &HostResult) {
+        let key = (h.addr, h.name.clone());
+        let host = match self.by_key.entry(key) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => {
+                self.quiet += 1;
+                e.insert(Host::default())
+            }
+        };
+        host.status = Some(h.clone());
+    }
+
+    /// Hosts found up and down by discovery.
+    pub fn discovered(&self) -> (u64, u64) {
+        let mut counts = (0, 0);
+        for h in self.by_key.values().filter_map(|h| h.status.as_ref()) {
+            match h.state {
+                HostState::Up => counts.0 += 1,
+                HostState::Down => counts.1 += 1,
+            }
+        }
+        counts
     }
 
     /// Hosts seen, `--open` filtering not applied.
@@ -183,7 +212,8 @@ impl Hosts {
                 }
             }
             let has_open = host.groups.keys().any(|(_, s, _)| *s == PortState::Open);
-            if self.open_only && !has_open {
+            let up = host.status.as_ref().is_some_and(HostResult::is_up);
+            if self.open_only && !has_open && !(up && host.groups.is_empty()) {
                 return None;
             }
             ports.sort_unstable_by_key(|r| (r.endpoint.port, r.endpoint.proto));
@@ -192,6 +222,7 @@ impl Hosts {
                 name: name.as_deref(),
                 ports,
                 hidden,
+                status: host.status.as_ref(),
             })
         })
     }

@@ -8,10 +8,14 @@
 //! escapes C0, C1 and bidi characters.
 //! The head is written when the scan starts and the hosts when it ends; a cancelled
 //! scan still gets a complete, valid document, with `"complete": false`.
+//!
+//! Host discovery (`-sn`, `--discover`) gives each host a `status` (`state`,
+//! `reason`, `rtt_ms`, `tries`), lists down hosts too, and adds `hosts_up` and
+//! `hosts_down` to the summary.
 
 use std::io::{self, Write};
 
-use portolan_engine::{PortResult, Summary};
+use portolan_engine::{HostResult, PortResult, Summary};
 use serde::Serialize;
 
 use crate::clock::Utc;
@@ -53,6 +57,18 @@ struct HostLine<'a> {
     /// `all-open` and `not-scanned`, when the host has them.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     mark: Option<crate::marks::HostMark>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<Status>,
+}
+
+/// A host's discovery result, without its address (the host line has it).
+#[derive(Serialize)]
+struct Status {
+    state: &'static str,
+    reason: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rtt_ms: Option<f64>,
+    tries: u8,
 }
 
 #[derive(Serialize)]
@@ -72,6 +88,10 @@ struct SummaryLine {
     ended: String,
     elapsed_s: f64,
     hosts_listed: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hosts_up: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hosts_down: Option<u64>,
     probes_sent: u64,
     retries: u64,
     excluded: u64,
@@ -136,6 +156,12 @@ fn host_line<'a>(h: &'a HostView<'a>, summary: &Summary) -> HostLine<'a> {
                 count: g.count,
             })
             .collect(),
+        status: h.status.map(|s| Status {
+            state: s.state.as_str(),
+            reason: s.reason.as_str(),
+            rtt_ms: s.rtt.map(|d| (d.as_secs_f64() * 1e6).round() / 1e3),
+            tries: s.tries,
+        }),
     }
 }
 
@@ -148,6 +174,11 @@ impl<W: Write> Report for JsonReport<W> {
 
     fn result(&mut self, r: &PortResult) -> io::Result<()> {
         self.hosts.add(r);
+        Ok(())
+    }
+
+    fn host(&mut self, h: &HostResult) -> io::Result<()> {
+        self.hosts.add_host(h);
         Ok(())
     }
 
@@ -177,11 +208,14 @@ impl<W: Write> Report for JsonReport<W> {
             wire::to_writer(&mut self.out, &host_line(&h, summary))?;
             listed += 1;
         }
+        let discovered = Some(self.hosts.discovered()).filter(|(u, d)| u + d > 0);
         let line = SummaryLine {
             complete: summary.complete,
             ended: Utc::from(info.started + summary.elapsed).rfc3339(),
             elapsed_s: (summary.elapsed.as_secs_f64() * 1e3).round() / 1e3,
             hosts_listed: listed,
+            hosts_up: discovered.map(|d| d.0),
+            hosts_down: discovered.map(|d| d.1),
             probes_sent: summary.probes_sent,
             retries: summary.retries,
             excluded: summary.excluded,

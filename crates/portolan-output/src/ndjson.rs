@@ -10,12 +10,17 @@
 //! and, when the run ends (complete or interrupted), a last line
 //! `{"shard_end":{"index","count","spec","complete"}}`: a file without it was cut
 //! short by a kill. Unsharded scans write port lines only, as before.
+//!
+//! Host discovery (`-sn`, `--discover`) writes one line per host, before its ports:
+//! `{"addr":"198.18.0.1","host_state":"up","reason":"echo-reply","rtt_ms":0.2,"tries":1}`
+//! (`portolan_model::HostResult`); a reader tells it from a port line by
+//! `host_state` (and the absence of `port`). `--open` keeps only hosts that are up.
 
 use std::io::{self, Write};
 
 use crate::wire;
 use crate::Report;
-use portolan_engine::{PortResult, PortState, Summary};
+use portolan_engine::{HostResult, PortResult, PortState, Summary};
 
 /// Writes NDJSON to `W`.
 pub struct NdjsonReport<W: Write> {
@@ -81,6 +86,14 @@ impl<W: Write> Report for NdjsonReport<W> {
             return Ok(());
         }
         wire::to_writer(&mut self.out, r)?;
+        self.out.write_all(b"\n")
+    }
+
+    fn host(&mut self, h: &HostResult) -> io::Result<()> {
+        if self.open_only && !h.is_up() {
+            return Ok(());
+        }
+        wire::to_writer(&mut self.out, h)?;
         self.out.write_all(b"\n")
     }
 

@@ -14,12 +14,12 @@
 //! bounded by the hosts with an open port. A host folded before its first open port
 //! arrives is listed from that port on; its earlier ports stay in the folded counts.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::time::Duration;
 
-use portolan_engine::{Method, PortResult, PortState, Reason, Service, Summary};
+use portolan_engine::{HostResult, Method, PortResult, PortState, Reason, Service, Summary};
 use portolan_target::services;
 
 use crate::hosts::{HostView, Hosts};
@@ -46,6 +46,11 @@ pub struct TableReport<W: Write> {
     hosts: Hosts,
     /// Once more than [`QUIET_HOSTS`] hosts had nothing open: their port counts.
     folded: Option<BTreeMap<(PortState, Reason), u64>>,
+    /// Host discovery: every host found up (listed, as open ports are).
+    up: HashMap<std::net::IpAddr, HostResult>,
+    /// Host discovery: hosts found down, per reason, and the first few of them.
+    down: BTreeMap<Reason, u64>,
+    down_listed: Vec<HostResult>,
 }
 
 impl<W: Write> TableReport<W> {
@@ -57,6 +62,9 @@ impl<W: Write> TableReport<W> {
             open_only,
             hosts: Hosts::new(open_only),
             folded: None,
+            up: HashMap::new(),
+            down: BTreeMap::new(),
+            down_listed: Vec::new(),
         }
     }
 
@@ -116,6 +124,9 @@ impl<W: Write> TableReport<W> {
             Some(n) => writeln!(t, "portolan scan report for {} ({addr})", clean(n)),
             None => writeln!(t, "portolan scan report for {addr}"),
         };
+        if let Some(h) = self.up.get(&addr) {
+            let _ = writeln!(t, "Host is up ({}).", status_detail(h));
+        }
         if let Some(h) = summary.all_open(addr) {
             let _ = writeln!(t, "All open: {}", crate::marks::all_open_text(h));
         }
@@ -239,6 +250,72 @@ fn details(s: &Service) -> Vec<String> {
     out
 }
 
+/// `echo-reply, 0.31ms`: why a host is up or down, and how fast it answered.
+fn status_detail(h: &HostResult) -> String {
+    match h.rtt {
+        Some(rtt) => format!("{}, {}", h.reason, format_rtt(rtt)),
+        None => h.reason.to_string(),
+    }
+}
+
+impl<W: Write> TableReport<W> {
+    /// The host discovery part: up hosts that have no port list of their own,
+    /// the few down ones, and the counts; `None` when discovery did not run.
+    fn discovery_text(&self, summary: &Summary, listed: &[std::net::IpAddr]) -> Option<String> {
+        let down: u64 = self.down.values().sum();
+        if self.up.is_empty() && down == 0 {
+            return None;
+        }
+        let mut t = String::new();
+        let mut up: Vec<&HostResult> = self
+            .up
+            .values()
+            .filter(|h| !listed.contains(&h.addr))
+            .collect();
+        up.sort_by_key(|h| h.addr);
+        for h in up {
+            let name = h.name.as_deref().map(|n| format!(" ({})", clean(n)));
+            let _ = writeln!(
+                t,
+                "Host {}{} is up ({})",
+                h.addr,
+                name.unwrap_or_default(),
+                status_detail(h)
+            );
+        }
+        if down <= crate::FEW as u64 && !self.open_only {
+            let mut listed: Vec<&HostResult> = self.down_listed.iter().collect();
+            listed.sort_by_key(|h| h.addr);
+            for h in listed {
+                let _ = writeln!(t, "Host {} is down ({})", h.addr, h.reason);
+            }
+        }
+        let reasons: Vec<String> = self
+            .down
+            .iter()
+            .map(|(reason, n)| format!("{n} {reason}"))
+            .collect();
+        let reasons = if reasons.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", reasons.join(", "))
+        };
+        let _ = writeln!(
+            t,
+            "Host discovery{}: {} host{} up, {down} down{reasons} in {:.2} s",
+            if summary.complete {
+                ""
+            } else {
+                " (interrupted)"
+            },
+            self.up.len(),
+            if self.up.len() == 1 { "" } else { "s" },
+            summary.elapsed.as_secs_f64()
+        );
+        Some(t)
+    }
+}
+
 fn format_rtt(d: Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;
     if ms < 10.0 {
@@ -264,12 +341,25 @@ impl<W: Write> Report for TableReport<W> {
         Ok(())
     }
 
+    fn host(&mut self, h: &HostResult) -> io::Result<()> {
+        if h.is_up() {
+            self.up.insert(h.addr, h.clone());
+        } else {
+            *self.down.entry(h.reason).or_default() += 1;
+            if self.down_listed.len() < crate::FEW {
+                self.down_listed.push(h.clone());
+            }
+        }
+        Ok(())
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
 
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
         let mut shown = 0;
+        let listed: Vec<std::net::IpAddr> = self.hosts.views().map(|h| h.addr).collect();
         for host in self.hosts.views() {
             let text = self.host_text(&host, summary);
             if shown > 0 {
@@ -287,6 +377,13 @@ impl<W: Write> Report for TableReport<W> {
         }
         if shown > 0 {
             self.out.write_all(b"\n")?;
+        }
+        if let Some(text) = self.discovery_text(summary, &listed) {
+            self.out.write_all(text.as_bytes())?;
+            if summary.results() == 0 {
+                // Discovery only (`-sn`): no port line to follow.
+                return self.out.flush();
+            }
         }
         let hosts = self.hosts.len();
         // Only UDP leaves ports open|filtered; a TCP scan's line stays as it was.

@@ -8,6 +8,10 @@
 //! (results arrive in random order, so no host is complete before then); a
 //! cancelled scan still ends the document properly with what was done.
 //!
+//! With host discovery (`-sn`, `--discover`), each host's `<status>` says what
+//! it found (`state="up" reason="echo-reply"`); as nmap does without `-v`, hosts
+//! found down are not listed, only counted in `<runstats><hosts down=...>`.
+//!
 //! Text from outside (host names, banners, service fields) is made safe the way
 //! nmap does it: characters XML forbids, and every other control or bidi
 //! character, become visible `\xNN` escapes, and markup characters become entities.
@@ -17,7 +21,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::net::IpAddr;
 
-use portolan_engine::{Method, PortResult, PortState, Summary};
+use portolan_engine::{HostResult, HostState, Method, PortResult, PortState, Summary};
 use portolan_target::services;
 
 use crate::clock::{unix, Utc};
@@ -126,7 +130,11 @@ fn host(h: &HostView<'_>, time: u64, summary: &Summary) -> String {
     } else {
         "ipv6"
     };
-    let _ = writeln!(t, "<host starttime=\"{time}\" endtime=\"{time}\"><status state=\"up\" reason=\"user-set\" reason_ttl=\"0\"/>");
+    let (state, reason) = match h.status {
+        Some(s) => (s.state.as_str(), s.reason.as_str()),
+        None => ("up", "user-set"),
+    };
+    let _ = writeln!(t, "<host starttime=\"{time}\" endtime=\"{time}\"><status state=\"{state}\" reason=\"{reason}\" reason_ttl=\"0\"/>");
     let _ = writeln!(t, "<address addr=\"{}\" addrtype=\"{kind}\"/>", h.addr);
     match h.name {
         Some(n) => {
@@ -137,6 +145,18 @@ fn host(h: &HostView<'_>, time: u64, summary: &Summary) -> String {
             );
         }
         None => t.push_str("<hostnames>\n</hostnames>\n"),
+    }
+    if h.status.is_some() && h.ports.is_empty() && h.hidden.is_empty() {
+        // Discovery only (`-sn`): nmap writes no `<ports>` then.
+        if let Some(rtt) = h.status.and_then(|s| s.rtt) {
+            let _ = writeln!(
+                t,
+                "<times srtt=\"{}\" rttvar=\"0\" to=\"100000\"/>",
+                rtt.as_micros()
+            );
+        }
+        t.push_str("</host>\n");
+        return t;
     }
     t.push_str("<ports>");
     let mut extra: BTreeMap<PortState, Vec<(&str, u64, &str)>> = BTreeMap::new();
@@ -271,6 +291,11 @@ impl<W: Write> Report for XmlReport<W> {
         Ok(())
     }
 
+    fn host(&mut self, h: &HostResult) -> io::Result<()> {
+        self.hosts.add_host(h);
+        Ok(())
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
@@ -283,10 +308,14 @@ impl<W: Write> Report for XmlReport<W> {
         let ended = started + summary.elapsed;
         let mut up = 0;
         for h in self.hosts.views() {
+            if h.status.is_some_and(|s| s.state == HostState::Down) {
+                continue;
+            }
             self.out
                 .write_all(host(&h, unix(ended), summary).as_bytes())?;
             up += 1;
         }
+        let (_, down) = self.hosts.discovered();
         let (exit, what) = if summary.complete {
             ("success", "done")
         } else {
@@ -306,10 +335,11 @@ impl<W: Write> Report for XmlReport<W> {
         write!(
             self.out,
             "<runstats><finished time=\"{}\" timestr=\"{}\" summary=\"{text}\" elapsed=\"{:.2}\" exit=\"{exit}\"{errormsg}/>\
-             <hosts up=\"{up}\" down=\"0\" total=\"{up}\"/>\n</runstats>\n</nmaprun>\n",
+             <hosts up=\"{up}\" down=\"{down}\" total=\"{}\"/>\n</runstats>\n</nmaprun>\n",
             unix(ended),
             Utc::from(ended).human(),
             summary.elapsed.as_secs_f64(),
+            up + down,
         )?;
         self.out.flush()
     }
