@@ -243,7 +243,8 @@ pub struct ScanArgs {
     #[arg(long = "scan-type", value_name = "LETTER", hide = true)]
     pub scan_type: Vec<String>,
 
-    /// Accepted for nmap habits (`-Pn`): portolan never pings before scanning.
+    /// Accepted for nmap habits (`-Pn`): scanning every target without pinging it
+    /// first is already the default (see --discover).
     #[arg(long = "no-ping", hide = true)]
     pub no_ping: bool,
 
@@ -254,6 +255,26 @@ pub struct ScanArgs {
     /// Accepted for nmap habits (`-n`): portolan never does reverse DNS.
     #[arg(short = 'n', hide = true)]
     pub no_dns: bool,
+
+    /// Host discovery (`-sn` is a scan type; these are its options).
+    #[command(flatten)]
+    pub discovery: DiscoveryOptions,
+}
+
+/// The host discovery options of `portolan scan`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DiscoveryOptions {
+    /// Find the hosts that are up first (ICMP echo and TCP pings; with raw sockets
+    /// also ICMP timestamp) and port-scan only those; the others
+    /// are reported down. Off by default: every target is scanned as if up (nmap's
+    /// -Pn), since many hosts drop pings. `-sn` finds hosts without a port scan.
+    #[arg(long = "discover", help_heading = "Host discovery")]
+    pub discover: bool,
+
+    /// Discover hosts without raw sockets even when they are allowed: ICMP echo
+    /// through ping sockets (where `net.ipv4.ping_group_range` allows) and TCP connects.
+    #[arg(long = "unprivileged", help_heading = "Host discovery")]
+    pub unprivileged: bool,
 }
 
 /// The history options of `portolan scan`.

@@ -186,6 +186,86 @@ pub struct ScanRequest {
     pub proxy: Option<ProxyConfig>,
     /// `--on-open`: the command to run per open port.
     pub on_open: Option<crate::on_open::OnOpenConfig>,
+    /// `-sn` or `--discover`: find the hosts that are up first.
+    pub discovery: Option<DiscoveryConfig>,
+}
+
+/// Host discovery as asked for (`-sn`, `--discover`, `--unprivileged`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiscoveryConfig {
+    /// `-sn`: discovery only, no port scan.
+    pub only: bool,
+    /// Which pings: raw ones when the privilege is there, or never.
+    pub mode: PingMode,
+    /// Timeouts and retries, the port scan's (`-T`, `--max-retries`, ...).
+    pub timing: portolan_engine::Timing,
+}
+
+/// Whether host discovery may use raw sockets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PingMode {
+    /// Raw ICMP (echo, timestamp) and neighbour discovery when `CAP_NET_RAW` is
+    /// there, else the unprivileged pings.
+    Auto,
+    /// `--unprivileged`: ping sockets and TCP connects only.
+    Unprivileged,
+}
+
+/// What the `-sX` letters ask for, and host discovery; `-sn` scans no port, and
+/// has no port results for the history (of ports) to record.
+fn plan(args: &ScanArgs) -> anyhow::Result<(Plan, Option<DiscoveryConfig>)> {
+    let only = scantype::discovery_only(&args.scan_type).map_err(usage)?;
+    let letters: &[String] = if only { &[] } else { &args.scan_type };
+    let plan = scantype::resolve(letters).map_err(usage)?;
+    Ok((plan, discovery(args, only)?))
+}
+
+/// The host discovery of a request, checked against what else was typed.
+fn discovery(args: &ScanArgs, only: bool) -> anyhow::Result<Option<DiscoveryConfig>> {
+    let d = &args.discovery;
+    if !only && !d.discover {
+        if d.unprivileged {
+            return Err(usage(
+                "--unprivileged is about host discovery: it goes with -sn or --discover",
+            ));
+        }
+        return Ok(None);
+    }
+    let what = if only { "-sn" } else { "--discover" };
+    if args.no_ping {
+        return Err(usage(format!(
+            "{what} pings the hosts first; -Pn says not to"
+        )));
+    }
+    if only && d.discover {
+        return Err(usage(
+            "-sn is discovery alone, --discover is discovery before a port scan: give one",
+        ));
+    }
+    if args.proxy.is_some() {
+        return Err(usage(format!(
+            "{what} cannot go through --proxy: a proxy cannot ping"
+        )));
+    }
+    if args.shard.is_some() {
+        return Err(usage(format!(
+            "{what} cannot go with --shard: shards must scan the same pairs"
+        )));
+    }
+    if only && args.identify {
+        return Err(usage(
+            "-sn scans no port, so -sV has nothing to identify; use --discover -sV",
+        ));
+    }
+    Ok(Some(DiscoveryConfig {
+        only,
+        mode: if d.unprivileged {
+            PingMode::Unprivileged
+        } else {
+            PingMode::Auto
+        },
+        timing: portolan_engine::Timing::default(),
+    }))
 }
 
 /// A checked `--proxy`: its URL and the address it was found at.
@@ -414,7 +494,8 @@ pub fn scan_request(
     };
     let args = args.as_ref();
     check_conflicts(args, resume.is_some())?;
-    let plan = scantype::resolve(&args.scan_type).map_err(usage)?;
+    let (plan, discovery) = plan(args)?;
+    let only = discovery.is_some_and(|d| d.only);
     let proxy = match &args.proxy {
         Some(text) => {
             if plan.udp || plan.tcp != Some(ScanKind::Connect) {
@@ -426,7 +507,12 @@ pub fn scan_request(
         }
         None => None,
     };
-    let history = history(args, env);
+    // `-sn` has no port results: the history (of ports) does not record it.
+    let history = if only {
+        History::Off
+    } else {
+        history(args, env)
+    };
     let outputs = outputs(args, &history, env)?;
     let (tcp_ports, udp_ports) = ports(args, plan)?;
     let udp = udp_ports.map(Arc::new);
@@ -436,10 +522,11 @@ pub fn scan_request(
         (None, None) => return Err(usage("no protocol to scan")),
     };
     let (targets, target_words) = targets(args, env)?;
-    check_endpoint_protocols(&targets, plan)?;
+    check_endpoint_protocols(&targets, plan, discovery.as_ref())?;
     let (ports, udp) = endpoint_ports(&targets, plan, ports, udp);
     let targets = Arc::new(targets);
     let timing = timing(args)?;
+    let discovery = discovery.map(|d| DiscoveryConfig { timing, ..d });
     let mut probe = probe(args, env)?;
     if let (Some(p), Some(proxy)) = (probe.as_mut(), proxy.as_ref()) {
         // -sV talks to the open ports through the same proxy, as many at once as
@@ -487,6 +574,7 @@ pub fn scan_request(
         notes,
         proxy,
         on_open: on_open(args)?,
+        discovery,
     })
 }
 
@@ -533,8 +621,18 @@ fn endpoint_ports(
 
 /// `HOST:PORT/udp` endpoints need a UDP scan and TCP ones a TCP scan, as `U:` and
 /// `T:` ports do.
-fn check_endpoint_protocols(targets: &TargetSet, plan: Plan) -> anyhow::Result<()> {
+fn check_endpoint_protocols(
+    targets: &TargetSet,
+    plan: Plan,
+    discovery: Option<&DiscoveryConfig>,
+) -> anyhow::Result<()> {
     let first = |proto| targets.endpoints(proto).first().cloned();
+    if let (Some(_), Some(e)) = (discovery, first(Protocol::Tcp).or(first(Protocol::Udp))) {
+        return Err(usage(format!(
+            "endpoint {}:{} is scanned as given: host discovery (-sn, --discover) pings hosts, not endpoints",
+            e.addr, e.port
+        )));
+    }
     if let (false, Some(e)) = (plan.udp, first(Protocol::Udp)) {
         return Err(usage(format!(
             "endpoint {}:{}/udp needs a UDP scan; add -sU (with -sT to scan TCP too)",
@@ -1562,8 +1660,31 @@ mod tests {
     }
 
     #[test]
+    fn sn_is_discovery_alone_and_discover_is_discovery_before_the_scan() {
+        let sn = request(&["::1", "-sn"]);
+        let d = sn.discovery.expect("-sn asks for discovery");
+        assert!(d.only && d.mode == PingMode::Auto);
+        assert!(matches!(sn.history, History::Off), "-sn is not recorded");
+        let d = request(&["::1", "--discover", "--unprivileged"])
+            .discovery
+            .unwrap();
+        assert!(!d.only && d.mode == PingMode::Unprivileged);
+        assert!(
+            request(&["::1"]).discovery.is_none(),
+            "-Pn stays the default"
+        );
+        assert!(refused(&["::1", "-sn", "-sT"]).contains("--discover"));
+        assert!(refused(&["::1", "-sn", "-Pn"]).contains("-Pn"));
+        assert!(refused(&["::1", "--discover", "-Pn"]).contains("-Pn"));
+        assert!(refused(&["::1", "-sn", "--discover"]).contains("give one"));
+        assert!(refused(&["::1", "-sn", "-sV"]).contains("--discover -sV"));
+        assert!(refused(&["::1", "--unprivileged"]).contains("-sn or --discover"));
+        assert!(refused(&["::1", "--discover", "--shard", "1/2"]).contains("--shard"));
+        assert!(refused(&["[::1]:80", "--discover"]).contains("endpoint"));
+    }
+
+    #[test]
     fn unavailable_scan_types_say_what_to_use() {
-        assert!(refused(&["::1", "-sn"]).contains("never pings"));
         assert!(refused(&["::1", "-sC"]).contains("-sV"));
         assert!(refused(&["::1", "-sZ"]).contains("-sZ"));
     }

@@ -16,7 +16,7 @@ use portolan_engine::{
 };
 use portolan_output::{RunInfo, ShardInfo};
 use portolan_probe::UdpPayloads;
-use portolan_target::{PortList, ScanOrder};
+use portolan_target::{PortList, ScanOrder, TargetSet};
 
 use crate::exit::{Outcome, Signal};
 use crate::request::{self, OrderKind, ScanRequest, Typed};
@@ -37,6 +37,15 @@ impl Signals {
         Signals {
             cancel: crate::signal::cancel_flag(),
             terminated: crate::signal::terminate_flag(),
+        }
+    }
+
+    /// How the run ended: done, or stopped by a signal.
+    fn outcome(&self, complete: bool) -> Outcome {
+        if complete {
+            Outcome::Done
+        } else {
+            Outcome::Stopped(self.which())
         }
     }
 
@@ -97,13 +106,26 @@ pub fn run(typed: &Typed, command_line: String) -> anyhow::Result<Outcome> {
         eprintln!("portolan: note: {note}");
     }
     let cancel = signals.cancel.clone();
-    let passes = passes(&cfg);
-    let total: u128 = passes.iter().map(|(_, o)| o.total()).sum();
+    let total: u128 = passes(&cfg, &cfg.targets)
+        .iter()
+        .map(|(_, o)| o.total())
+        .sum();
     let mut sink = crate::reports::reports(&cfg, total)?;
     let info = run_info(&cfg, command_line);
     sink.start(&info)?;
     let answered = session.attach(&cfg, &info, &mut sink)?;
     let answered = answered.unwrap_or_else(|| portolan_store::Answered::new(cfg.answered_ports()));
+    let found = match discover_first(&cfg, &cancel, &mut sink, &session)? {
+        First::Scan(found) => found,
+        First::Done(summary) => return Ok(signals.outcome(summary.complete)),
+    };
+    let discovered = found.as_ref().map(|f| f.summary);
+    // Hosts found down are not port-scanned.
+    let passes = match found.as_ref().map(crate::discover::Found::targets) {
+        Some(Some(up)) => passes(&cfg, &Arc::new(up)),
+        Some(None) => Vec::new(),
+        None => passes(&cfg, &cfg.targets),
+    };
     let scanner = cfg.engine.clone().cancel_flag(cancel.clone()).build();
     let to_identify = session.take_to_identify();
     let payload_seed = match cfg.order {
@@ -173,16 +195,60 @@ pub fn run(typed: &Typed, command_line: String) -> anyhow::Result<Outcome> {
     };
     sink.confirmed.fill(&mut all_open);
     summary.all_open = all_open;
+    let summary = with_discovery(summary, discovered);
     let finished = sink.finish(&summary);
     if let Some(e) = failure {
         return Err(e);
     }
     finished?;
-    Ok(if summary.complete {
-        Outcome::Done
-    } else {
-        Outcome::Stopped(signals.which())
-    })
+    Ok(signals.outcome(summary.complete))
+}
+
+/// The run's summary, host discovery's time and completeness included.
+fn with_discovery(mut summary: Summary, d: Option<portolan_engine::HostSummary>) -> Summary {
+    if let Some(d) = d {
+        summary.elapsed += d.elapsed;
+        summary.complete &= d.complete;
+    }
+    summary
+}
+
+/// What host discovery leaves to do.
+enum First {
+    /// Port-scan these hosts (all of them when discovery did not run).
+    Scan(Option<crate::discover::Found>),
+    /// `-sn`: the reports are finished with this summary.
+    Done(Summary),
+}
+
+/// Host discovery, when asked for: `-sn` finishes the reports; an error finishes
+/// them too before it is told.
+fn discover_first(
+    cfg: &ScanRequest,
+    cancel: &Arc<AtomicBool>,
+    sink: &mut crate::reports::Reports,
+    session: &Session,
+) -> anyhow::Result<First> {
+    let Some(d) = &cfg.discovery else {
+        return Ok(First::Scan(None));
+    };
+    let found = match crate::discover::run(d, &cfg.targets, cancel, sink) {
+        Ok(found) => found,
+        Err(e) => {
+            let _ = sink.finish(&session.merge(Summary::default()));
+            return Err(e);
+        }
+    };
+    if !d.only {
+        return Ok(First::Scan(Some(found)));
+    }
+    let summary = Summary {
+        elapsed: found.summary.elapsed,
+        complete: found.summary.complete,
+        ..Summary::default()
+    };
+    sink.finish(&summary)?;
+    Ok(First::Done(summary))
 }
 
 /// The wildcard check (see `crate::wildcard`): the canary ports of every host
@@ -220,7 +286,12 @@ fn run_info(cfg: &ScanRequest, command_line: String) -> RunInfo {
     RunInfo {
         command_line,
         started: SystemTime::now(),
-        ports: ports_spec(cfg),
+        // `-sn` scans no port.
+        ports: if cfg.discovery.is_some_and(|d| d.only) {
+            String::new()
+        } else {
+            ports_spec(cfg)
+        },
         hosts: cfg.targets.hosts(),
         shard: cfg.shard.map(|plan| ShardInfo {
             index: plan.shard.index(),
@@ -236,15 +307,14 @@ fn run_info(cfg: &ScanRequest, command_line: String) -> RunInfo {
     }
 }
 
-/// The engine passes of a run: TCP (when asked for) with its ports, then UDP with
-/// its own, each walked in the run's order.
-fn passes(cfg: &ScanRequest) -> Vec<(Protocol, ScanOrder)> {
+/// The engine passes of a run over `targets` (the request's, or the hosts found
+/// up): TCP (when asked for) with its ports, then UDP with its own, each walked in
+/// the run's order.
+fn passes(cfg: &ScanRequest, targets: &Arc<TargetSet>) -> Vec<(Protocol, ScanOrder)> {
     let walk = |ports: &Arc<PortList>, proto: Protocol| {
         let order = match cfg.order {
-            OrderKind::Random { seed } => {
-                ScanOrder::random(cfg.targets.clone(), ports.clone(), seed)
-            }
-            OrderKind::Sequential => ScanOrder::sequential(cfg.targets.clone(), ports.clone()),
+            OrderKind::Random { seed } => ScanOrder::random(targets.clone(), ports.clone(), seed),
+            OrderKind::Sequential => ScanOrder::sequential(targets.clone(), ports.clone()),
         };
         let order = match cfg.shard {
             Some(plan) => order.shard(

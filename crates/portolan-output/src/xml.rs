@@ -74,7 +74,13 @@ impl<W: Write> XmlReport<W> {
 fn header(info: &RunInfo) -> String {
     let start = Utc::from(info.started).human();
     let mut scaninfo = String::new();
-    for (kind, proto, spec) in scaninfo_of(&info.ports) {
+    // No port list (`-sn`): no `scaninfo`, as nmap writes for a ping scan.
+    let scanned = if info.ports.is_empty() {
+        Vec::new()
+    } else {
+        scaninfo_of(&info.ports)
+    };
+    for (kind, proto, spec) in scanned {
         let count = spec.split(',').map(port_count).sum::<u64>();
         let _ = writeln!(
             scaninfo,
