@@ -68,7 +68,7 @@ impl Cli {
 /// `portolan scan`.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Times: 2 (seconds), 2s, 1.5s, 500ms or 1m.\n\nScan types: -sT (TCP connects, the default), -sU (UDP, with payloads of each\nport's protocol), or both: -sT -sU.\n\nExamples:\n  portolan scan 198.18.0.1 -p-\n  portolan scan -sU --top-ports 100 198.18.0.1\n  portolan scan -sT -sU -p U:53,161,T:22,80 198.18.0.1\n  portolan scan 198.18.1.0/24 -p 22,80 --open\n  portolan scan lab.example -p 1-1024 -oD results.ndjson"
+    after_help = "Times: 2 (seconds), 2s, 1.5s, 500ms or 1m.\n\nScan types: -sT (TCP connects, the default), -sU (UDP, with payloads of each\nport's protocol), or both: -sT -sU; -sn finds which hosts are up, without a\nport scan.\n\nExamples:\n  portolan scan 198.18.0.1 -p-\n  portolan scan -sU --top-ports 100 198.18.0.1\n  portolan scan -sT -sU -p U:53,161,T:22,80 198.18.0.1\n  portolan scan 198.18.1.0/24 -p 22,80 --open\n  portolan scan -sn 198.18.0.0/22\n  portolan scan lab.example -p 1-1024 -oD results.ndjson"
 )]
 #[expect(
     clippy::struct_excessive_bools,
