@@ -5,7 +5,8 @@
 //! methods, from what the process may do:
 //!
 //! - with `CAP_NET_RAW` (and without `--unprivileged`): raw ICMP echo and
-//!   timestamp, and TCP pings to 443 and 80;
+//!   timestamp, TCP pings to 443 and 80, and ARP / IPv6 neighbour discovery for
+//!   hosts on a directly connected Ethernet network;
 //! - without it: ICMP echo through ping sockets, when `net.ipv4.ping_group_range`
 //!   lets the process's group open one (else a note says why there is no ICMP),
 //!   and TCP connect pings to 80, 443 and 22.
@@ -29,6 +30,7 @@ const PRIVILEGED: &[PingMethod] = &[
     PingMethod::Timestamp,
     PingMethod::Connect(443),
     PingMethod::Connect(80),
+    PingMethod::Neighbor,
 ];
 
 /// The pings of a process without it (ICMP echo only where ping sockets open).

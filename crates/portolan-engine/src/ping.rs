@@ -13,6 +13,12 @@
 //! - [`IcmpMode::Raw`]: `SOCK_RAW` ICMP sockets (`CAP_NET_RAW`): echo and timestamp,
 //!   our own identifier, and every ICMP message of the host to sift.
 //!
+//! In raw mode, hosts on a directly connected Ethernet network are also asked
+//! for their link address: an empty datagram makes the kernel send the ARP
+//! request (or neighbour solicitation), and `AF_PACKET` sockets read the replies
+//! (`arp-response`, `nd-response`); a host that drops every IP packet still
+//! answers ARP.
+//!
 //! A reply is matched to its ping by (source address, query, sequence number):
 //! sequence numbers come from one counter, so a late reply to a cancelled ping
 //! (its entry forgotten) is dropped. A TCP ping is a non-blocking `connect()` as in
@@ -50,6 +56,71 @@ pub enum IcmpMode {
 
 const ICMP4: MioToken = MioToken(usize::MAX);
 const ICMP6: MioToken = MioToken(usize::MAX - 1);
+const ARP: MioToken = MioToken(usize::MAX - 2);
+const ND: MioToken = MioToken(usize::MAX - 3);
+
+/// `ETH_P_ARP` and `ETH_P_IPV6`, the link protocols the neighbour sockets read.
+const ETH_P_ARP: u16 = 0x0806;
+const ETH_P_IPV6: u16 = 0x86dd;
+
+/// A directly connected Ethernet network: an address of ours and its prefix.
+#[derive(Debug, Clone, Copy)]
+struct Link {
+    addr: IpAddr,
+    prefix: u32,
+}
+
+impl Link {
+    fn contains(self, other: IpAddr) -> bool {
+        match (self.addr, other) {
+            (IpAddr::V4(a), IpAddr::V4(b)) => {
+                let mask = u32::MAX.checked_shl(32 - self.prefix).unwrap_or(0);
+                u32::from(a) & mask == u32::from(b) & mask && a != b
+            }
+            (IpAddr::V6(a), IpAddr::V6(b)) => {
+                let mask = u128::MAX.checked_shl(128 - self.prefix).unwrap_or(0);
+                u128::from(a) & mask == u128::from(b) & mask && a != b
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The networks of this machine's Ethernet interfaces (`/sys/class/net/IF/type`
+/// is 1, `ARPHRD_ETHER`): loopback, TUN and other links have no ARP.
+fn ethernet_links() -> Vec<Link> {
+    let Ok(addrs) = nix::ifaddrs::getifaddrs() else {
+        return Vec::new();
+    };
+    let mut links = Vec::new();
+    for ifa in addrs {
+        let kind = std::fs::read_to_string(format!("/sys/class/net/{}/type", ifa.interface_name));
+        if kind.map_or(true, |k| k.trim() != "1") {
+            continue;
+        }
+        let (Some(addr), Some(mask)) = (ifa.address, ifa.netmask) else {
+            continue;
+        };
+        let link = match (
+            addr.as_sockaddr_in(),
+            mask.as_sockaddr_in(),
+            addr.as_sockaddr_in6(),
+            mask.as_sockaddr_in6(),
+        ) {
+            (Some(a), Some(m), _, _) => Link {
+                addr: IpAddr::V4(a.ip()),
+                prefix: u32::from(m.ip()).count_ones(),
+            },
+            (_, _, Some(a), Some(m)) => Link {
+                addr: IpAddr::V6(a.ip()),
+                prefix: u128::from(m.ip()).count_ones(),
+            },
+            _ => continue,
+        };
+        links.push(link);
+    }
+    links
+}
 
 /// The payload of every echo request: recognisable in a capture.
 const PAYLOAD: &[u8] = b"portolan";
@@ -69,6 +140,14 @@ pub struct SocketPinger {
     icmp_of: HashMap<Token, (IpAddr, Query, u16)>,
     tcp: Vec<Option<TcpStream>>,
     buf: Vec<u8>,
+    /// Raw mode only: `AF_PACKET` sockets that see ARP replies and IPv6
+    /// neighbour advertisements, the Ethernet networks they apply to, and the
+    /// neighbour pings in flight.
+    arp: Option<Socket>,
+    nd: Option<Socket>,
+    links: Vec<Link>,
+    neighbors: HashMap<IpAddr, Token>,
+    neighbor_of: HashMap<Token, IpAddr>,
 }
 
 impl SocketPinger {
@@ -104,6 +183,28 @@ impl SocketPinger {
         if icmp4.is_some() {
             unavailable = None;
         }
+        let (arp, nd, links) = if mode == IcmpMode::Raw && icmp4.is_some() {
+            let packet = |proto: u16, token: MioToken| {
+                let s = Socket::new(
+                    Domain::PACKET,
+                    Type::DGRAM.nonblocking().cloexec(),
+                    Some(Protocol::from(i32::from(proto.to_be()))),
+                )
+                .ok()?;
+                let fd = s.as_raw_fd();
+                poll.registry()
+                    .register(&mut SourceFd(&fd), token, Interest::READABLE)
+                    .ok()?;
+                Some(s)
+            };
+            (
+                packet(ETH_P_ARP, ARP),
+                packet(ETH_P_IPV6, ND),
+                ethernet_links(),
+            )
+        } else {
+            (None, None, Vec::new())
+        };
         Ok(SocketPinger {
             poll,
             events: Events::with_capacity(1024),
@@ -117,6 +218,11 @@ impl SocketPinger {
             icmp_of: HashMap::new(),
             tcp: Vec::new(),
             buf: vec![0; 2048],
+            arp,
+            nd,
+            links,
+            neighbors: HashMap::new(),
+            neighbor_of: HashMap::new(),
         })
     }
 
@@ -159,6 +265,61 @@ impl SocketPinger {
                 Started::Answered(a) => Sent::Answered(tcp_reason(a)),
                 Started::InFlight => Sent::InFlight,
             },
+        }
+    }
+
+    /// A neighbour ping: an empty datagram to the discard port makes the kernel
+    /// resolve the address (ARP, or neighbour solicitation), whose answer the
+    /// `AF_PACKET` sockets see. Only for hosts on a directly connected Ethernet
+    /// network, and only when the kernel has to ask (a neighbour it confirmed a
+    /// moment ago is not asked again; the other pings find that host).
+    fn send_neighbor(&mut self, token: Token, addr: IpAddr) -> Sent {
+        let socket = if addr.is_ipv4() { &self.arp } else { &self.nd };
+        if socket.is_none() || !self.links.iter().any(|l| l.contains(addr)) {
+            return Sent::NotApplicable;
+        }
+        let udp = std::net::UdpSocket::bind(if addr.is_ipv4() {
+            SocketAddr::from(([0, 0, 0, 0], 0))
+        } else {
+            SocketAddr::from(([0u16; 8], 0))
+        });
+        let sent = udp.and_then(|u| u.send_to(&[], SocketAddr::new(addr, 9)));
+        if let Err(e) = sent {
+            return sent_from(started_from_error(&e));
+        }
+        if let Some(old) = self.neighbors.insert(addr, token) {
+            self.neighbor_of.remove(&old);
+        }
+        self.neighbor_of.insert(token, addr);
+        Sent::InFlight
+    }
+
+    /// Reads every ARP reply or IPv6 packet waiting on a neighbour socket.
+    fn drain_neighbors(&mut self, v6: bool, out: &mut Vec<Pong>) {
+        loop {
+            let socket = if v6 { &self.nd } else { &self.arp };
+            let Some(socket) = socket else {
+                return;
+            };
+            let Ok((n, _)) = recvfrom::<SockaddrStorage>(socket.as_raw_fd(), &mut self.buf) else {
+                return;
+            };
+            let data = &self.buf[..n];
+            let (from, reason) = if v6 {
+                let Some(t) = portolan_packet::neighbor::neighbor_advert_target(data) else {
+                    continue;
+                };
+                (IpAddr::V6(t), Reason::NdResponse)
+            } else {
+                let Some(s) = portolan_packet::neighbor::arp_reply_sender(data) else {
+                    continue;
+                };
+                (IpAddr::V4(s), Reason::ArpResponse)
+            };
+            if let Some(token) = self.neighbors.remove(&from) {
+                self.neighbor_of.remove(&token);
+                out.push(Pong::Answered(token, reason));
+            }
         }
     }
 
@@ -238,6 +399,8 @@ impl SocketPinger {
             match token {
                 ICMP4 => self.drain_icmp(false, out),
                 ICMP6 => self.drain_icmp(true, out),
+                ARP => self.drain_neighbors(false, out),
+                ND => self.drain_neighbors(true, out),
                 MioToken(token) => {
                     let Some(stream) = self.tcp.get(token).and_then(Option::as_ref) else {
                         continue;
@@ -286,13 +449,17 @@ impl Pinger for SocketPinger {
             PingMethod::Echo => self.send_icmp(token, addr, Query::Echo),
             PingMethod::Timestamp => self.send_icmp(token, addr, Query::Timestamp),
             PingMethod::Connect(port) => self.send_connect(token, SocketAddr::new(addr, port)),
-            PingMethod::Syn(_) | PingMethod::Ack(_) | PingMethod::Neighbor => Sent::NotApplicable,
+            PingMethod::Neighbor => self.send_neighbor(token, addr),
+            PingMethod::Syn(_) | PingMethod::Ack(_) => Sent::NotApplicable,
         }
     }
 
     fn cancel(&mut self, token: Token) {
         if let Some(key) = self.icmp_of.remove(&token) {
             self.by_reply.remove(&key);
+        }
+        if let Some(addr) = self.neighbor_of.remove(&token) {
+            self.neighbors.remove(&addr);
         }
         if let Some(slot) = self.tcp.get_mut(token) {
             *slot = None;

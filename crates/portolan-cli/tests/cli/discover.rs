@@ -1,7 +1,8 @@
 //! `scan -sn` and `scan --discover` in namespaces the test makes: a scanner and
 //! three hosts behind veth pairs, one that answers only ICMP (its TCP dropped),
 //! one that drops everything, one that answers only TCP (with resets: nothing
-//! listens, and its ICMP is dropped); and a network with no route.
+//! listens, and its ICMP is dropped); an address of a link where nobody is; and a
+//! network with no route.
 //!
 //! Root, `ip` and `iptables` are needed; without them the tests skip (a failure
 //! when `CI` is set).
@@ -18,6 +19,8 @@ const SILENT: &str = "10.77.2.2";
 const RESET_ONLY: &str = "10.77.3.2";
 /// No route from the scanner.
 const NO_ROUTE: &str = "10.99.0.1";
+/// On the silent host's network, but no host has it: no ARP answer either.
+const ABSENT: &str = "10.77.2.9";
 
 /// The scanner's namespace and the three hosts'; dropped together.
 struct Lab {
@@ -143,19 +146,26 @@ fn pair(a: &str, b: &str) -> (String, String) {
 const TARGETS: [&str; 4] = [ICMP_ONLY, SILENT, RESET_ONLY, NO_ROUTE];
 
 #[test]
-fn privileged_sn_finds_icmp_and_reset_hosts_and_says_why_the_others_are_down() {
+fn privileged_sn_finds_every_host_on_the_link_even_a_silent_one_by_arp() {
     let Some(lab) = Lab::create("1") else { return };
-    let mut args = vec!["-sn"];
+    let mut args = vec!["-sn", ABSENT];
     args.extend(TARGETS);
     let (hosts, ports, _) = lab.scan(&args);
     let icmp = state(&hosts, ICMP_ONLY);
     assert_eq!(icmp.0, "up");
     assert!(
-        icmp.1 == "echo-reply" || icmp.1 == "timestamp-reply",
+        ["echo-reply", "timestamp-reply", "arp-response"].contains(&icmp.1.as_str()),
         "{icmp:?}"
     );
-    assert_eq!(state(&hosts, RESET_ONLY), pair("up", "conn-refused"));
-    assert_eq!(state(&hosts, SILENT), pair("down", "no-response"));
+    let reset = state(&hosts, RESET_ONLY);
+    assert_eq!(reset.0, "up");
+    assert!(
+        ["conn-refused", "arp-response"].contains(&reset.1.as_str()),
+        "{reset:?}"
+    );
+    // It drops every IP packet, but answers ARP: up.
+    assert_eq!(state(&hosts, SILENT), pair("up", "arp-response"));
+    assert_eq!(state(&hosts, ABSENT), pair("down", "no-response"));
     assert_eq!(state(&hosts, NO_ROUTE), pair("down", "net-unreach"));
     assert!(ports.is_empty(), "-sn scans no port: {ports:?}");
 }
@@ -195,16 +205,18 @@ fn unprivileged_sn_without_ping_sockets_falls_back_to_tcp_and_says_so() {
 #[test]
 fn discover_scans_only_the_hosts_found_up() {
     let Some(lab) = Lab::create("4") else { return };
-    let mut args = vec!["--discover", "-p", "9"];
+    let mut args = vec!["--discover", "-p", "9", ABSENT];
     args.extend(TARGETS);
     let (hosts, mut ports, _) = lab.scan(&args);
-    assert_eq!(state(&hosts, SILENT).0, "down");
+    assert_eq!(state(&hosts, SILENT), pair("up", "arp-response"));
+    assert_eq!(state(&hosts, ABSENT).0, "down");
     assert_eq!(state(&hosts, NO_ROUTE).0, "down");
     ports.sort();
     assert_eq!(
         ports,
         [
             format!("{ICMP_ONLY}:9:\"filtered\""),
+            format!("{SILENT}:9:\"filtered\""),
             format!("{RESET_ONLY}:9:\"closed\""),
         ],
         "the down hosts were not port-scanned"
