@@ -300,17 +300,22 @@ impl<W: Write> TableReport<W> {
         } else {
             format!(" ({})", reasons.join(", "))
         };
+        // The time is the run's: said here only when discovery was the whole run.
+        let time = if summary.results() == 0 {
+            format!(" in {:.2} s", summary.elapsed.as_secs_f64())
+        } else {
+            String::new()
+        };
+        let interrupted = if summary.complete {
+            ""
+        } else {
+            " (interrupted)"
+        };
         let _ = writeln!(
             t,
-            "Host discovery{}: {} host{} up, {down} down{reasons} in {:.2} s",
-            if summary.complete {
-                ""
-            } else {
-                " (interrupted)"
-            },
+            "Host discovery{interrupted}: {} host{} up, {down} down{reasons}{time}",
             self.up.len(),
             if self.up.len() == 1 { "" } else { "s" },
-            summary.elapsed.as_secs_f64()
         );
         Some(t)
     }

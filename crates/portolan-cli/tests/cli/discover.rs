@@ -19,6 +19,8 @@ const SILENT: &str = "10.77.2.2";
 const RESET_ONLY: &str = "10.77.3.2";
 /// No route from the scanner.
 const NO_ROUTE: &str = "10.99.0.1";
+/// The ICMP-only host's IPv6 address (its link has no ip6tables rule).
+const ICMP_ONLY_V6: &str = "fd77:1::2";
 /// On the silent host's network, but no host has it: no ARP answer either.
 const ABSENT: &str = "10.77.2.9";
 
@@ -69,6 +71,14 @@ impl Lab {
                     host.name()
                 )),
                 words(&format!("ip -n {} link set {far} up", host.name())),
+                words(&format!(
+                    "ip -n {} -6 addr add fd77:{i}::1/64 dev {near} nodad",
+                    scanner.name()
+                )),
+                words(&format!(
+                    "ip -n {} -6 addr add fd77:{i}::2/64 dev {far} nodad",
+                    host.name()
+                )),
             ];
             for step in steps {
                 let args: Vec<&str> = step.iter().map(String::as_str).collect();
@@ -148,9 +158,15 @@ const TARGETS: [&str; 4] = [ICMP_ONLY, SILENT, RESET_ONLY, NO_ROUTE];
 #[test]
 fn privileged_sn_finds_every_host_on_the_link_even_a_silent_one_by_arp() {
     let Some(lab) = Lab::create("1") else { return };
-    let mut args = vec!["-sn", ABSENT];
+    let mut args = vec!["-sn", ABSENT, ICMP_ONLY_V6];
     args.extend(TARGETS);
     let (hosts, ports, _) = lab.scan(&args);
+    let v6 = state(&hosts, ICMP_ONLY_V6);
+    assert_eq!(v6.0, "up");
+    assert!(
+        ["nd-response", "echo-reply"].contains(&v6.1.as_str()),
+        "{v6:?}"
+    );
     let icmp = state(&hosts, ICMP_ONLY);
     assert_eq!(icmp.0, "up");
     assert!(
