@@ -5,8 +5,9 @@
 //! methods, from what the process may do:
 //!
 //! - with `CAP_NET_RAW` (and without `--unprivileged`): raw ICMP echo and
-//!   timestamp, TCP pings to 443 and 80, and ARP / IPv6 neighbour discovery for
-//!   hosts on a directly connected Ethernet network;
+//!   timestamp, a raw SYN to 443 (the SYN scan's transport), a TCP connect to 80
+//!   (nmap sends a raw ACK there; not done yet), and ARP / IPv6 neighbour
+//!   discovery for hosts on a directly connected Ethernet network;
 //! - without it: ICMP echo through ping sockets, when `net.ipv4.ping_group_range`
 //!   lets the process's group open one (else a note says why there is no ICMP),
 //!   and TCP connect pings to 80, 443 and 22.
@@ -24,8 +25,18 @@ use portolan_target::{HostBlock, TargetSet};
 use crate::reports::Reports;
 use crate::request::{DiscoveryConfig, PingMode};
 
-/// The pings of a process with `CAP_NET_RAW`.
+/// The pings of a process with `CAP_NET_RAW`: a raw SYN to 443 (through the SYN
+/// scan's transport), and a connect to 80 where nmap sends a raw ACK.
 const PRIVILEGED: &[PingMethod] = &[
+    PingMethod::Echo,
+    PingMethod::Timestamp,
+    PingMethod::Syn(443),
+    PingMethod::Connect(80),
+    PingMethod::Neighbor,
+];
+
+/// The same when the SYN transport cannot be set up: a connect to 443 instead.
+const PRIVILEGED_NO_SYN: &[PingMethod] = &[
     PingMethod::Echo,
     PingMethod::Timestamp,
     PingMethod::Connect(443),
@@ -79,7 +90,19 @@ fn pinger(mode: PingMode) -> anyhow::Result<(SocketPinger, &'static [PingMethod]
         let raw =
             SocketPinger::new(IcmpMode::Raw, ident).context("cannot create the event poller")?;
         if raw.icmp_unavailable().is_none() {
-            return Ok((raw, PRIVILEGED, None));
+            return Ok(match portolan_syn::SynTransport::new() {
+                Ok(syn) => (
+                    raw.with_raw_tcp(Box::new(syn))
+                        .context("cannot add the SYN socket to the event poller")?,
+                    PRIVILEGED,
+                    None,
+                ),
+                Err(e) => (
+                    raw,
+                    PRIVILEGED_NO_SYN,
+                    Some(format!("no SYN pings ({e}); TCP connects instead")),
+                ),
+            });
         }
     }
     let dgram =

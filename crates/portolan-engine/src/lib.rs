@@ -119,7 +119,7 @@ pub use discovery::{
     Discoverer, Discovery, HostSink, HostSummary, Ping, PingMethod, Pinger, Pong, Sent,
 };
 pub use icmp_limit::{HostLimit, IcmpPacer, Pace, Silence, QUIET_MIN};
-pub use ping::{IcmpMode, SocketPinger};
+pub use ping::{IcmpMode, RawTcp, SocketPinger};
 pub use proxy::{proxy_reason, ProxyTransport};
 pub use result::{
     AllOpen, Endpoint, HostResult, HostState, HttpInfo, Method, PortResult, PortState, Protocol,

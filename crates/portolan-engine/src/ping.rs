@@ -58,6 +58,13 @@ const ICMP4: MioToken = MioToken(usize::MAX);
 const ICMP6: MioToken = MioToken(usize::MAX - 1);
 const ARP: MioToken = MioToken(usize::MAX - 2);
 const ND: MioToken = MioToken(usize::MAX - 3);
+const RAW_TCP: MioToken = MioToken(usize::MAX - 4);
+
+/// A raw TCP transport (the SYN scan's, from `portolan-syn`) that SYN pings can go
+/// through: its answers are read when its receive socket is readable.
+pub trait RawTcp: crate::Transport + AsRawFd {}
+
+impl<T: crate::Transport + AsRawFd> RawTcp for T {}
 
 /// `ETH_P_ARP` and `ETH_P_IPV6`, the link protocols the neighbour sockets read.
 const ETH_P_ARP: u16 = 0x0806;
@@ -148,6 +155,8 @@ pub struct SocketPinger {
     links: Vec<Link>,
     neighbors: HashMap<IpAddr, Token>,
     neighbor_of: HashMap<Token, IpAddr>,
+    /// The raw SYN transport for [`PingMethod::Syn`], when given.
+    raw_tcp: Option<Box<dyn RawTcp>>,
 }
 
 impl SocketPinger {
@@ -223,7 +232,44 @@ impl SocketPinger {
             links,
             neighbors: HashMap::new(),
             neighbor_of: HashMap::new(),
+            raw_tcp: None,
         })
+    }
+
+    /// Sends SYN pings ([`PingMethod::Syn`]) through `raw` (without it they do not
+    /// apply); its receive socket joins this pinger's epoll.
+    pub fn with_raw_tcp(mut self, raw: Box<dyn RawTcp>) -> io::Result<Self> {
+        let fd = raw.as_raw_fd();
+        self.poll
+            .registry()
+            .register(&mut SourceFd(&fd), RAW_TCP, Interest::READABLE)?;
+        self.raw_tcp = Some(raw);
+        Ok(self)
+    }
+
+    fn send_syn(&mut self, token: Token, addr: SocketAddr) -> Sent {
+        let Some(raw) = self.raw_tcp.as_mut() else {
+            return Sent::NotApplicable;
+        };
+        sent_from(raw.start(token, addr))
+    }
+
+    /// Reads every answer the raw TCP transport has (it reads until its socket
+    /// is empty, as the edge-triggered epoll needs).
+    fn drain_raw_tcp(&mut self, out: &mut Vec<Pong>) {
+        let Some(raw) = self.raw_tcp.as_mut() else {
+            return;
+        };
+        let mut events = Vec::new();
+        if raw.wait(Duration::ZERO, &mut events).is_err() {
+            return;
+        }
+        for event in events {
+            out.push(match event {
+                crate::Event::Answered(token, answer) => Pong::Answered(token, tcp_reason(answer)),
+                crate::Event::Hiccup(token, hiccup) => Pong::Hiccup(token, hiccup),
+            });
+        }
     }
 
     /// Why ICMP pings are not sent, when the IPv4 ICMP socket could not be opened
@@ -401,6 +447,7 @@ impl SocketPinger {
                 ICMP6 => self.drain_icmp(true, out),
                 ARP => self.drain_neighbors(false, out),
                 ND => self.drain_neighbors(true, out),
+                RAW_TCP => self.drain_raw_tcp(out),
                 MioToken(token) => {
                     let Some(stream) = self.tcp.get(token).and_then(Option::as_ref) else {
                         continue;
@@ -450,7 +497,8 @@ impl Pinger for SocketPinger {
             PingMethod::Timestamp => self.send_icmp(token, addr, Query::Timestamp),
             PingMethod::Connect(port) => self.send_connect(token, SocketAddr::new(addr, port)),
             PingMethod::Neighbor => self.send_neighbor(token, addr),
-            PingMethod::Syn(_) | PingMethod::Ack(_) => Sent::NotApplicable,
+            PingMethod::Syn(port) => self.send_syn(token, SocketAddr::new(addr, port)),
+            PingMethod::Ack(_) => Sent::NotApplicable,
         }
     }
 
@@ -460,6 +508,9 @@ impl Pinger for SocketPinger {
         }
         if let Some(addr) = self.neighbor_of.remove(&token) {
             self.neighbors.remove(&addr);
+        }
+        if let Some(raw) = self.raw_tcp.as_mut() {
+            raw.cancel(token);
         }
         if let Some(slot) = self.tcp.get_mut(token) {
             *slot = None;

@@ -164,7 +164,7 @@ fn privileged_sn_finds_every_host_on_the_link_even_a_silent_one_by_arp() {
     let v6 = state(&hosts, ICMP_ONLY_V6);
     assert_eq!(v6.0, "up");
     assert!(
-        ["nd-response", "echo-reply"].contains(&v6.1.as_str()),
+        ["nd-response", "echo-reply", "reset"].contains(&v6.1.as_str()),
         "{v6:?}"
     );
     let icmp = state(&hosts, ICMP_ONLY);
@@ -176,7 +176,7 @@ fn privileged_sn_finds_every_host_on_the_link_even_a_silent_one_by_arp() {
     let reset = state(&hosts, RESET_ONLY);
     assert_eq!(reset.0, "up");
     assert!(
-        ["conn-refused", "arp-response"].contains(&reset.1.as_str()),
+        ["conn-refused", "reset", "arp-response"].contains(&reset.1.as_str()),
         "{reset:?}"
     );
     // It drops every IP packet, but answers ARP: up.
