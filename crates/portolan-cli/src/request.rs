@@ -495,7 +495,6 @@ pub fn scan_request(
     let args = args.as_ref();
     check_conflicts(args, resume.is_some())?;
     let (plan, discovery) = plan(args)?;
-    let only = discovery.is_some_and(|d| d.only);
     let proxy = match &args.proxy {
         Some(text) => {
             if plan.udp || plan.tcp != Some(ScanKind::Connect) {
@@ -507,12 +506,7 @@ pub fn scan_request(
         }
         None => None,
     };
-    // `-sn` has no port results: the history (of ports) does not record it.
-    let history = if only {
-        History::Off
-    } else {
-        history(args, env)
-    };
+    let history = history(args, env, discovery.is_some_and(|d| d.only));
     let outputs = outputs(args, &history, env)?;
     let (tcp_ports, udp_ports) = ports(args, plan)?;
     let udp = udp_ports.map(Arc::new);
@@ -690,9 +684,11 @@ fn check_conflicts(args: &ScanArgs, resuming: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn history(args: &ScanArgs, env: &dyn Env) -> History {
+/// The history asked for; none for `-sn` (`discovery_only`), which has no port
+/// results for the history (of ports) to record.
+fn history(args: &ScanArgs, env: &dyn Env, discovery_only: bool) -> History {
     let h = &args.history;
-    if h.no_history {
+    if h.no_history || discovery_only {
         History::Off
     } else if let Some(db) = &h.db {
         History::Named(db.clone())

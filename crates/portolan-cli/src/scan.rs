@@ -106,25 +106,15 @@ pub fn run(typed: &Typed, command_line: String) -> anyhow::Result<Outcome> {
         eprintln!("portolan: note: {note}");
     }
     let cancel = signals.cancel.clone();
-    let total: u128 = passes(&cfg, &cfg.targets)
-        .iter()
-        .map(|(_, o)| o.total())
-        .sum();
+    let total: u128 = passes(&cfg, &cfg.targets).iter().map(|p| p.1.total()).sum();
     let mut sink = crate::reports::reports(&cfg, total)?;
     let info = run_info(&cfg, command_line);
     sink.start(&info)?;
     let answered = session.attach(&cfg, &info, &mut sink)?;
     let answered = answered.unwrap_or_else(|| portolan_store::Answered::new(cfg.answered_ports()));
-    let found = match discover_first(&cfg, &cancel, &mut sink, &session)? {
-        First::Scan(found) => found,
+    let (passes, discovered) = match discover_first(&cfg, &cancel, &mut sink, &session)? {
+        First::Scan(passes, discovered) => (passes, discovered),
         First::Done(summary) => return Ok(signals.outcome(summary.complete)),
-    };
-    let discovered = found.as_ref().map(|f| f.summary);
-    // Hosts found down are not port-scanned.
-    let passes = match found.as_ref().map(crate::discover::Found::targets) {
-        Some(Some(up)) => passes(&cfg, &Arc::new(up)),
-        Some(None) => Vec::new(),
-        None => passes(&cfg, &cfg.targets),
     };
     let scanner = cfg.engine.clone().cancel_flag(cancel.clone()).build();
     let to_identify = session.take_to_identify();
@@ -215,8 +205,13 @@ fn with_discovery(mut summary: Summary, d: Option<portolan_engine::HostSummary>)
 
 /// What host discovery leaves to do.
 enum First {
-    /// Port-scan these hosts (all of them when discovery did not run).
-    Scan(Option<crate::discover::Found>),
+    /// These passes: over every target when discovery did not run, else over the
+    /// hosts found up (hosts found down are not port-scanned), with discovery's
+    /// summary.
+    Scan(
+        Vec<(Protocol, ScanOrder)>,
+        Option<portolan_engine::HostSummary>,
+    ),
     /// `-sn`: the reports are finished with this summary.
     Done(Summary),
 }
@@ -230,7 +225,7 @@ fn discover_first(
     session: &Session,
 ) -> anyhow::Result<First> {
     let Some(d) = &cfg.discovery else {
-        return Ok(First::Scan(None));
+        return Ok(First::Scan(passes(cfg, &cfg.targets), None));
     };
     let found = match crate::discover::run(d, &cfg.targets, cancel, sink) {
         Ok(found) => found,
@@ -240,7 +235,10 @@ fn discover_first(
         }
     };
     if !d.only {
-        return Ok(First::Scan(Some(found)));
+        let passes = found
+            .targets()
+            .map_or_else(Vec::new, |up| passes(cfg, &Arc::new(up)));
+        return Ok(First::Scan(passes, Some(found.summary)));
     }
     let summary = Summary {
         elapsed: found.summary.elapsed,
