@@ -563,6 +563,21 @@ impl ScanRequest {
         all.extend(eps.iter().map(|e| e.port));
         Arc::new(PortList::from_ports(all).unwrap_or_else(|| (*self.ports).clone()))
     }
+
+    /// The UDP ports the history keeps answered bits for (none without a UDP
+    /// pass): the UDP list and the ports of the explicit UDP endpoints.
+    pub fn answered_udp_ports(&self) -> Option<Arc<PortList>> {
+        let udp = self.udp.as_ref()?;
+        let eps = self.targets.endpoints(Protocol::Udp);
+        if eps.is_empty() {
+            return Some(udp.clone());
+        }
+        let mut all = udp.as_slice().to_vec();
+        all.extend(eps.iter().map(|e| e.port));
+        Some(Arc::new(
+            PortList::from_ports(all).unwrap_or_else(|| (**udp).clone()),
+        ))
+    }
 }
 
 /// Options that cannot go together, said in the user's words.

@@ -103,7 +103,13 @@ pub fn run(typed: &Typed, command_line: String) -> anyhow::Result<Outcome> {
     let info = run_info(&cfg, command_line);
     sink.start(&info)?;
     let answered = session.attach(&cfg, &info, &mut sink)?;
-    let answered = answered.unwrap_or_else(|| portolan_store::Answered::new(cfg.answered_ports()));
+    let answered = answered.unwrap_or_else(|| {
+        let none = portolan_store::Answered::new(cfg.answered_ports());
+        match cfg.answered_udp_ports() {
+            Some(udp) => none.with_udp(udp),
+            None => none,
+        }
+    });
     let scanner = cfg.engine.clone().cancel_flag(cancel.clone()).build();
     let to_identify = session.take_to_identify();
     let payload_seed = match cfg.order {
@@ -146,14 +152,9 @@ pub fn run(typed: &Typed, command_line: String) -> anyhow::Result<Outcome> {
                 total,
                 tally: &mut tally,
             };
-            // Only TCP pairs are ever answered in a resumed run (see the history).
-            let pass = if proto == Protocol::Tcp {
-                let mut order = crate::resume::Skip::new(order, answered.clone());
-                run_pass(&scanner, &mut order, transport.as_mut(), &mut offset)?
-            } else {
-                let mut order = order;
-                run_pass(&scanner, &mut order, transport.as_mut(), &mut offset)?
-            };
+            // A resumed run skips what each protocol's pass already answered.
+            let mut order = crate::resume::Skip::new(order, answered.clone(), proto);
+            let pass = run_pass(&scanner, &mut order, transport.as_mut(), &mut offset)?;
             before += pass_total;
             summary = Some(match summary {
                 None => pass,
