@@ -35,7 +35,7 @@ fn at(addr: &str, name: Option<&str>, port: u16, reason: Reason) -> PortResult {
     PortResult::new(endpoint, reason, rtt, 1)
 }
 
-fn ssh() -> Service {
+pub fn ssh() -> Service {
     Service {
         name: "ssh".into(),
         product: Some("OpenSSH".into()),

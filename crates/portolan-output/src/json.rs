@@ -48,7 +48,7 @@ struct HostLine<'a> {
     addr: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     hostname: Option<&'a str>,
-    ports: &'a [&'a PortResult],
+    ports: &'a [std::borrow::Cow<'a, PortResult>],
     not_shown: Vec<Count>,
     /// `all-open` and `not-scanned`, when the host has them.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
