@@ -56,8 +56,9 @@ fn transport(
     proxy: Option<&request::ProxyConfig>,
 ) -> anyhow::Result<Box<dyn Transport>> {
     if let Some(p) = proxy {
-        let t =
-            ProxyTransport::new(p.url.clone(), p.addr).context("cannot create the event poller")?;
+        let t = ProxyTransport::new(p.url.clone(), p.addr)
+            .context("cannot create the event poller")?
+            .remote_names(p.names.table());
         return Ok(Box::new(t));
     }
     match kind {
