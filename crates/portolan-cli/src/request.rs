@@ -273,6 +273,41 @@ fn discovery(args: &ScanArgs, only: bool) -> anyhow::Result<Option<DiscoveryConf
 pub struct ProxyConfig {
     pub url: portolan_proxy::ProxyUrl,
     pub addr: std::net::SocketAddr,
+    /// For a proxy that resolves names (`socks5h://`, `http://`): the scan's target
+    /// names, left unresolved here, each with its stand-in address.
+    pub names: Arc<portolan_proxy::RemoteNames>,
+}
+
+/// The resolver of a scan whose proxy resolves names: a name is never looked up
+/// here, it gets its stand-in (see `portolan_proxy::RemoteNames`), and the proxy
+/// transport sends the proxy the name.
+struct LeftToTheProxy<'a>(&'a portolan_proxy::RemoteNames);
+
+/// The resolver of the scan's target names: the proxy's stand-ins when it resolves
+/// names, else the environment's.
+fn target_resolver<'a>(proxy: Option<&'a ProxyConfig>, env: &'a dyn Env) -> Box<dyn Resolver + 'a> {
+    match proxy.filter(|p| p.url.scheme.remote_names()) {
+        Some(p) => Box::new(LeftToTheProxy(&p.names)),
+        None => Box::new(EnvResolver(env)),
+    }
+}
+
+/// The environment's resolver, owned by a box.
+struct EnvResolver<'a>(&'a dyn Env);
+
+impl Resolver for EnvResolver<'_> {
+    fn resolve(&self, name: &str) -> std::io::Result<Vec<std::net::IpAddr>> {
+        self.0.resolver().resolve(name)
+    }
+}
+
+impl Resolver for LeftToTheProxy<'_> {
+    fn resolve(&self, name: &str) -> std::io::Result<Vec<std::net::IpAddr>> {
+        self.0
+            .stand_in(name)
+            .map(|a| vec![a])
+            .map_err(std::io::Error::other)
+    }
 }
 
 /// Connections to one proxy at once when `--proxy-concurrency` is not given: a proxy
@@ -297,6 +332,7 @@ pub fn proxy_config(text: &str, resolver: &dyn Resolver) -> anyhow::Result<Proxy
     Ok(ProxyConfig {
         addr: std::net::SocketAddr::new(ip, url.port),
         url,
+        names: Arc::default(),
     })
 }
 
@@ -515,7 +551,7 @@ pub fn scan_request(
         (None, Some(udp)) => udp.clone(),
         (None, None) => return Err(usage("no protocol to scan")),
     };
-    let (targets, target_words) = targets(args, env)?;
+    let (targets, target_words) = targets(args, env, &*target_resolver(proxy.as_ref(), env))?;
     check_endpoint_protocols(&targets, plan, discovery.as_ref())?;
     let (ports, udp) = endpoint_ports(&targets, plan, ports, udp);
     let targets = Arc::new(targets);
@@ -654,6 +690,21 @@ impl ScanRequest {
         let mut all = self.ports.as_slice().to_vec();
         all.extend(eps.iter().map(|e| e.port));
         Arc::new(PortList::from_ports(all).unwrap_or_else(|| (*self.ports).clone()))
+    }
+
+    /// The UDP ports the history keeps answered bits for (none without a UDP
+    /// pass): the UDP list and the ports of the explicit UDP endpoints.
+    pub fn answered_udp_ports(&self) -> Option<Arc<PortList>> {
+        let udp = self.udp.as_ref()?;
+        let eps = self.targets.endpoints(Protocol::Udp);
+        if eps.is_empty() {
+            return Some(udp.clone());
+        }
+        let mut all = udp.as_slice().to_vec();
+        all.extend(eps.iter().map(|e| e.port));
+        Some(Arc::new(
+            PortList::from_ports(all).unwrap_or_else(|| (**udp).clone()),
+        ))
     }
 }
 
@@ -1026,7 +1077,12 @@ fn use_stored_targets(
 
 /// The target set, and the targets as given (typed, then the words of `-iL` files)
 /// for the history.
-fn targets(args: &ScanArgs, env: &dyn Env) -> anyhow::Result<(TargetSet, Vec<String>)> {
+/// The targets as typed and read, names resolved with `resolver`.
+fn targets(
+    args: &ScanArgs,
+    env: &dyn Env,
+    resolver: &dyn Resolver,
+) -> anyhow::Result<(TargetSet, Vec<String>)> {
     let mut specs = args.targets.clone();
     if args.targets.is_empty() && args.input_list.is_empty() {
         return Err(usage(
@@ -1074,7 +1130,7 @@ fn targets(args: &ScanArgs, env: &dyn Env) -> anyhow::Result<(TargetSet, Vec<Str
             .with_context(|| format!("in scope file {}", path.display()))?;
         b = b.scope(Some(scope));
     }
-    Ok((b.build(env.resolver())?, specs))
+    Ok((b.build(resolver)?, specs))
 }
 
 fn timing(args: &ScanArgs) -> anyhow::Result<Timing> {
@@ -1928,6 +1984,41 @@ mod tests {
         ]);
         assert_eq!(r.proxy.unwrap().addr, "[::1]:3128".parse().unwrap());
         assert!(request(&["::1"]).proxy.is_none());
+    }
+
+    #[test]
+    fn names_are_left_to_a_proxy_that_resolves_them() {
+        use portolan_engine::TargetOrder;
+        let first = |words: &[&str]| {
+            let r = request(words);
+            let mut order = portolan_target::ScanOrder::sequential(r.targets.clone(), r.ports);
+            let e = order.next_endpoint().unwrap();
+            (
+                e.addr.to_string(),
+                e.name.as_deref().map(str::to_owned),
+                r.proxy,
+            )
+        };
+        // socks5h:// and http://: not looked up here (nowhere.test does not resolve
+        // here at all), a stand-in in 0.0.0.0/8 that the transport turns back into
+        // the name.
+        for proxy in ["socks5h://127.0.0.1:1080", "http://127.0.0.1:3128"] {
+            let (addr, name, p) = first(&["nowhere.test", "-p", "80", "--proxy", proxy]);
+            assert_eq!(
+                (addr.as_str(), name.as_deref()),
+                ("0.0.0.1", Some("nowhere.test"))
+            );
+            let table = p.unwrap().names.table();
+            assert_eq!(table[&"0.0.0.1".parse().unwrap()], "nowhere.test");
+        }
+        // socks5://: resolved here, as without a proxy.
+        let (addr, name, p) = first(&["lab.test", "-p", "80", "--proxy", "socks5://127.0.0.1:1"]);
+        assert_eq!(
+            (addr.as_str(), name.as_deref()),
+            ("198.18.0.1", Some("lab.test"))
+        );
+        assert!(p.unwrap().names.table().is_empty());
+        refused(&["nowhere.test", "--proxy", "socks5://127.0.0.1:1"]);
     }
 
     #[test]

@@ -65,8 +65,9 @@ fn transport(
     proxy: Option<&request::ProxyConfig>,
 ) -> anyhow::Result<Box<dyn Transport>> {
     if let Some(p) = proxy {
-        let t =
-            ProxyTransport::new(p.url.clone(), p.addr).context("cannot create the event poller")?;
+        let t = ProxyTransport::new(p.url.clone(), p.addr)
+            .context("cannot create the event poller")?
+            .remote_names(p.names.table());
         return Ok(Box::new(t));
     }
     match kind {
@@ -111,7 +112,13 @@ pub fn run(typed: &Typed, command_line: String) -> anyhow::Result<Outcome> {
     let info = run_info(&cfg, command_line);
     sink.start(&info)?;
     let answered = session.attach(&cfg, &info, &mut sink)?;
-    let answered = answered.unwrap_or_else(|| portolan_store::Answered::new(cfg.answered_ports()));
+    let answered = answered.unwrap_or_else(|| {
+        let none = portolan_store::Answered::new(cfg.answered_ports());
+        match cfg.answered_udp_ports() {
+            Some(udp) => none.with_udp(udp),
+            None => none,
+        }
+    });
     let (passes, discovered) = match discover_first(&cfg, &cancel, &mut sink, &session)? {
         First::Scan(passes, discovered) => (passes, discovered),
         First::Done(summary) => return Ok(signals.outcome(summary.complete)),
@@ -158,14 +165,9 @@ pub fn run(typed: &Typed, command_line: String) -> anyhow::Result<Outcome> {
                 total,
                 tally: &mut tally,
             };
-            // Only TCP pairs are ever answered in a resumed run (see the history).
-            let pass = if proto == Protocol::Tcp {
-                let mut order = crate::resume::Skip::new(order, answered.clone());
-                run_pass(&scanner, &mut order, transport.as_mut(), &mut offset)?
-            } else {
-                let mut order = order;
-                run_pass(&scanner, &mut order, transport.as_mut(), &mut offset)?
-            };
+            // A resumed run skips what each protocol's pass already answered.
+            let mut order = crate::resume::Skip::new(order, answered.clone(), proto);
+            let pass = run_pass(&scanner, &mut order, transport.as_mut(), &mut offset)?;
             before += pass_total;
             summary = Some(match summary {
                 None => pass,

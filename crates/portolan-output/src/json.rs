@@ -52,7 +52,7 @@ struct HostLine<'a> {
     addr: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     hostname: Option<&'a str>,
-    ports: &'a [&'a PortResult],
+    ports: &'a [std::borrow::Cow<'a, PortResult>],
     not_shown: Vec<Count>,
     /// `all-open` and `not-scanned`, when the host has them.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
@@ -96,6 +96,8 @@ struct SummaryLine {
     retries: u64,
     excluded: u64,
     counts: Vec<Count>,
+    /// Hosts whose ICMP rate limit shaped a UDP scan (empty when none did).
+    icmp_limited: Vec<crate::IcmpLimited>,
 }
 
 /// Writes the JSON document to `W`.
@@ -228,6 +230,7 @@ impl<W: Write> Report for JsonReport<W> {
                     count: n,
                 })
                 .collect(),
+            icmp_limited: crate::icmp_limited(summary),
         };
         self.out.write_all(b"\n],\"summary\":")?;
         wire::to_writer(&mut self.out, &line)?;
@@ -322,5 +325,21 @@ mod tests {
         assert!(!text.chars().any(|c| c.is_control() && c != '\n'));
         assert!(!text.contains('\u{202e}'));
         assert!(text.contains("\\u202e"));
+    }
+
+    #[test]
+    fn the_summary_carries_the_icmp_rate_limit_verdict() {
+        let text = crate::fixture::render_limited(
+            JsonReport::new(Vec::new(), false),
+            JsonReport::into_inner,
+        );
+        let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            doc["summary"]["icmp_limited"],
+            serde_json::json!([
+                {"addr": "198.18.0.1", "period_ms": 1000},
+                {"addr": "2001:db8::1", "period_ms": 250}
+            ])
+        );
     }
 }

@@ -52,6 +52,27 @@ pub use table::{Colour, TableReport, QUIET_HOSTS};
 pub use text::clean;
 pub use xml::XmlReport;
 
+/// One host whose ICMP rate limit shaped a UDP scan (`Summary::icmp_limited`), as
+/// the JSON document's summary and the NDJSON stream write it:
+/// `{"addr":"198.18.0.1","period_ms":1000}`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct IcmpLimited {
+    addr: std::net::IpAddr,
+    period_ms: u64,
+}
+
+/// The hosts whose ICMP rate limit shaped the scan, in the summary's order.
+pub(crate) fn icmp_limited(summary: &Summary) -> Vec<IcmpLimited> {
+    summary
+        .icmp_limited
+        .iter()
+        .map(|&(addr, period)| IcmpLimited {
+            addr,
+            period_ms: u64::try_from(period.as_millis()).unwrap_or(u64::MAX),
+        })
+        .collect()
+}
+
 /// What a report may want to say about the run as a whole.
 #[derive(Debug, Clone)]
 pub struct RunInfo {

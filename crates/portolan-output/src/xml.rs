@@ -327,12 +327,30 @@ impl<W: Write> Report for XmlReport<W> {
         } else {
             ("error", "interrupted")
         };
-        let text = format!(
+        let mut text = format!(
             "portolan {what} at {}; {up} host{} up scanned in {:.2} seconds",
             Utc::from(ended).human(),
             if up == 1 { "" } else { "s" },
             summary.elapsed.as_secs_f64()
         );
+        // The ICMP rate limit verdict: in `finished`'s summary for people, and as a
+        // `postscript` script (addresses and periods) for programs; both are valid
+        // under nmap's DTD, which allows nothing new inside `runstats`.
+        if !summary.icmp_limited.is_empty() {
+            let mut output = String::new();
+            let mut elems = String::new();
+            for (i, (addr, period)) in summary.icmp_limited.iter().enumerate() {
+                let ms = period.as_millis();
+                let sep = if i == 0 { "" } else { ", " };
+                let _ = write!(output, "{sep}{addr} every {ms} ms");
+                let _ = write!(elems, "<elem key=\"{addr}\">{ms}</elem>");
+            }
+            let _ = write!(text, "; ICMP rate limit shaped the scan: {output}");
+            writeln!(
+                self.out,
+                "<postscript><script id=\"icmp-ratelimit\" output=\"closed UDP ports answered once per period: {output}\">{elems}</script></postscript>"
+            )?;
+        }
         let errormsg = if summary.complete {
             String::new()
         } else {
@@ -376,5 +394,23 @@ mod tests {
     #[test]
     fn valid_against_nmap_dtd() {
         crate::tools::check_xml(&render());
+    }
+
+    #[test]
+    fn the_icmp_rate_limit_verdict_is_said_and_stays_valid() {
+        let xml = fixture::render_limited(XmlReport::new(Vec::new(), false), XmlReport::into_inner);
+        assert!(
+            xml.contains("<postscript><script id=\"icmp-ratelimit\" output=\"closed UDP ports answered once per period: 198.18.0.1 every 1000 ms, 2001:db8::1 every 250 ms\"><elem key=\"198.18.0.1\">1000</elem><elem key=\"2001:db8::1\">250</elem></script></postscript>\n<runstats>"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("seconds; ICMP rate limit shaped the scan: 198.18.0.1 every 1000 ms, 2001:db8::1 every 250 ms\""),
+            "{xml}"
+        );
+        assert!(
+            !render().contains("icmp-ratelimit"),
+            "said only when it happened"
+        );
+        crate::tools::check_xml(&xml);
     }
 }
