@@ -164,8 +164,7 @@ fn scan(addr: &str, ports: &str, extra: &[&str]) -> BTreeMap<u64, (String, Strin
 /// binds nothing there), so a port we call closed cannot be taken meanwhile by a
 /// listener of a test running beside this one, as a released port of 127.0.0.1 can.
 fn same_states_as_direct(proxy: &str, own: u8) {
-    let [_, _, c, d] = crate::util::pid_loopback().octets();
-    let addr = std::net::Ipv4Addr::new(127, 164 + own, c, d);
+    let addr = crate::util::own_loopback(own);
     let listeners: Vec<(TcpListener, u16)> = (0..5)
         .map(|_| {
             let l = TcpListener::bind((addr, 0)).expect("bind on the test's own address");

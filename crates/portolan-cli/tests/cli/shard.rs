@@ -698,12 +698,14 @@ fn merged_exactly(dir: &Path, inputs: &[PathBuf]) -> BTreeSet<(String, u64, Stri
 
 #[test]
 fn a_killed_shard_resumes_as_that_shard_and_the_merge_becomes_exact() {
+    let own = crate::util::own_loopback(2); // no other test binds its ports
     let _open: Vec<TcpListener> = (15_000..16_000)
         .step_by(97)
-        .filter_map(|p| TcpListener::bind(("127.0.0.1", p)).ok())
+        .map(|p| TcpListener::bind((own, p)).expect("bind on the test's own address"))
         .collect();
     let dir = tempfile::tempdir().unwrap();
-    let base = ["scan", "127.0.0.1", "-p", "10000-29999", "--no-progress"];
+    let own = own.to_string();
+    let base = ["scan", own.as_str(), "-p", "10000-29999", "--no-progress"];
     let file = |i: u64| dir.path().join(format!("s{i}.ndjson"));
     for i in [1, 3, 4] {
         portolan(dir.path())

@@ -37,13 +37,6 @@ fn closed_udp() -> u16 {
         .port()
 }
 
-/// A loopback address of its own for a test that needs a well-known port (53):
-/// 127.X.Y.1, from the process id, so parallel runs do not collide.
-fn own_loopback(salt: u8) -> Ipv4Addr {
-    let pid = std::process::id();
-    Ipv4Addr::new(127, (pid >> 8) as u8 | 0x40, (pid as u8) ^ salt, 1)
-}
-
 /// A DNS server as far as `version.bind` goes: every query is answered under its
 /// id with its question; `version.bind CH TXT` gets BIND's version string.
 fn dns(q: &[u8]) -> Option<Vec<u8>> {
@@ -186,7 +179,7 @@ fn udp_ports_without_su_are_refused_with_the_fix() {
 
 #[test]
 fn su_sv_names_a_dns_server_from_version_bind() {
-    let ip = own_loopback(0x35);
+    let ip = crate::util::own_loopback(10);
     let Ok(probe) = UdpSocket::bind((ip, 53)) else {
         panic!("cannot bind {ip}:53 for the DNS responder (the test runs as root in CI)");
     };
@@ -283,7 +276,7 @@ fn csv_states(path: &std::path::Path) -> std::collections::BTreeMap<(u16, String
 /// it has written its first result, resumes it, and compares pair for pair with
 /// the same scan run whole.
 fn resume_after_sigint_equals_a_whole_run(scan_types: &[&str], salt: u8) {
-    let ip = own_loopback(salt);
+    let ip = crate::util::own_loopback(salt);
     let echo = |q: &[u8]| Some(q.to_vec());
     for port in (21_000..25_000).step_by(331) {
         responder(ip, port, echo);
@@ -371,10 +364,10 @@ fn resume_after_sigint_equals_a_whole_run(scan_types: &[&str], salt: u8) {
 
 #[test]
 fn resume_of_a_udp_scan_after_sigint_equals_a_whole_run() {
-    resume_after_sigint_equals_a_whole_run(&["-sU"], 0x31);
+    resume_after_sigint_equals_a_whole_run(&["-sU"], 11);
 }
 
 #[test]
 fn resume_of_a_tcp_and_udp_scan_after_sigint_equals_a_whole_run() {
-    resume_after_sigint_equals_a_whole_run(&["-sT", "-sU"], 0x32);
+    resume_after_sigint_equals_a_whole_run(&["-sT", "-sU"], 12);
 }
