@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""The side-by-side table of `corpus/run compare`.
+
+usage: table.py OUT EXPECT_DIR [--update-expect]
+
+OUT holds `endpoints` (NAME ADDR STATE PORT per line), `nmap.xml`, `portolan.ndjson`,
+`times` and `commands`. Prints a markdown table (program, port, state, what nmap says,
+what portolan says, how they compare) and the counts. With --update-expect, writes
+what nmap said into the `nmap = "..."` line of each endpoint of EXPECT_DIR/NAME.toml.
+"""
+import json, pathlib, re, sys
+import xml.etree.ElementTree as ET
+
+out, expect_dir = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+update = "--update-expect" in sys.argv
+
+nmap = {}
+for host in ET.parse(out / "nmap.xml").getroot().iter("host"):
+    addr = host.find("address").get("addr")
+    for p in host.iter("port"):
+        st = p.find("state").get("state")
+        s = p.find("service")
+        f = {"state": st, "name": "", "product": "", "version": "", "extrainfo": ""}
+        if s is not None:
+            f.update({k: s.get(k, "") for k in ("name", "product", "version", "extrainfo")})
+            if s.get("tunnel") == "ssl":
+                f["name"] = "ssl/" + f["name"]
+        nmap[(addr, int(p.get("portid")))] = f
+
+ours = {}
+for line in (out / "portolan.ndjson").read_text().splitlines():
+    r = json.loads(line)
+    if "port" not in r:
+        continue
+    s = r.get("service") or {}
+    ours[(r["addr"], r["port"])] = {"state": r["state"], "name": s.get("name", ""),
+                                    "product": s.get("product") or "", "version": s.get("version") or "",
+                                    "info": s.get("info") or ""}
+
+
+def says(f, info_key):
+    if not f or f["state"] != "open":
+        return f["state"] if f else "(no answer)"
+    words = [f["name"], f["product"], f["version"]]
+    text = " ".join(w for w in words if w)
+    if f[info_key]:
+        text += f" ({f[info_key]})"
+    return text.replace("|", "\\|")
+
+
+rows, counts = [], {"same": 0, "more": 0, "less": 0, "neither": 0}
+for line in (out / "endpoints").read_text().splitlines():
+    name, addr, state, port = line.split()
+    n, o = nmap.get((addr, int(port))), ours.get((addr, int(port)))
+    np_, nv = (n or {}).get("product", ""), (n or {}).get("version", "")
+    op, ov = (o or {}).get("product", ""), (o or {}).get("version", "")
+    if np_ and (op.lower() != np_.lower() or (nv and ov != nv)):
+        verdict = "portolan names less"
+        counts["less"] += 1
+    elif np_:
+        verdict = "same" if (op, ov) == (np_, nv) or not ov or ov == nv else "portolan names more"
+        counts["same" if verdict == "same" else "more"] += 1
+    elif op:
+        verdict = "portolan names more"
+        counts["more"] += 1
+    else:
+        verdict = "neither names a product"
+        counts["neither"] += 1
+    rows.append(f"| {name} | {port} | {state} | {says(n, 'extrainfo')} | {says(o, 'info')} | {verdict} |")
+    if update and n:
+        path = expect_dir / f"{name}.toml"
+        if path.exists():
+            nm = " ".join(w for w in (n["name"], n["product"], n["version"]) if w) if n["state"] == "open" else ""
+            text = path.read_text()
+            blocks = text.split("[[endpoint]]")
+            for i, b in enumerate(blocks[1:], 1):
+                if re.search(rf'^state = "{re.escape(state)}"$', b, re.M) and re.search(rf"^port = {port}$", b, re.M):
+                    b = re.sub(r'^nmap = .*\n?', "", b, flags=re.M).rstrip("\n") + "\n"
+                    b += f"nmap = {json.dumps(nm)}\n"
+                    blocks[i] = b + ("\n" if i < len(blocks) - 1 else "")
+            path.write_text("[[endpoint]]".join(blocks))
+
+print("| program | port | state | nmap -sV says | portolan -sV says | |")
+print("| --- | --- | --- | --- | --- | --- |")
+print("\n".join(rows))
+print()
+times = (out / "times").read_text().split()
+print(f"Endpoints: {len(rows)}; same product and version: {counts['same']}; portolan names more: "
+      f"{counts['more']}; portolan names less: {counts['less']}; neither names a product: {counts['neither']}.")
+nt, pt = float(times[1]), float(times[3])
+print(f"Wall time: nmap {nt:.1f} s, portolan {pt:.2f} s ({pt / nt:.3f}x).")
+print()
+print("```\n" + (out / "commands").read_text().rstrip() + "\n```")
