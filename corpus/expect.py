@@ -50,7 +50,8 @@ for line in f("ENDPOINTS").splitlines():
         lines.append(f"service = {json.dumps(svc)}")
         for k in ("product", "version"):
             if s.get(k):
-                lines.append(f"{k} = {json.dumps(s.get(k))}")
+                v = s.get(k) if k == "product" else s.get(k).split()[0]
+                lines.append(f"{k} = {json.dumps(v)}")
                 words.append(s.get(k))
     else:
         lines.append('service = "unknown"')

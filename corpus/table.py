@@ -48,17 +48,31 @@ def says(f, info_key):
     return text.replace("|", "\\|")
 
 
+def number(version):
+    """The version number: what comes before a Debian revision or a comment
+    ("9.18.49-1~deb12u3" and "9.18.49" are both 9.18.49; "9.2p1 Debian ..." is 9.2p1)."""
+    m = re.match(r"[0-9][0-9A-Za-z.]*", version.strip())
+    return m.group(0) if m else ""
+
+
 rows, counts = [], {"same": 0, "more": 0, "less": 0, "neither": 0}
 for line in (out / "endpoints").read_text().splitlines():
     name, addr, state, port = line.split()
     n, o = nmap.get((addr, int(port))), ours.get((addr, int(port)))
     np_, nv = (n or {}).get("product", ""), (n or {}).get("version", "")
+    # Where no probe of its own matched, nmap reports a Server field as it came
+    # ("h2o/2.2.5") as the product: that is product h2o, version 2.2.5.
+    if "/" in np_ and not nv:
+        np_, _, nv = np_.partition("/")
     op, ov = (o or {}).get("product", ""), (o or {}).get("version", "")
-    if np_ and (op.lower() != np_.lower() or (nv and ov != nv)):
+    # nmap's version field may carry more than the number ("9.2p1 Debian 2+deb12u10"):
+    # the number is its first word, and that is what must agree.
+    nnum, onum = number(nv), number(ov)
+    if np_ and (op.lower() != np_.lower() or (nnum and onum != nnum)):
         verdict = "portolan names less"
         counts["less"] += 1
     elif np_:
-        verdict = "same" if (op, ov) == (np_, nv) or not ov or ov == nv else "portolan names more"
+        verdict = "portolan names more" if onum and not nnum else "same"
         counts["same" if verdict == "same" else "more"] += 1
     elif op:
         verdict = "portolan names more"

@@ -8,7 +8,6 @@ start() {
     selfsigned "$w"
     mkdir -p "$w/www"; echo '<html><title>h2o</title></html>' >"$w/www/index.html"
     cat >"$w/h2o.conf" <<CONF
-pid-file: $w/h2o.pid
 error-log: $w/error.log
 listen:
   host: $ADDR

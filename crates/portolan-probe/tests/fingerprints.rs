@@ -57,8 +57,8 @@ const CASES: &[(&str, &str, &str, &str, Option<&str>)] = &[
         "python-http-server-3.11-http-get.bin",
         "http-get",
         "http",
-        "Python http.server",
-        Some("3.11.7"),
+        "SimpleHTTPServer",
+        Some("0.6"),
     ),
     (
         "caddy-2.6-http-get.bin",
@@ -201,7 +201,7 @@ const CASES: &[(&str, &str, &str, &str, Option<&str>)] = &[
         "",
         None,
     ),
-    ("vnc-rfb-3.8-banner.bin", "banner", "vnc", "", None),
+    ("vnc-rfb-3.8-banner.bin", "banner", "vnc", "VNC", None),
     (
         "dnsmasq-2.89-dns-version.bin",
         "dns-version",
