@@ -8,7 +8,7 @@ OUT holds `endpoints` (NAME ADDR STATE PORT per line), `nmap.xml`, `portolan.ndj
 what portolan says, how they compare) and the counts. With --update-expect, writes
 what nmap said into the `nmap = "..."` line of each endpoint of EXPECT_DIR/NAME.toml.
 """
-import json, pathlib, re, sys
+import json, pathlib, re, sys, tomllib
 import xml.etree.ElementTree as ET
 
 out, expect_dir = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
@@ -55,7 +55,19 @@ def number(version):
     return m.group(0) if m else ""
 
 
-rows, counts = [], {"same": 0, "more": 0, "less": 0, "neither": 0}
+# What each endpoint really is: the product the expect file names (written from the
+# package we installed and the bytes), to tell a miss from nmap naming another product.
+# A product nmap names that no endpoint of the program is named is another program's.
+truth, products, packages = {}, {}, {}
+for path in expect_dir.glob("*.toml"):
+    doc = tomllib.loads(path.read_text())
+    packages[path.stem] = doc["package"]
+    for ep in doc.get("endpoint", []):
+        truth[(path.stem, ep["state"], ep["port"])] = ep.get("product", "")
+        if ep.get("product"):
+            products.setdefault(path.stem, set()).add(ep["product"].lower())
+
+rows, counts = [], {"same": 0, "more": 0, "less": 0, "nmap_wrong": 0, "neither": 0}
 for line in (out / "endpoints").read_text().splitlines():
     name, addr, state, port = line.split()
     n, o = nmap.get((addr, int(port))), ours.get((addr, int(port)))
@@ -68,7 +80,11 @@ for line in (out / "endpoints").read_text().splitlines():
     # nmap's version field may carry more than the number ("9.2p1 Debian 2+deb12u10"):
     # the number is its first word, and that is what must agree.
     nnum, onum = number(nv), number(ov)
-    if np_ and (op.lower() != np_.lower() or (nnum and onum != nnum)):
+    real, package = truth.get((name, state, int(port)), ""), packages.get(name, name)
+    if np_ and products.get(name) and np_.lower() not in products[name] and op == real:
+        verdict = f"nmap names another program (this is {package})"
+        counts["nmap_wrong"] += 1
+    elif np_ and (op.lower() != np_.lower() or (nnum and onum != nnum)):
         verdict = "portolan names less"
         counts["less"] += 1
     elif np_:
@@ -100,7 +116,8 @@ print("\n".join(rows))
 print()
 times = (out / "times").read_text().split()
 print(f"Endpoints: {len(rows)}; same product and version: {counts['same']}; portolan names more: "
-      f"{counts['more']}; portolan names less: {counts['less']}; neither names a product: {counts['neither']}.")
+      f"{counts['more']}; portolan names less: {counts['less']}; nmap names a wrong product: "
+      f"{counts['nmap_wrong']}; neither names a product: {counts['neither']}.")
 nt, pt = float(times[1]), float(times[3])
 print(f"Wall time: nmap {nt:.1f} s, portolan {pt:.2f} s ({pt / nt:.3f}x).")
 print()
