@@ -80,10 +80,12 @@ fn replay(db: &Database, dir: &Path, state: &str, port: u16) -> portolan_engine:
         let name = step.name().to_string();
         let file = dir.join(format!("{state}-{port}-{name}.bin"));
         let mut received = fs::read(&file).unwrap_or_default();
-        let mut end = ends.get(&name).copied().unwrap_or(if received.is_empty() {
-            End::Quiet
-        } else {
-            End::Closed
+        // Without a record of how it ended: bytes end with a close, a TLS probe
+        // with nothing inside had no handshake, anything else heard nothing.
+        let mut end = ends.get(&name).copied().unwrap_or(match step {
+            _ if !received.is_empty() => End::Closed,
+            Step::Send(p) if p.kind == PayloadKind::Tls => End::NoConnection,
+            _ => End::Quiet,
         });
         if received.len() >= settings.banner_bytes {
             received.truncate(settings.banner_bytes);
@@ -132,6 +134,23 @@ fn every_corpus_endpoint_is_named_as_expected() {
         let dir = corpus().join("captures").join(name);
         for ep in &expect.endpoint {
             endpoints += 1;
+            let prefix = format!("{}-{}", ep.state, ep.port);
+            let captured = fs::read_dir(&dir).is_ok_and(|mut files| {
+                files.any(|f| {
+                    f.is_ok_and(|f| {
+                        f.file_name()
+                            .to_string_lossy()
+                            .starts_with(&format!("{prefix}."))
+                            || f.file_name()
+                                .to_string_lossy()
+                                .starts_with(&format!("{prefix}-"))
+                    })
+                })
+            });
+            if !captured {
+                failures.push(format!("{name} {prefix}: no captures in captures/{name}/"));
+                continue;
+            }
             let s = replay(&db, &dir, &ep.state, ep.port);
             let got = (s.name.as_str(), s.product.as_deref(), s.version.as_deref());
             let want = (
