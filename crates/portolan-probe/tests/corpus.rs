@@ -38,7 +38,10 @@ struct Endpoint {
     service: String,
     product: Option<String>,
     version: Option<String>,
-    #[allow(dead_code, reason = "what nmap said is for the docs' table, not asserted")]
+    #[allow(
+        dead_code,
+        reason = "what nmap said is for the docs' table, not asserted"
+    )]
     nmap: Option<String>,
 }
 
@@ -194,7 +197,10 @@ fn every_capture_belongs_to_an_expected_endpoint() {
                 file.starts_with(&format!("{}-{}-", ep.state, ep.port))
                     || file == format!("{}-{}.ends", ep.state, ep.port)
             });
-            assert!(known, "captures/{name}/{file}: no such endpoint in expect/{name}.toml");
+            assert!(
+                known,
+                "captures/{name}/{file}: no such endpoint in expect/{name}.toml"
+            );
         }
     }
 }

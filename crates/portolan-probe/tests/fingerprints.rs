@@ -336,7 +336,13 @@ fn written_answers_of_states_the_corpus_misses() {
             "HAProxy",
             "no backend server available",
         ),
-        ("socks5", b"\x05\x02", "socks5", "", "user name and password"),
+        (
+            "socks5",
+            b"\x05\x02",
+            "socks5",
+            "",
+            "user name and password",
+        ),
         ("socks5", b"\x05\xff", "socks5", "", "no acceptable method"),
         // A SOCKS 5 reply is only one when it answers our SOCKS 5 greeting.
         ("banner", b"\x05\x00", "", "", ""),
