@@ -68,7 +68,7 @@ impl Cli {
 /// `portolan scan`.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Times: 2 (seconds), 2s, 1.5s, 500ms or 1m.\n\nScan types: -sT (TCP connects, the default), -sU (UDP, with payloads of each\nport's protocol), or both: -sT -sU.\n\nExamples:\n  portolan scan 198.18.0.1 -p-\n  portolan scan -sU --top-ports 100 198.18.0.1\n  portolan scan -sT -sU -p U:53,161,T:22,80 198.18.0.1\n  portolan scan 198.18.1.0/24 -p 22,80 --open\n  portolan scan lab.example -p 1-1024 -oD results.ndjson"
+    after_help = "Times: 2 (seconds), 2s, 1.5s, 500ms or 1m.\n\nScan types: -sT (TCP connects, the default), -sU (UDP, with payloads of each\nport's protocol), or both: -sT -sU; -sn finds which hosts are up, without a\nport scan.\n\nExamples:\n  portolan scan 198.18.0.1 -p-\n  portolan scan -sU --top-ports 100 198.18.0.1\n  portolan scan -sT -sU -p U:53,161,T:22,80 198.18.0.1\n  portolan scan 198.18.1.0/24 -p 22,80 --open\n  portolan scan -sn 198.18.0.0/22\n  portolan scan lab.example -p 1-1024 -oD results.ndjson"
 )]
 #[expect(
     clippy::struct_excessive_bools,
@@ -248,7 +248,8 @@ pub struct ScanArgs {
     #[arg(long = "scan-type", value_name = "LETTER", hide = true)]
     pub scan_type: Vec<String>,
 
-    /// Accepted for nmap habits (`-Pn`): portolan never pings before scanning.
+    /// Accepted for nmap habits (`-Pn`): scanning every target without pinging it
+    /// first is already the default (see --discover).
     #[arg(long = "no-ping", hide = true)]
     pub no_ping: bool,
 
@@ -259,6 +260,27 @@ pub struct ScanArgs {
     /// Accepted for nmap habits (`-n`): portolan never does reverse DNS.
     #[arg(short = 'n', hide = true)]
     pub no_dns: bool,
+
+    /// Host discovery (`-sn` is a scan type; these are its options).
+    #[command(flatten)]
+    pub discovery: DiscoveryOptions,
+}
+
+/// The host discovery options of `portolan scan`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DiscoveryOptions {
+    /// Find the hosts that are up first (ICMP echo and TCP pings; with raw sockets
+    /// also ICMP timestamp and ARP/neighbour discovery on Ethernet) and port-scan
+    /// only those; the others
+    /// are reported down. Off by default: every target is scanned as if up (nmap's
+    /// -Pn), since many hosts drop pings. `-sn` finds hosts without a port scan.
+    #[arg(long = "discover", help_heading = "Host discovery")]
+    pub discover: bool,
+
+    /// Discover hosts without raw sockets even when they are allowed: ICMP echo
+    /// through ping sockets (where `net.ipv4.ping_group_range` allows) and TCP connects.
+    #[arg(long = "unprivileged", help_heading = "Host discovery")]
+    pub unprivileged: bool,
 }
 
 /// The history options of `portolan scan`.

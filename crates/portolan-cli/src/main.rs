@@ -16,6 +16,7 @@
 
 mod args;
 mod demo;
+mod discover;
 mod duration;
 mod exit;
 mod fingerprint;

@@ -44,9 +44,24 @@ const LIST_PER_SHARD: usize = 12;
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum Line {
-    Header { shard: ShardInfo },
-    Trailer { shard_end: End },
+    Header {
+        shard: ShardInfo,
+    },
+    Trailer {
+        shard_end: End,
+    },
+    /// The hosts whose ICMP rate limit shaped a UDP scan.
+    Limited {
+        icmp_limited: Vec<Limit>,
+    },
     Result(Box<PortResult>),
+}
+
+/// One host of a `{"icmp_limited":[...]}` line.
+#[derive(Deserialize)]
+struct Limit {
+    addr: std::net::IpAddr,
+    period_ms: u64,
 }
 
 #[derive(Deserialize)]
@@ -392,6 +407,7 @@ fn check(input: &mut Input, cover: &mut Coverage) -> anyhow::Result<()> {
                 )))
             }
             Line::Trailer { shard_end } => ended = Some(shard_end.complete),
+            Line::Limited { .. } => {}
             Line::Result(r) => cover
                 .answer(&r, shard)
                 .map_err(|why| refuse(&r, why, &format!(": line {number}")))?,
@@ -631,13 +647,26 @@ fn write(
         match input.source {
             Source::History(id) => replay(&input.path, id, one)?,
             Source::Ndjson => {
+                let mut limited = Vec::new();
                 read_lines(&input.path, |line, _| match line {
                     Line::Result(r) => one(&r),
+                    Line::Limited { icmp_limited } => {
+                        limited.extend(icmp_limited);
+                        Ok(())
+                    }
                     _ => Ok(()),
                 })?;
+                // Each shard's verdict carries over to the merged scan.
+                summary.icmp_limited.extend(
+                    limited
+                        .into_iter()
+                        .map(|l| (l.addr, std::time::Duration::from_millis(l.period_ms))),
+                );
             }
         }
     }
+    summary.icmp_limited.sort();
+    summary.icmp_limited.dedup_by_key(|(addr, _)| *addr);
     summary.complete = complete;
     summary.elapsed = clock.elapsed();
     sink.finish(&summary)?;
@@ -735,5 +764,16 @@ mod tests {
             Some("3/8".into())
         );
         assert!(shard_of(&words(&["10.0.0.1", "-p", "1"])).is_none());
+    }
+
+    #[test]
+    fn the_icmp_rate_limit_line_of_a_shard_is_read_as_such() {
+        let line = br#"{"icmp_limited":[{"addr":"198.18.0.1","period_ms":1000}]}"#;
+        let Ok(Line::Limited { icmp_limited }) = serde_json::from_slice::<Line>(line) else {
+            panic!("not read as the ICMP rate limit line");
+        };
+        assert_eq!(icmp_limited.len(), 1);
+        assert_eq!(icmp_limited[0].addr.to_string(), "198.18.0.1");
+        assert_eq!(icmp_limited[0].period_ms, 1000);
     }
 }

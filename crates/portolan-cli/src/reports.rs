@@ -98,6 +98,11 @@ impl Sink for Reports {
 }
 
 impl Reports {
+    /// A host's discovery result, to every report.
+    pub fn host(&mut self, h: &portolan_engine::HostResult) -> Result<(), SinkError> {
+        self.each(|report| report.host(h))
+    }
+
     pub fn start(&mut self, info: &RunInfo) -> io::Result<()> {
         self.outputs.iter_mut().try_for_each(|r| r.start(info))
     }
@@ -152,6 +157,10 @@ impl Report for BestEffort {
     }
     fn result(&mut self, result: &PortResult) -> io::Result<()> {
         self.call(|r| r.result(result));
+        Ok(())
+    }
+    fn host(&mut self, host: &portolan_engine::HostResult) -> io::Result<()> {
+        self.call(|r| r.host(host));
         Ok(())
     }
     fn flush(&mut self) -> io::Result<()> {

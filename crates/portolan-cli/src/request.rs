@@ -186,6 +186,86 @@ pub struct ScanRequest {
     pub proxy: Option<ProxyConfig>,
     /// `--on-open`: the command to run per open port.
     pub on_open: Option<crate::on_open::OnOpenConfig>,
+    /// `-sn` or `--discover`: find the hosts that are up first.
+    pub discovery: Option<DiscoveryConfig>,
+}
+
+/// Host discovery as asked for (`-sn`, `--discover`, `--unprivileged`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiscoveryConfig {
+    /// `-sn`: discovery only, no port scan.
+    pub only: bool,
+    /// Which pings: raw ones when the privilege is there, or never.
+    pub mode: PingMode,
+    /// Timeouts and retries, the port scan's (`-T`, `--max-retries`, ...).
+    pub timing: portolan_engine::Timing,
+}
+
+/// Whether host discovery may use raw sockets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PingMode {
+    /// Raw ICMP (echo, timestamp) and neighbour discovery when `CAP_NET_RAW` is
+    /// there, else the unprivileged pings.
+    Auto,
+    /// `--unprivileged`: ping sockets and TCP connects only.
+    Unprivileged,
+}
+
+/// What the `-sX` letters ask for, and host discovery; `-sn` scans no port, and
+/// has no port results for the history (of ports) to record.
+fn plan(args: &ScanArgs) -> anyhow::Result<(Plan, Option<DiscoveryConfig>)> {
+    let only = scantype::discovery_only(&args.scan_type).map_err(usage)?;
+    let letters: &[String] = if only { &[] } else { &args.scan_type };
+    let plan = scantype::resolve(letters).map_err(usage)?;
+    Ok((plan, discovery(args, only)?))
+}
+
+/// The host discovery of a request, checked against what else was typed.
+fn discovery(args: &ScanArgs, only: bool) -> anyhow::Result<Option<DiscoveryConfig>> {
+    let d = &args.discovery;
+    if !only && !d.discover {
+        if d.unprivileged {
+            return Err(usage(
+                "--unprivileged is about host discovery: it goes with -sn or --discover",
+            ));
+        }
+        return Ok(None);
+    }
+    let what = if only { "-sn" } else { "--discover" };
+    if args.no_ping {
+        return Err(usage(format!(
+            "{what} pings the hosts first; -Pn says not to"
+        )));
+    }
+    if only && d.discover {
+        return Err(usage(
+            "-sn is discovery alone, --discover is discovery before a port scan: give one",
+        ));
+    }
+    if args.proxy.is_some() {
+        return Err(usage(format!(
+            "{what} cannot go through --proxy: a proxy cannot ping"
+        )));
+    }
+    if args.shard.is_some() {
+        return Err(usage(format!(
+            "{what} cannot go with --shard: shards must scan the same pairs"
+        )));
+    }
+    if only && args.identify {
+        return Err(usage(
+            "-sn scans no port, so -sV has nothing to identify; use --discover -sV",
+        ));
+    }
+    Ok(Some(DiscoveryConfig {
+        only,
+        mode: if d.unprivileged {
+            PingMode::Unprivileged
+        } else {
+            PingMode::Auto
+        },
+        timing: portolan_engine::Timing::default(),
+    }))
 }
 
 /// A checked `--proxy`: its URL and the address it was found at.
@@ -193,6 +273,41 @@ pub struct ScanRequest {
 pub struct ProxyConfig {
     pub url: portolan_proxy::ProxyUrl,
     pub addr: std::net::SocketAddr,
+    /// For a proxy that resolves names (`socks5h://`, `http://`): the scan's target
+    /// names, left unresolved here, each with its stand-in address.
+    pub names: Arc<portolan_proxy::RemoteNames>,
+}
+
+/// The resolver of a scan whose proxy resolves names: a name is never looked up
+/// here, it gets its stand-in (see `portolan_proxy::RemoteNames`), and the proxy
+/// transport sends the proxy the name.
+struct LeftToTheProxy<'a>(&'a portolan_proxy::RemoteNames);
+
+/// The resolver of the scan's target names: the proxy's stand-ins when it resolves
+/// names, else the environment's.
+fn target_resolver<'a>(proxy: Option<&'a ProxyConfig>, env: &'a dyn Env) -> Box<dyn Resolver + 'a> {
+    match proxy.filter(|p| p.url.scheme.remote_names()) {
+        Some(p) => Box::new(LeftToTheProxy(&p.names)),
+        None => Box::new(EnvResolver(env)),
+    }
+}
+
+/// The environment's resolver, owned by a box.
+struct EnvResolver<'a>(&'a dyn Env);
+
+impl Resolver for EnvResolver<'_> {
+    fn resolve(&self, name: &str) -> std::io::Result<Vec<std::net::IpAddr>> {
+        self.0.resolver().resolve(name)
+    }
+}
+
+impl Resolver for LeftToTheProxy<'_> {
+    fn resolve(&self, name: &str) -> std::io::Result<Vec<std::net::IpAddr>> {
+        self.0
+            .stand_in(name)
+            .map(|a| vec![a])
+            .map_err(std::io::Error::other)
+    }
 }
 
 /// Connections to one proxy at once when `--proxy-concurrency` is not given: a proxy
@@ -217,6 +332,7 @@ pub fn proxy_config(text: &str, resolver: &dyn Resolver) -> anyhow::Result<Proxy
     Ok(ProxyConfig {
         addr: std::net::SocketAddr::new(ip, url.port),
         url,
+        names: Arc::default(),
     })
 }
 
@@ -414,7 +530,7 @@ pub fn scan_request(
     };
     let args = args.as_ref();
     check_conflicts(args, resume.is_some())?;
-    let plan = scantype::resolve(&args.scan_type).map_err(usage)?;
+    let (plan, discovery) = plan(args)?;
     let proxy = match &args.proxy {
         Some(text) => {
             if plan.udp || plan.tcp != Some(ScanKind::Connect) {
@@ -426,7 +542,7 @@ pub fn scan_request(
         }
         None => None,
     };
-    let history = history(args, env);
+    let history = history(args, env, discovery.is_some_and(|d| d.only));
     let outputs = outputs(args, &history, env)?;
     let (tcp_ports, udp_ports) = ports(args, plan)?;
     let udp = udp_ports.map(Arc::new);
@@ -435,11 +551,12 @@ pub fn scan_request(
         (None, Some(udp)) => udp.clone(),
         (None, None) => return Err(usage("no protocol to scan")),
     };
-    let (targets, target_words) = targets(args, env)?;
-    check_endpoint_protocols(&targets, plan)?;
+    let (targets, target_words) = targets(args, env, &*target_resolver(proxy.as_ref(), env))?;
+    check_endpoint_protocols(&targets, plan, discovery.as_ref())?;
     let (ports, udp) = endpoint_ports(&targets, plan, ports, udp);
     let targets = Arc::new(targets);
     let timing = timing(args)?;
+    let discovery = discovery.map(|d| DiscoveryConfig { timing, ..d });
     let mut probe = probe(args, env)?;
     if let (Some(p), Some(proxy)) = (probe.as_mut(), proxy.as_ref()) {
         // -sV talks to the open ports through the same proxy, as many at once as
@@ -487,6 +604,7 @@ pub fn scan_request(
         notes,
         proxy,
         on_open: on_open(args)?,
+        discovery,
     })
 }
 
@@ -533,8 +651,18 @@ fn endpoint_ports(
 
 /// `HOST:PORT/udp` endpoints need a UDP scan and TCP ones a TCP scan, as `U:` and
 /// `T:` ports do.
-fn check_endpoint_protocols(targets: &TargetSet, plan: Plan) -> anyhow::Result<()> {
+fn check_endpoint_protocols(
+    targets: &TargetSet,
+    plan: Plan,
+    discovery: Option<&DiscoveryConfig>,
+) -> anyhow::Result<()> {
     let first = |proto| targets.endpoints(proto).first().cloned();
+    if let (Some(_), Some(e)) = (discovery, first(Protocol::Tcp).or(first(Protocol::Udp))) {
+        return Err(usage(format!(
+            "endpoint {}:{} is scanned as given: host discovery (-sn, --discover) pings hosts, not endpoints",
+            e.addr, e.port
+        )));
+    }
     if let (false, Some(e)) = (plan.udp, first(Protocol::Udp)) {
         return Err(usage(format!(
             "endpoint {}:{}/udp needs a UDP scan; add -sU (with -sT to scan TCP too)",
@@ -562,6 +690,21 @@ impl ScanRequest {
         let mut all = self.ports.as_slice().to_vec();
         all.extend(eps.iter().map(|e| e.port));
         Arc::new(PortList::from_ports(all).unwrap_or_else(|| (*self.ports).clone()))
+    }
+
+    /// The UDP ports the history keeps answered bits for (none without a UDP
+    /// pass): the UDP list and the ports of the explicit UDP endpoints.
+    pub fn answered_udp_ports(&self) -> Option<Arc<PortList>> {
+        let udp = self.udp.as_ref()?;
+        let eps = self.targets.endpoints(Protocol::Udp);
+        if eps.is_empty() {
+            return Some(udp.clone());
+        }
+        let mut all = udp.as_slice().to_vec();
+        all.extend(eps.iter().map(|e| e.port));
+        Some(Arc::new(
+            PortList::from_ports(all).unwrap_or_else(|| (**udp).clone()),
+        ))
     }
 }
 
@@ -592,9 +735,11 @@ fn check_conflicts(args: &ScanArgs, resuming: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn history(args: &ScanArgs, env: &dyn Env) -> History {
+/// The history asked for; none for `-sn` (`discovery_only`), which has no port
+/// results for the history (of ports) to record.
+fn history(args: &ScanArgs, env: &dyn Env, discovery_only: bool) -> History {
     let h = &args.history;
-    if h.no_history {
+    if h.no_history || discovery_only {
         History::Off
     } else if let Some(db) = &h.db {
         History::Named(db.clone())
@@ -932,7 +1077,12 @@ fn use_stored_targets(
 
 /// The target set, and the targets as given (typed, then the words of `-iL` files)
 /// for the history.
-fn targets(args: &ScanArgs, env: &dyn Env) -> anyhow::Result<(TargetSet, Vec<String>)> {
+/// The targets as typed and read, names resolved with `resolver`.
+fn targets(
+    args: &ScanArgs,
+    env: &dyn Env,
+    resolver: &dyn Resolver,
+) -> anyhow::Result<(TargetSet, Vec<String>)> {
     let mut specs = args.targets.clone();
     if args.targets.is_empty() && args.input_list.is_empty() {
         return Err(usage(
@@ -980,7 +1130,7 @@ fn targets(args: &ScanArgs, env: &dyn Env) -> anyhow::Result<(TargetSet, Vec<Str
             .with_context(|| format!("in scope file {}", path.display()))?;
         b = b.scope(Some(scope));
     }
-    Ok((b.build(env.resolver())?, specs))
+    Ok((b.build(resolver)?, specs))
 }
 
 fn timing(args: &ScanArgs) -> anyhow::Result<Timing> {
@@ -1579,8 +1729,31 @@ mod tests {
     }
 
     #[test]
+    fn sn_is_discovery_alone_and_discover_is_discovery_before_the_scan() {
+        let sn = request(&["::1", "-sn"]);
+        let d = sn.discovery.expect("-sn asks for discovery");
+        assert!(d.only && d.mode == PingMode::Auto);
+        assert!(matches!(sn.history, History::Off), "-sn is not recorded");
+        let d = request(&["::1", "--discover", "--unprivileged"])
+            .discovery
+            .unwrap();
+        assert!(!d.only && d.mode == PingMode::Unprivileged);
+        assert!(
+            request(&["::1"]).discovery.is_none(),
+            "-Pn stays the default"
+        );
+        assert!(refused(&["::1", "-sn", "-sT"]).contains("--discover"));
+        assert!(refused(&["::1", "-sn", "-Pn"]).contains("-Pn"));
+        assert!(refused(&["::1", "--discover", "-Pn"]).contains("-Pn"));
+        assert!(refused(&["::1", "-sn", "--discover"]).contains("give one"));
+        assert!(refused(&["::1", "-sn", "-sV"]).contains("--discover -sV"));
+        assert!(refused(&["::1", "--unprivileged"]).contains("-sn or --discover"));
+        assert!(refused(&["::1", "--discover", "--shard", "1/2"]).contains("--shard"));
+        assert!(refused(&["[::1]:80", "--discover"]).contains("endpoint"));
+    }
+
+    #[test]
     fn unavailable_scan_types_say_what_to_use() {
-        assert!(refused(&["::1", "-sn"]).contains("never pings"));
         assert!(refused(&["::1", "-sC"]).contains("-sV"));
         assert!(refused(&["::1", "-sZ"]).contains("-sZ"));
     }
@@ -1828,6 +2001,41 @@ mod tests {
         ]);
         assert_eq!(r.proxy.unwrap().addr, "[::1]:3128".parse().unwrap());
         assert!(request(&["::1"]).proxy.is_none());
+    }
+
+    #[test]
+    fn names_are_left_to_a_proxy_that_resolves_them() {
+        use portolan_engine::TargetOrder;
+        let first = |words: &[&str]| {
+            let r = request(words);
+            let mut order = portolan_target::ScanOrder::sequential(r.targets.clone(), r.ports);
+            let e = order.next_endpoint().unwrap();
+            (
+                e.addr.to_string(),
+                e.name.as_deref().map(str::to_owned),
+                r.proxy,
+            )
+        };
+        // socks5h:// and http://: not looked up here (nowhere.test does not resolve
+        // here at all), a stand-in in 0.0.0.0/8 that the transport turns back into
+        // the name.
+        for proxy in ["socks5h://127.0.0.1:1080", "http://127.0.0.1:3128"] {
+            let (addr, name, p) = first(&["nowhere.test", "-p", "80", "--proxy", proxy]);
+            assert_eq!(
+                (addr.as_str(), name.as_deref()),
+                ("0.0.0.1", Some("nowhere.test"))
+            );
+            let table = p.unwrap().names.table();
+            assert_eq!(table[&"0.0.0.1".parse().unwrap()], "nowhere.test");
+        }
+        // socks5://: resolved here, as without a proxy.
+        let (addr, name, p) = first(&["lab.test", "-p", "80", "--proxy", "socks5://127.0.0.1:1"]);
+        assert_eq!(
+            (addr.as_str(), name.as_deref()),
+            ("198.18.0.1", Some("lab.test"))
+        );
+        assert!(p.unwrap().names.table().is_empty());
+        refused(&["nowhere.test", "--proxy", "socks5://127.0.0.1:1"]);
     }
 
     #[test]

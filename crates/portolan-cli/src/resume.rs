@@ -6,7 +6,8 @@
 //! ([`crate::request`]) check those arguments again, rebuilds the same
 //! [`ScanOrder`](portolan_target::ScanOrder) from the same seed, and walks it through
 //! [`Skip`], which passes over every pair the run's answered bitmaps record
-//! (see `portolan_store::Answered`). The pairs already answered are replayed into
+//! (see `portolan_store::Answered`: one per protocol, so a `-sU` or `-sS -sU` run
+//! resumes its UDP pass as its TCP one). The pairs already answered are replayed into
 //! this session's reports, so its outputs hold the whole scan, and the new results
 //! are recorded into the same run, which is complete once a session finishes.
 //! The targets are those stored with the run (`-iL` files' words included), not the
@@ -17,7 +18,7 @@
 use std::path::PathBuf;
 
 use portolan_engine::TargetOrder;
-use portolan_engine::{Endpoint, PortResult, Summary};
+use portolan_engine::{Endpoint, PortResult, Protocol, Summary};
 use portolan_output::RunInfo;
 use portolan_store::{Answered, NewRun, Recorder, RunLock, RunRow, Store};
 
@@ -26,18 +27,21 @@ use crate::exit::usage;
 use crate::reports::{BestEffort, Reports};
 use crate::request::{History, OrderKind, ResumeWhich, ScanRequest, Stored};
 
-/// A walk that leaves out the pairs already answered.
+/// A walk of one protocol's pass that leaves out the pairs already answered.
 pub struct Skip<O> {
     inner: O,
     answered: Answered,
+    proto: Protocol,
     skipped: u128,
 }
 
 impl<O: TargetOrder> Skip<O> {
-    pub fn new(inner: O, answered: Answered) -> Self {
+    /// Walks `inner`, the pass of `proto`, past what `answered` records.
+    pub fn new(inner: O, answered: Answered, proto: Protocol) -> Self {
         Skip {
             inner,
             answered,
+            proto,
             skipped: 0,
         }
     }
@@ -57,7 +61,7 @@ impl<O: TargetOrder> TargetOrder for Skip<O> {
     fn total(&self) -> u128 {
         self.inner
             .total()
-            .saturating_sub(u128::from(self.answered.count()))
+            .saturating_sub(u128::from(self.answered.count_of(self.proto)))
     }
 
     fn consumed(&self) -> u128 {
@@ -93,9 +97,9 @@ pub struct Session {
 }
 
 /// Whether the recorded arguments of a run ask for a UDP scan (`-sU`, in any of
-/// the spellings the arguments accept). Runs with UDP are recorded without the
-/// answered bitmaps (see `portolan_store::db::NewRun::udp`), so they are refused
-/// with this reason rather than the size one.
+/// the spellings the arguments accept). Runs with UDP recorded before the history's
+/// schema version 4 have no answered bitmaps, so they are refused with this reason
+/// rather than the size one.
 fn scanned_udp(argv: &[String]) -> bool {
     argv.iter().enumerate().any(|(i, w)| {
         w == "-sU"
@@ -141,7 +145,7 @@ impl Session {
         }
         if !run.resumable && scanned_udp(&run.argv) {
             return Err(usage(format!(
-                "scan {id} scanned UDP and cannot be resumed: the history records which pairs were answered for TCP scans only; start it again"
+                "scan {id} scanned UDP and was recorded by an older portolan, without the answered UDP pairs: it cannot be resumed; start it again"
             )));
         }
         if !run.resumable {
@@ -219,6 +223,7 @@ impl Session {
             };
             let targets = cfg.target_words.join(" ");
             let answered_ports = cfg.answered_ports();
+            let answered_udp = cfg.answered_udp_ports();
             let new = NewRun {
                 command_line: &info.command_line,
                 argv: &cfg.record_argv,
@@ -227,11 +232,12 @@ impl Session {
                 // Endpoints' hosts have answered bitmaps too: counted (at most one
                 // each) in the size that decides whether the run is resumable.
                 hosts: info.hosts.saturating_add(
-                    cfg.targets.endpoints(portolan_engine::Protocol::Tcp).len() as u128,
+                    (cfg.targets.endpoints(Protocol::Tcp).len()
+                        + cfg.targets.endpoints(Protocol::Udp).len()) as u128,
                 ),
                 seed,
                 started: info.started,
-                udp: cfg.udp.is_some(),
+                udp: answered_udp.as_deref(),
             };
             // The reports are open by now: a database that fails here (full,
             // read-only, locked past the wait) is a warning, and the scan goes on
@@ -311,11 +317,21 @@ impl Session {
     }
 }
 
+/// Pairs of the whole scan, of every protocol (before any shard takes its share).
 fn cfg_total(cfg: &ScanRequest) -> u128 {
-    cfg.targets
-        .hosts()
-        .saturating_mul(cfg.ports.len() as u128)
-        .saturating_add(cfg.targets.endpoints(portolan_engine::Protocol::Tcp).len() as u128)
+    let pass = |ports: usize, proto| {
+        cfg.targets
+            .hosts()
+            .saturating_mul(ports as u128)
+            .saturating_add(cfg.targets.endpoints(proto).len() as u128)
+    };
+    let tcp = if cfg.kind.is_some() {
+        pass(cfg.ports.len(), Protocol::Tcp)
+    } else {
+        0
+    };
+    let udp = cfg.udp.as_ref().map_or(0, |u| pass(u.len(), Protocol::Udp));
+    tcp.saturating_add(udp)
 }
 
 /// Says once that this scan goes unrecorded, and why.

@@ -16,7 +16,7 @@ use portolan_engine::{
 };
 use portolan_output::{RunInfo, ShardInfo};
 use portolan_probe::UdpPayloads;
-use portolan_target::{HostKey, PortList, ScanOrder};
+use portolan_target::{HostKey, PortList, ScanOrder, TargetSet};
 
 use crate::exit::{Outcome, Signal};
 use crate::request::{self, OrderKind, ScanRequest, Typed};
@@ -40,6 +40,15 @@ impl Signals {
         }
     }
 
+    /// How the run ended: done, or stopped by a signal.
+    fn outcome(&self, complete: bool) -> Outcome {
+        if complete {
+            Outcome::Done
+        } else {
+            Outcome::Stopped(self.which())
+        }
+    }
+
     fn which(&self) -> Signal {
         if self.terminated.load(Ordering::Relaxed) {
             Signal::Terminate
@@ -56,8 +65,9 @@ fn transport(
     proxy: Option<&request::ProxyConfig>,
 ) -> anyhow::Result<Box<dyn Transport>> {
     if let Some(p) = proxy {
-        let t =
-            ProxyTransport::new(p.url.clone(), p.addr).context("cannot create the event poller")?;
+        let t = ProxyTransport::new(p.url.clone(), p.addr)
+            .context("cannot create the event poller")?
+            .remote_names(p.names.table());
         return Ok(Box::new(t));
     }
     match kind {
@@ -97,13 +107,22 @@ pub fn run(typed: &Typed, command_line: String) -> anyhow::Result<Outcome> {
         eprintln!("portolan: note: {note}");
     }
     let cancel = signals.cancel.clone();
-    let passes = passes(&cfg);
-    let total: u128 = passes.iter().map(|(_, o)| o.total()).sum();
+    let total: u128 = passes(&cfg, &cfg.targets).iter().map(|p| p.1.total()).sum();
     let mut sink = crate::reports::reports(&cfg, total)?;
     let info = run_info(&cfg, command_line);
     sink.start(&info)?;
     let answered = session.attach(&cfg, &info, &mut sink)?;
-    let answered = answered.unwrap_or_else(|| portolan_store::Answered::new(cfg.answered_ports()));
+    let answered = answered.unwrap_or_else(|| {
+        let none = portolan_store::Answered::new(cfg.answered_ports());
+        match cfg.answered_udp_ports() {
+            Some(udp) => none.with_udp(udp),
+            None => none,
+        }
+    });
+    let (passes, discovered) = match discover_first(&cfg, &cancel, &mut sink, &session)? {
+        First::Scan(passes, discovered) => (passes, discovered),
+        First::Done(summary) => return Ok(signals.outcome(summary.complete)),
+    };
     let scanner = cfg.engine.clone().cancel_flag(cancel.clone()).build();
     let to_identify = session.take_to_identify();
     let payload_seed = match cfg.order {
@@ -119,8 +138,8 @@ pub fn run(typed: &Typed, command_line: String) -> anyhow::Result<Outcome> {
         }
         let mut summary: Option<Summary> = None;
         let mut before: u128 = 0;
-        let last = passes.len().saturating_sub(1);
-        for (pass_index, (proto, order)) in passes.into_iter().enumerate() {
+        let mut passes = passes.into_iter().peekable();
+        while let Some((proto, order)) = passes.next() {
             if cancel.load(Ordering::Relaxed) {
                 break;
             }
@@ -146,21 +165,13 @@ pub fn run(typed: &Typed, command_line: String) -> anyhow::Result<Outcome> {
                 before,
                 total,
                 tally: &mut tally,
-                hosts_done: pass_index == last,
+                hosts_done: passes.peek().is_none(),
             };
-            // Only TCP pairs are ever answered in a resumed run (see the history).
-            let pass = if proto == Protocol::Tcp {
-                let mut order = crate::resume::Skip::new(order, answered.clone());
-                run_pass(&scanner, &mut order, transport.as_mut(), &mut offset)?
-            } else {
-                let mut order = order;
-                run_pass(&scanner, &mut order, transport.as_mut(), &mut offset)?
-            };
+            // A resumed run skips what each protocol's pass already answered.
+            let mut order = crate::resume::Skip::new(order, answered.clone(), proto);
+            let pass = run_pass(&scanner, &mut order, transport.as_mut(), &mut offset)?;
             before += pass_total;
-            summary = Some(match summary {
-                None => pass,
-                Some(s) => add(s, pass),
-            });
+            summary = Some(summary.map_or(pass.clone(), |s| add(s, pass)));
         }
         if !cancel.load(Ordering::Relaxed) {
             let capped = summary.as_ref().map_or(&[][..], |s| &s.capped[..]);
@@ -175,16 +186,68 @@ pub fn run(typed: &Typed, command_line: String) -> anyhow::Result<Outcome> {
     };
     sink.confirmed.fill(&mut all_open);
     summary.all_open = all_open;
+    let summary = with_discovery(summary, discovered);
     let finished = sink.finish(&summary);
     if let Some(e) = failure {
         return Err(e);
     }
     finished?;
-    Ok(if summary.complete {
-        Outcome::Done
-    } else {
-        Outcome::Stopped(signals.which())
-    })
+    Ok(signals.outcome(summary.complete))
+}
+
+/// The run's summary, host discovery's time and completeness included.
+fn with_discovery(mut summary: Summary, d: Option<portolan_engine::HostSummary>) -> Summary {
+    if let Some(d) = d {
+        summary.elapsed += d.elapsed;
+        summary.complete &= d.complete;
+    }
+    summary
+}
+
+/// What host discovery leaves to do.
+enum First {
+    /// These passes: over every target when discovery did not run, else over the
+    /// hosts found up (hosts found down are not port-scanned), with discovery's
+    /// summary.
+    Scan(
+        Vec<(Protocol, ScanOrder)>,
+        Option<portolan_engine::HostSummary>,
+    ),
+    /// `-sn`: the reports are finished with this summary.
+    Done(Summary),
+}
+
+/// Host discovery, when asked for: `-sn` finishes the reports; an error finishes
+/// them too before it is told.
+fn discover_first(
+    cfg: &ScanRequest,
+    cancel: &Arc<AtomicBool>,
+    sink: &mut crate::reports::Reports,
+    session: &Session,
+) -> anyhow::Result<First> {
+    let Some(d) = &cfg.discovery else {
+        return Ok(First::Scan(passes(cfg, &cfg.targets), None));
+    };
+    let found = match crate::discover::run(d, &cfg.targets, cancel, sink) {
+        Ok(found) => found,
+        Err(e) => {
+            let _ = sink.finish(&session.merge(Summary::default()));
+            return Err(e);
+        }
+    };
+    if !d.only {
+        let passes = found
+            .targets()
+            .map_or_else(Vec::new, |up| passes(cfg, &Arc::new(up)));
+        return Ok(First::Scan(passes, Some(found.summary)));
+    }
+    let summary = Summary {
+        elapsed: found.summary.elapsed,
+        complete: found.summary.complete,
+        ..Summary::default()
+    };
+    sink.finish(&summary)?;
+    Ok(First::Done(summary))
 }
 
 /// The wildcard check (see `crate::wildcard`): the canary ports of every host
@@ -222,7 +285,12 @@ fn run_info(cfg: &ScanRequest, command_line: String) -> RunInfo {
     RunInfo {
         command_line,
         started: SystemTime::now(),
-        ports: ports_spec(cfg),
+        // `-sn` scans no port.
+        ports: if cfg.discovery.is_some_and(|d| d.only) {
+            String::new()
+        } else {
+            ports_spec(cfg)
+        },
         hosts: cfg.targets.hosts(),
         shard: cfg.shard.map(|plan| ShardInfo {
             index: plan.shard.index(),
@@ -238,15 +306,14 @@ fn run_info(cfg: &ScanRequest, command_line: String) -> RunInfo {
     }
 }
 
-/// The engine passes of a run: TCP (when asked for) with its ports, then UDP with
-/// its own, each walked in the run's order.
-fn passes(cfg: &ScanRequest) -> Vec<(Protocol, ScanOrder)> {
+/// The engine passes of a run over `targets` (the request's, or the hosts found
+/// up): TCP (when asked for) with its ports, then UDP with its own, each walked in
+/// the run's order.
+fn passes(cfg: &ScanRequest, targets: &Arc<TargetSet>) -> Vec<(Protocol, ScanOrder)> {
     let walk = |ports: &Arc<PortList>, proto: Protocol| {
         let order = match cfg.order {
-            OrderKind::Random { seed } => {
-                ScanOrder::random(cfg.targets.clone(), ports.clone(), seed)
-            }
-            OrderKind::Sequential => ScanOrder::sequential(cfg.targets.clone(), ports.clone()),
+            OrderKind::Random { seed } => ScanOrder::random(targets.clone(), ports.clone(), seed),
+            OrderKind::Sequential => ScanOrder::sequential(targets.clone(), ports.clone()),
         };
         let order = match cfg.shard {
             Some(plan) => order.shard(

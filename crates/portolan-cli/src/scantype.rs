@@ -64,10 +64,23 @@ impl ScanType {
             ScanType::Connect => Ok(Part::Tcp(ScanKind::Connect)),
             ScanType::Syn => Ok(Part::Tcp(ScanKind::Syn)),
             ScanType::Udp => Ok(Part::Udp),
-            ScanType::NoPortScan => Err("-sn (host discovery only) is not available: portolan never pings; scan a few common ports instead, e.g. -p 22,80,443 --open".into()),
+            ScanType::NoPortScan => Err("-sn finds hosts without a port scan: it cannot go with -sT, -sS or -sU (use --discover to port-scan the hosts found up)".into()),
             ScanType::Scripts => Err("-sC (nmap scripts) is not supported: -sV identifies the service behind each open port".into()),
         }
     }
+}
+
+/// Whether `-sn` (host discovery, no port scan) was given: alone, or with other
+/// `-sn`s (any other scan type with it is an error, from [`resolve`]).
+pub fn discovery_only(letters: &[String]) -> Result<bool, String> {
+    let mut only = false;
+    for l in letters {
+        only |= ScanType::parse(l)? == ScanType::NoPortScan;
+    }
+    if only && letters.iter().any(|l| l != "n") {
+        return Err(ScanType::NoPortScan.kind().err().unwrap_or_default());
+    }
+    Ok(only)
 }
 
 /// The plan of every `-sX` given: TCP connects when none is; `-sU` alone scans
@@ -144,11 +157,22 @@ mod tests {
 
     #[test]
     fn unavailable_types_say_what_to_use() {
-        for (l, hint) in [("n", "-p 22,80,443"), ("C", "-sV")] {
+        for (l, hint) in [("n", "--discover"), ("C", "-sV")] {
             let e = resolve(&[l.into()]).unwrap_err();
             assert!(e.starts_with(&format!("-s{l}")), "{e}");
             assert!(e.contains(hint), "{e}");
         }
+    }
+
+    #[test]
+    fn sn_alone_is_discovery_only_and_with_a_port_scan_an_error() {
+        let l = |v: &[&str]| v.iter().map(ToString::to_string).collect::<Vec<_>>();
+        assert_eq!(discovery_only(&l(&["n"])), Ok(true));
+        assert_eq!(discovery_only(&l(&["n", "n"])), Ok(true));
+        assert_eq!(discovery_only(&l(&["T"])), Ok(false));
+        assert_eq!(discovery_only(&[]), Ok(false));
+        let e = discovery_only(&l(&["n", "S"])).unwrap_err();
+        assert!(e.starts_with("-sn") && e.contains("--discover"), "{e}");
     }
 
     #[test]

@@ -36,7 +36,7 @@ impl ConnectTransport {
         })
     }
 
-    fn open(addr: SocketAddr) -> io::Result<Socket> {
+    pub(crate) fn open(addr: SocketAddr) -> io::Result<Socket> {
         let socket = Socket::new(
             Domain::for_address(addr),
             Type::STREAM.nonblocking().cloexec(),
@@ -62,24 +62,24 @@ impl ConnectTransport {
         self.sockets[token] = Some(stream);
         Started::InFlight
     }
+}
 
-    /// Reads how the handshake of a writable socket ended; `None` if it has not.
-    fn outcome(stream: &TcpStream) -> Option<Result<Answer, Hiccup>> {
-        match stream.take_error() {
-            Ok(Some(e)) | Err(e) => return Some(from_error(stream, &e)),
-            Ok(None) => {}
-        }
-        match stream.peer_addr() {
-            Ok(peer) => {
-                if stream.local_addr().is_ok_and(|local| local == peer) {
-                    Some(Err(Hiccup::SelfConnect))
-                } else {
-                    Some(Ok(Answer::Connected))
-                }
+/// Reads how the handshake of a writable socket ended; `None` if it has not.
+pub(crate) fn outcome(stream: &TcpStream) -> Option<Result<Answer, Hiccup>> {
+    match stream.take_error() {
+        Ok(Some(e)) | Err(e) => return Some(from_error(stream, &e)),
+        Ok(None) => {}
+    }
+    match stream.peer_addr() {
+        Ok(peer) => {
+            if stream.local_addr().is_ok_and(|local| local == peer) {
+                Some(Err(Hiccup::SelfConnect))
+            } else {
+                Some(Ok(Answer::Connected))
             }
-            Err(e) if e.kind() == io::ErrorKind::NotConnected => None,
-            Err(e) => Some(from_error(stream, &e)),
         }
+        Err(e) if e.kind() == io::ErrorKind::NotConnected => None,
+        Err(e) => Some(from_error(stream, &e)),
     }
 }
 
@@ -93,7 +93,7 @@ fn from_error(stream: &TcpStream, e: &io::Error) -> Result<Answer, Hiccup> {
     }
 }
 
-fn started_from_error(e: &io::Error) -> Started {
+pub(crate) fn started_from_error(e: &io::Error) -> Started {
     match sys::classify(e.raw_os_error().unwrap_or(0)) {
         Classified::Answer(a) => Started::Answered(a),
         Classified::Hiccup(h) => Started::Hiccup(h),
@@ -146,7 +146,7 @@ impl ConnectTransport {
             let Some(stream) = self.sockets.get(token).and_then(Option::as_ref) else {
                 continue;
             };
-            let Some(outcome) = Self::outcome(stream) else {
+            let Some(outcome) = outcome(stream) else {
                 continue;
             };
             self.sockets[token] = None;

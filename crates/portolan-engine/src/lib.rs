@@ -20,6 +20,12 @@
 //!   them.
 //! - `udp`: [`UdpTransport`], connected UDP sockets with the payload of each port
 //!   injected; answers, ICMP port unreachable and other ICMP codes become answers.
+//! - `discovery`: host discovery (`-sn`, `--discover`): the sans-IO [`Discovery`]
+//!   machine (every host pinged by several methods per round, up on the first
+//!   answer, down after the retries, with the scheduler's timing and congestion),
+//!   [`Discoverer::run`] and the [`Pinger`] seam it drives.
+//! - `ping`: [`SocketPinger`], the real pinger: ICMP echo through unprivileged
+//!   ping sockets or raw ones, and TCP connect pings, on one epoll instance.
 //! - `scheduler`: the decisions (launches, timeouts, retries, per-host caps, rate
 //!   limit, local resource back-off) as a sans-IO [`Machine`] that is given the time
 //!   and the transport's events and answers with probes to send and results; and
@@ -95,7 +101,9 @@
 
 mod congestion;
 mod connect;
+mod discovery;
 mod icmp_limit;
+mod ping;
 mod proxy;
 mod result;
 mod scheduler;
@@ -107,11 +115,15 @@ mod transport;
 mod udp;
 
 pub use connect::ConnectTransport;
+pub use discovery::{
+    Discoverer, Discovery, HostSink, HostSummary, Ping, PingMethod, Pinger, Pong, Sent,
+};
 pub use icmp_limit::{HostLimit, IcmpPacer, Pace, Silence, QUIET_MIN};
+pub use ping::{IcmpMode, RawTcp, SocketPinger};
 pub use proxy::{proxy_reason, ProxyTransport};
 pub use result::{
-    AllOpen, Endpoint, HttpInfo, Method, PortResult, PortState, Protocol, Reason, Service, Summary,
-    TlsInfo,
+    AllOpen, Endpoint, HostResult, HostState, HttpInfo, Method, PortResult, PortState, Protocol,
+    Reason, Service, Summary, TlsInfo,
 };
 pub use scheduler::{
     Concurrency, EngineError, Machine, Progress, Rate, Scanner, ScannerBuilder, Sink, SinkError,

@@ -11,9 +11,14 @@
 //! speaks something else, hangs up mid-handshake) is not a port's state: it is
 //! returned from [`Transport::wait`] as an error, which ends the scan at once with
 //! one message instead of thousands of filtered ports.
+//!
+//! Names the proxy resolves (`socks5h://`, HTTP CONNECT) reach the scan as stand-in
+//! addresses (see `portolan_proxy::RemoteNames`); [`ProxyTransport::remote_names`]
+//! gives their table, and a probe of a stand-in asks the proxy for the name.
 
+use std::collections::HashMap;
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream as StdStream};
+use std::net::{IpAddr, SocketAddr, TcpStream as StdStream};
 use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
@@ -51,6 +56,8 @@ pub struct ProxyTransport {
     proxy: SocketAddr,
     probes: Vec<Option<Probe>>,
     failure: Option<io::Error>,
+    /// Stand-in addresses and the names they stand for.
+    names: HashMap<IpAddr, String>,
 }
 
 impl ProxyTransport {
@@ -63,7 +70,16 @@ impl ProxyTransport {
             proxy,
             probes: Vec::new(),
             failure: None,
+            names: HashMap::new(),
         })
+    }
+
+    /// The names the proxy resolves, by their stand-in addresses: a probe of one
+    /// sends the proxy the name (a SOCKS5 domain-name address, a CONNECT host).
+    #[must_use]
+    pub fn remote_names(mut self, names: HashMap<IpAddr, String>) -> Self {
+        self.names = names;
+        self
     }
 
     /// Remembers the proxy's own failure; the next [`Transport::wait`] returns it.
@@ -161,7 +177,14 @@ impl Transport for ProxyTransport {
     }
 
     fn start(&mut self, token: Token, addr: SocketAddr) -> Started {
-        let handshake = match Handshake::new(&self.url, &Destination::Addr(addr)) {
+        let dest = match self.names.get(&addr.ip()) {
+            Some(name) => Destination::Name {
+                host: name.clone(),
+                port: addr.port(),
+            },
+            None => Destination::Addr(addr),
+        };
+        let handshake = match Handshake::new(&self.url, &dest) {
             Ok(h) => h,
             Err(e) => {
                 self.fail(e);
@@ -321,5 +344,35 @@ mod tests {
             e.to_string().starts_with(&format!("proxy socks5://{dead}")),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_stand_in_is_sent_to_the_proxy_as_its_name() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let proxy = listener.local_addr().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut greeting = [0u8; 3];
+            s.read_exact(&mut greeting).unwrap();
+            s.write_all(&[5, 0]).unwrap();
+            // VER CMD RSV ATYP, then for a domain name: its length, the name, the port.
+            let mut head = [0u8; 5];
+            s.read_exact(&mut head).unwrap();
+            let mut rest = vec![0u8; usize::from(head[4]) + 2];
+            s.read_exact(&mut rest).unwrap();
+            tx.send((head, rest)).unwrap();
+            s.write_all(&[5, 0, 0, 1, 127, 0, 0, 1, 0, 0]).unwrap();
+        });
+        let url: ProxyUrl = format!("socks5h://{proxy}").parse().unwrap();
+        let stand_in: IpAddr = "0.0.0.1".parse().unwrap();
+        let names = HashMap::from([(stand_in, "lab.portolan.test".to_owned())]);
+        let mut t = ProxyTransport::new(url, proxy).unwrap().remote_names(names);
+        let answer = run(&mut t, 0, SocketAddr::new(stand_in, 6379)).unwrap();
+        assert_eq!(answer, Answer::Proxy(Reason::ProxyConnected));
+        let (head, rest) = rx.recv().unwrap();
+        assert_eq!(head[..4], [5, 1, 0, 3], "CONNECT to a domain name");
+        assert_eq!(&rest[..rest.len() - 2], b"lab.portolan.test");
+        assert_eq!(rest[rest.len() - 2..], 6379u16.to_be_bytes());
     }
 }

@@ -7,7 +7,8 @@
 use std::time::Duration;
 
 pub use portolan_model::{
-    Endpoint, HttpInfo, Method, PortResult, PortState, Protocol, Reason, Service, TlsInfo,
+    Endpoint, HostResult, HostState, HttpInfo, Method, PortResult, PortState, Protocol, Reason,
+    Service, TlsInfo,
 };
 
 /// Counts and timings of a whole run.

@@ -17,6 +17,11 @@
 //! per-peer token bucket (`icmp_ratelimit`: a burst of six, then one per period), so
 //! the suppressed answers never arrive, as on a real host.
 //!
+//! Host discovery runs over it too (it is a [`Pinger`]): a ping by ICMP or ARP is
+//! a probe of the host's port 0, a TCP ping one of its port, and the port's
+//! [`Behavior`] becomes the answer the method would get (an open port 0 is an echo
+//! reply, a closed TCP port a reset or a refused connection, ...).
+//!
 //! Only tests use it: it is compiled for the crate's own tests and with the `sim`
 //! feature, never into the `portolan` binary.
 
@@ -26,6 +31,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use crate::discovery::{PingMethod, Pinger, Pong, Sent};
 use crate::result::Reason;
 use crate::transport::{Answer, Event, Hiccup, Started, Token, Transport};
 
@@ -106,6 +112,8 @@ pub struct SimNet {
     icmp_buckets: HashMap<std::net::IpAddr, (Duration, Instant)>,
     /// Port unreachables the rate limit suppressed.
     pub icmp_suppressed: u64,
+    /// The method and destination of each ping in flight, to name its answer.
+    ping_methods: HashMap<Token, (PingMethod, SocketAddr)>,
 }
 
 /// Linux's burst of ICMP errors per peer (`XRLIM_BURST_FACTOR`).
@@ -137,6 +145,7 @@ impl SimNet {
             icmp_period: None,
             icmp_buckets: HashMap::new(),
             icmp_suppressed: 0,
+            ping_methods: HashMap::new(),
         }
     }
 
@@ -306,6 +315,68 @@ impl Transport for SimNet {
                         events.push(Event::Hiccup(token, hiccup));
                     }
                     None => {}
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The reason a ping by `method` gets from a port that answered `answer`.
+fn pong_reason(method: PingMethod, addr: SocketAddr, answer: Answer) -> Reason {
+    match (method, answer) {
+        (_, Answer::Unreachable(r) | Answer::Proxy(r)) => r,
+        (PingMethod::Echo, _) => Reason::EchoReply,
+        (PingMethod::Timestamp, _) => Reason::TimestampReply,
+        (PingMethod::Neighbor, _) if addr.is_ipv4() => Reason::ArpResponse,
+        (PingMethod::Neighbor, _) => Reason::NdResponse,
+        (PingMethod::Ack(_), _) => Reason::Reset,
+        (PingMethod::Connect(_) | PingMethod::Syn(_), a) => a.reason(),
+    }
+}
+
+fn ping_port(method: PingMethod) -> u16 {
+    match method {
+        PingMethod::Echo | PingMethod::Timestamp | PingMethod::Neighbor => 0,
+        PingMethod::Connect(p) | PingMethod::Syn(p) | PingMethod::Ack(p) => p,
+    }
+}
+
+impl Pinger for SimNet {
+    fn now(&self) -> Instant {
+        self.now
+    }
+
+    fn send(&mut self, token: Token, addr: std::net::IpAddr, method: PingMethod) -> Sent {
+        let to = SocketAddr::new(addr, ping_port(method));
+        match self.start(token, to) {
+            Started::InFlight => {
+                self.ping_methods.insert(token, (method, to));
+                Sent::InFlight
+            }
+            Started::Answered(answer) => Sent::Answered(pong_reason(method, to, answer)),
+            Started::Hiccup(h) => Sent::Hiccup(h),
+        }
+    }
+
+    fn cancel(&mut self, token: Token) {
+        self.ping_methods.remove(&token);
+        Transport::cancel(self, token);
+    }
+
+    fn wait(&mut self, timeout: Duration, pongs: &mut Vec<Pong>) -> io::Result<()> {
+        let mut events = Vec::new();
+        Transport::wait(self, timeout, &mut events)?;
+        for event in events {
+            match event {
+                Event::Answered(token, answer) => {
+                    if let Some((method, to)) = self.ping_methods.remove(&token) {
+                        pongs.push(Pong::Answered(token, pong_reason(method, to, answer)));
+                    }
+                }
+                Event::Hiccup(token, h) => {
+                    self.ping_methods.remove(&token);
+                    pongs.push(Pong::Hiccup(token, h));
                 }
             }
         }

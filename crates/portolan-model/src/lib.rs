@@ -4,7 +4,9 @@
 //! its [`PortState`] is never chosen, it follows from the [`Reason`] and the protocol
 //! ([`Reason::state`]), so a result cannot say "open" with a reason that means closed.
 //! The service-probe stage adds a [`Service`] (with [`TlsInfo`] and [`HttpInfo`]) to
-//! open ports; the engine never sets one.
+//! open ports; the engine never sets one. Host discovery yields one [`HostResult`]
+//! per host, its [`HostState`] derived from its reason in the same way
+//! ([`Reason::host_state`]).
 //!
 //! Why a crate of its own: the engine yields these types, the printers write them,
 //! the history stores and reads them back, and the probe stage fills them in. Keeping
@@ -48,10 +50,12 @@
 
 #![warn(missing_docs)]
 
+mod host;
 mod names;
 mod port;
 mod service;
 
+pub use host::{HostResult, HostState};
 pub use names::ParseError;
 pub use port::{Endpoint, PortResult, PortState, Protocol, Reason};
 pub use service::{HttpInfo, Method, Service, TlsInfo};

@@ -98,6 +98,14 @@ pub enum Reason {
     /// A proxy failed to reach the port without saying why (SOCKS5 general failure
     /// or TTL expired, other HTTP errors).
     ProxyNoResponse,
+    /// Host discovery: the host answered an ICMP (or ICMPv6) echo request.
+    EchoReply,
+    /// Host discovery: the host answered an ICMP timestamp request.
+    TimestampReply,
+    /// Host discovery: the host answered an ARP request on the local network.
+    ArpResponse,
+    /// Host discovery: the host answered an IPv6 neighbour solicitation.
+    NdResponse,
 }
 
 names!(Reason, "reason", {
@@ -117,6 +125,10 @@ names!(Reason, "reason", {
     ProxyNetUnreach => "proxy-net-unreach",
     ProxyDenied => "proxy-denied",
     ProxyNoResponse => "proxy-no-response",
+    EchoReply => "echo-reply",
+    TimestampReply => "timestamp-reply",
+    ArpResponse => "arp-response",
+    NdResponse => "nd-response",
 });
 
 impl Reason {
@@ -128,13 +140,16 @@ impl Reason {
     /// open|filtered, other ICMP and local refusals filtered. A proxy's answer reads
     /// like the direct one (connected open, refused closed, the rest filtered), for
     /// either protocol. An answer that belongs
-    /// to the other protocol keeps its meaning (an answer is open).
+    /// to the other protocol keeps its meaning (an answer is open). The host
+    /// discovery reasons (`echo-reply`, ...) say nothing about any port: a port
+    /// given one is filtered (never done by the engine).
     pub const fn state(self, proto: Protocol) -> PortState {
         use PortState::{Closed, Filtered, Open, OpenFiltered};
         use Reason::{
-            AdminProhibited, ConnRefused, HostUnreach, LocalError, NetUnreach, NoResponse,
-            PortUnreach, ProxyConnected, ProxyDenied, ProxyHostUnreach, ProxyNetUnreach,
-            ProxyNoResponse, ProxyRefused, Reset, SynAck, UdpResponse,
+            AdminProhibited, ArpResponse, ConnRefused, EchoReply, HostUnreach, LocalError,
+            NdResponse, NetUnreach, NoResponse, PortUnreach, ProxyConnected, ProxyDenied,
+            ProxyHostUnreach, ProxyNetUnreach, ProxyNoResponse, ProxyRefused, Reset, SynAck,
+            TimestampReply, UdpResponse,
         };
         match (proto, self) {
             (_, SynAck | UdpResponse | ProxyConnected) => Open,
@@ -144,7 +159,8 @@ impl Reason {
             | (
                 _,
                 HostUnreach | NetUnreach | AdminProhibited | LocalError | ProxyHostUnreach
-                | ProxyNetUnreach | ProxyDenied | ProxyNoResponse,
+                | ProxyNetUnreach | ProxyDenied | ProxyNoResponse | EchoReply | TimestampReply
+                | ArpResponse | NdResponse,
             ) => Filtered,
         }
     }
@@ -241,7 +257,7 @@ impl TryFrom<Stored> for PortResult {
 }
 
 /// `Option<Duration>` as milliseconds (a JSON number), rounded to the microsecond.
-mod rtt_ms {
+pub(crate) mod rtt_ms {
     use std::time::Duration;
 
     use serde::{de::Error, Deserialize, Deserializer, Serializer};
@@ -303,7 +319,7 @@ mod tests {
         check(Protocol::ALL);
         check(PortState::ALL);
         check(Reason::ALL);
-        assert_eq!(Reason::ALL.len(), 16);
+        assert_eq!(Reason::ALL.len(), 20);
         assert_eq!(PortState::ALL.len(), 4);
     }
 
@@ -328,7 +344,11 @@ mod tests {
                 "proxy-host-unreach",
                 "proxy-net-unreach",
                 "proxy-denied",
-                "proxy-no-response"
+                "proxy-no-response",
+                "echo-reply",
+                "timestamp-reply",
+                "arp-response",
+                "nd-response"
             ]
         );
         assert_eq!(PortState::OpenFiltered.to_string(), "open|filtered");

@@ -5,10 +5,13 @@
 //! a quote or a line break (RFC 4180). Text from outside is escaped for terminals
 //! (`\x1b`) and, so that a spreadsheet never runs it as a formula, a cell starting
 //! with `=`, `+`, `-`, `@`, tab or carriage return gets a leading `'`.
+//!
+//! Host discovery (`-sn`, `--discover`) adds one row per host with empty `port`
+//! and `proto`, the host's state (`up`, `down`) in `state` and its reason.
 
 use std::io::{self, Write};
 
-use portolan_engine::{PortResult, PortState, Summary};
+use portolan_engine::{HostResult, PortResult, PortState, Summary};
 
 use crate::text::clean;
 use crate::Report;
@@ -89,7 +92,27 @@ fn row(r: &PortResult) -> String {
     out
 }
 
+fn host_row(h: &HostResult) -> String {
+    let name = h.name.as_deref().map(cell).unwrap_or_default();
+    let rtt = h
+        .rtt
+        .map(|d| ((d.as_secs_f64() * 1e6).round() / 1e3).to_string())
+        .unwrap_or_default();
+    format!(
+        "{},{name},,,{},{},{rtt},{},,,,,,,\n",
+        h.addr, h.state, h.reason, h.tries
+    )
+}
+
 impl<W: Write> Report for CsvReport<W> {
+    fn host(&mut self, h: &HostResult) -> io::Result<()> {
+        self.header()?;
+        if self.open_only && !h.is_up() {
+            return Ok(());
+        }
+        self.out.write_all(host_row(h).as_bytes())
+    }
+
     fn start(&mut self, _info: &crate::RunInfo) -> io::Result<()> {
         self.header()
     }

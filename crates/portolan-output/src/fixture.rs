@@ -35,7 +35,7 @@ fn at(addr: &str, name: Option<&str>, port: u16, reason: Reason) -> PortResult {
     PortResult::new(endpoint, reason, rtt, 1)
 }
 
-fn ssh() -> Service {
+pub fn ssh() -> Service {
     Service {
         name: "ssh".into(),
         product: Some("OpenSSH".into()),
@@ -117,12 +117,32 @@ pub fn summary(results: &[PortResult]) -> Summary {
 }
 
 /// Runs a report over the fixture and returns what it wrote.
-pub fn render<R: crate::Report>(mut report: R, take: impl FnOnce(R) -> Vec<u8>) -> String {
+pub fn render<R: crate::Report>(report: R, take: impl FnOnce(R) -> Vec<u8>) -> String {
+    render_with(report, take, |_| {})
+}
+
+/// [`render`] with a summary that says two hosts' ICMP rate limits shaped the scan.
+pub fn render_limited<R: crate::Report>(report: R, take: impl FnOnce(R) -> Vec<u8>) -> String {
+    render_with(report, take, |s| {
+        s.icmp_limited = vec![
+            ("198.18.0.1".parse().unwrap(), Duration::from_secs(1)),
+            ("2001:db8::1".parse().unwrap(), Duration::from_millis(250)),
+        ];
+    })
+}
+
+fn render_with<R: crate::Report>(
+    mut report: R,
+    take: impl FnOnce(R) -> Vec<u8>,
+    shape: impl FnOnce(&mut Summary),
+) -> String {
     let results = results();
     report.start(&info()).unwrap();
     for r in &results {
         report.result(r).unwrap();
     }
-    report.finish(&summary(&results)).unwrap();
+    let mut summary = summary(&results);
+    shape(&mut summary);
+    report.finish(&summary).unwrap();
     String::from_utf8(take(report)).unwrap()
 }

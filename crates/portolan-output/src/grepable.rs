@@ -12,12 +12,16 @@
 //! inside a field becomes `|` and `,` becomes a space so that the fields split
 //! cleanly; control and bidi characters are escaped (`\x1b`). When more than one
 //! state is summarised, `Ignored State:` names them all, largest first.
+//!
+//! With host discovery (`-sn`, `--discover`) the `Status:` is what it found (`Up`
+//! or `Down`); a down host has its `Status: Down` line and no ports, and the last
+//! line counts up hosts as discovery found them.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use portolan_engine::{PortResult, PortState, Summary};
+use portolan_engine::{HostResult, HostState, PortResult, PortState, Summary};
 use portolan_target::services;
 
 use crate::clock::Utc;
@@ -83,7 +87,15 @@ fn host(h: &HostView<'_>, summary: &Summary) -> String {
         Some(n) => format!("Host: {} ({})", h.addr, field(n)),
         None => format!("Host: {} ()", h.addr),
     };
-    let mut t = format!("{label}\tStatus: Up\n{label}");
+    let status = match h.status.map(|s| s.state) {
+        Some(HostState::Down) => "Down",
+        Some(HostState::Up) | None => "Up",
+    };
+    let mut t = format!("{label}\tStatus: {status}\n");
+    if h.ports.is_empty() && h.hidden.is_empty() {
+        return t;
+    }
+    t.push_str(&label);
     if !h.ports.is_empty() {
         let ports: Vec<String> = h.ports.iter().map(|r| port(r)).collect();
         let _ = write!(t, "\tPorts: {}", ports.join(", "));
@@ -146,16 +158,28 @@ impl<W: Write> Report for GrepableReport<W> {
         Ok(())
     }
 
+    fn host(&mut self, h: &HostResult) -> io::Result<()> {
+        self.hosts.add_host(h);
+        Ok(())
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
 
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
-        let mut up = self.written;
+        let mut listed = self.written;
         for h in self.hosts.views() {
             self.out.write_all(host(&h, summary).as_bytes())?;
-            up += 1;
+            listed += 1;
         }
+        let (found_up, found_down) = self.hosts.discovered();
+        let (addresses, up) = if found_up + found_down > 0 {
+            let total = usize::try_from(found_up + found_down).unwrap_or(usize::MAX);
+            (total, usize::try_from(found_up).unwrap_or(usize::MAX))
+        } else {
+            (listed, listed)
+        };
         let started = self
             .info
             .as_ref()
@@ -168,9 +192,9 @@ impl<W: Write> Report for GrepableReport<W> {
         let s = |n: usize| if n == 1 { "" } else { "es" };
         writeln!(
             self.out,
-            "# portolan {what} at {} -- {up} IP address{} ({up} host{} up) scanned in {:.2} seconds",
+            "# portolan {what} at {} -- {addresses} IP address{} ({up} host{} up) scanned in {:.2} seconds",
             Utc::from(started + summary.elapsed).human(),
-            s(up),
+            s(addresses),
             if up == 1 { "" } else { "s" },
             summary.elapsed.as_secs_f64()
         )?;

@@ -6,32 +6,93 @@
 //! port is kept, and other (protocol, state, reason) groups keep their ports only
 //! while they have at most [`FEW`] members; beyond that only a count is kept and the
 //! group is summarised (nmap's `extraports`, our `not_shown`).
+//!
+//! A sweep holds every host it answered for, most with nothing but a closed port or
+//! two, so a host costs as little as it can: its groups are a short vector, not a
+//! map, and a listed port without a service is kept as its number, round trip and
+//! tries ([`Brief`], 16 bytes), rebuilt into a [`PortResult`] only when printed
+//! (protocol, state and reason are the group's, address and name the host's). A
+//! /16 with two closed ports each then takes about a third of what full results did
+//! (see BENCHMARKS.md, "Sharding and merge").
 
+use std::borrow::Cow;
 use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::time::Duration;
 
-use portolan_engine::{Endpoint, PortResult, PortState, Protocol, Reason};
+use portolan_engine::{Endpoint, HostResult, HostState, PortResult, PortState, Protocol, Reason};
 
 /// Groups with at most this many ports are listed one by one.
 pub const FEW: usize = 25;
+
+/// A listed port without a service: what the group and the host do not already say.
+#[derive(Debug, Clone, Copy)]
+struct Brief {
+    /// The round trip in nanoseconds; `u64::MAX` for none.
+    rtt_ns: u64,
+    port: u16,
+    tries: u8,
+}
+
+impl Brief {
+    const NO_RTT: u64 = u64::MAX;
+
+    fn of(r: &PortResult) -> Self {
+        Brief {
+            rtt_ns: r.rtt.map_or(Self::NO_RTT, |d| {
+                u64::try_from(d.as_nanos()).unwrap_or(Self::NO_RTT - 1)
+            }),
+            port: r.endpoint.port,
+            tries: r.tries,
+        }
+    }
+}
+
+/// The key of a group: protocol, state, reason.
+type GroupKey = (Protocol, PortState, Reason);
 
 /// One (protocol, state, reason) group of a host.
 #[derive(Debug, Default)]
 struct Group {
     count: u64,
-    kept: Vec<PortResult>,
+    /// Listed ports with no service, kept brief.
+    brief: Vec<Brief>,
+    /// Listed ports with a service, kept whole.
+    full: Vec<PortResult>,
 }
 
-/// One host's groups.
+impl Group {
+    fn kept(&self) -> usize {
+        self.brief.len() + self.full.len()
+    }
+}
+
+/// One host's groups, in the order they first appeared (a host has a handful).
 #[derive(Debug, Default)]
 struct Host {
-    groups: BTreeMap<(Protocol, PortState, Reason), Group>,
+    groups: Vec<(GroupKey, Group)>,
+    /// What host discovery said, when it ran.
+    status: Option<HostResult>,
 }
 
 impl Host {
     fn has_open(&self) -> bool {
-        self.groups.keys().any(|(_, s, _)| *s == PortState::Open)
+        self.groups
+            .iter()
+            .any(|((_, s, _), _)| *s == PortState::Open)
+    }
+
+    fn group(&mut self, key: GroupKey) -> &mut Group {
+        let i = self
+            .groups
+            .iter()
+            .position(|(k, _)| *k == key)
+            .unwrap_or_else(|| {
+                self.groups.push((key, Group::default()));
+                self.groups.len() - 1
+            });
+        &mut self.groups[i].1
     }
 }
 
@@ -57,10 +118,13 @@ pub struct HostView<'a> {
     pub addr: IpAddr,
     /// The name it was given as, if any.
     pub name: Option<&'a str>,
-    /// Listed ports, by port number (and protocol).
-    pub ports: Vec<&'a PortResult>,
+    /// Listed ports, by port number (and protocol): borrowed when kept whole,
+    /// rebuilt when kept brief.
+    pub ports: Vec<Cow<'a, PortResult>>,
     /// Groups too large to list (or not open, under `--open`).
     pub hidden: Vec<Hidden>,
+    /// What host discovery said about the host, when it ran (`-sn`, `--discover`).
+    pub status: Option<&'a HostResult>,
 }
 
 impl HostView<'_> {
@@ -77,6 +141,8 @@ pub struct Hosts {
     by_key: BTreeMap<HostKey, Host>,
     /// Hosts in `hosts` without an open port.
     quiet: usize,
+    /// Hosts found up and down by discovery that were taken out (written early).
+    taken_discovered: (u64, u64),
 }
 
 impl Hosts {
@@ -86,6 +152,7 @@ impl Hosts {
             open_only,
             by_key: BTreeMap::new(),
             quiet: 0,
+            taken_discovered: (0, 0),
         }
     }
 
@@ -105,24 +172,51 @@ impl Hosts {
                 if !open {
                     self.quiet += 1;
                 }
-                e.insert(Host::default())
+                // Most hosts of a sweep have one group: room for exactly that.
+                e.insert(Host {
+                    groups: Vec::with_capacity(1),
+                    status: None,
+                })
             }
         };
-        let group = host
-            .groups
-            .entry((r.endpoint.proto, r.state, r.reason))
-            .or_default();
+        let group = host.group((r.endpoint.proto, r.state, r.reason));
         group.count += 1;
         let keep = r.state == PortState::Open || (!self.open_only && group.count <= FEW as u64);
         if keep {
-            // Most groups of a sweep keep one port: no room for four.
-            if group.kept.is_empty() {
-                group.kept.reserve_exact(1);
+            if r.service.is_some() {
+                group.full.push(r.clone());
+            } else {
+                group.brief.push(Brief::of(r));
             }
-            group.kept.push(r.clone());
-        } else if r.state != PortState::Open && !group.kept.is_empty() {
-            group.kept = Vec::new();
+        } else if r.state != PortState::Open && group.kept() > 0 {
+            group.brief = Vec::new();
+            group.full = Vec::new();
         }
+    }
+
+    /// Adds a host's discovery result.
+    pub fn add_host(&mut self, h: &HostResult) {
+        let key = (h.addr, h.name.clone());
+        let host = match self.by_key.entry(key) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => {
+                self.quiet += 1;
+                e.insert(Host::default())
+            }
+        };
+        host.status = Some(h.clone());
+    }
+
+    /// Hosts found up and down by discovery.
+    pub fn discovered(&self) -> (u64, u64) {
+        let mut counts = self.taken_discovered;
+        for h in self.by_key.values().filter_map(|h| h.status.as_ref()) {
+            match h.state {
+                HostState::Up => counts.0 += 1,
+                HostState::Down => counts.1 += 1,
+            }
+        }
+        counts
     }
 
     /// Takes the hosts of `keys` out (those held), as a collection of their own to
@@ -134,6 +228,12 @@ impl Hosts {
                 if !host.has_open() {
                     self.quiet -= 1;
                     out.quiet += 1;
+                }
+                if let Some(status) = &host.status {
+                    match status.state {
+                        HostState::Up => self.taken_discovered.0 += 1,
+                        HostState::Down => self.taken_discovered.1 += 1,
+                    }
                 }
                 out.by_key.insert(key.clone(), host);
             }
@@ -170,7 +270,7 @@ impl Hosts {
             if host.has_open() {
                 return true;
             }
-            for (&(proto, state, reason), g) in &host.groups {
+            for &((proto, state, reason), ref g) in &host.groups {
                 fold(Hidden {
                     proto,
                     state,
@@ -186,11 +286,32 @@ impl Hosts {
     /// The hosts to print, by address.
     pub fn views(&self) -> impl Iterator<Item = HostView<'_>> {
         self.by_key.iter().filter_map(|((addr, name), host)| {
+            // Under `--open`, a host with no open port is left out, unless discovery
+            // found it up and it has no ports at all (`-sn`).
+            let up = host.status.as_ref().is_some_and(HostResult::is_up);
+            if self.open_only && !host.has_open() && !(up && host.groups.is_empty()) {
+                return None;
+            }
             let mut ports = Vec::new();
             let mut hidden = Vec::new();
-            for (&(proto, state, reason), g) in &host.groups {
-                if g.kept.len() as u64 == g.count && (state == PortState::Open || !self.open_only) {
-                    ports.extend(g.kept.iter());
+            let mut groups: Vec<_> = host.groups.iter().collect();
+            groups.sort_unstable_by_key(|(k, _)| *k);
+            for &&((proto, state, reason), ref g) in &groups {
+                if g.kept() as u64 == g.count && (state == PortState::Open || !self.open_only) {
+                    ports.extend(g.full.iter().map(Cow::Borrowed));
+                    ports.extend(g.brief.iter().map(|b| {
+                        let endpoint = Endpoint {
+                            addr: *addr,
+                            port: b.port,
+                            name: name.clone(),
+                            proto,
+                        };
+                        let rtt =
+                            (b.rtt_ns != Brief::NO_RTT).then(|| Duration::from_nanos(b.rtt_ns));
+                        let mut r = PortResult::new(endpoint, reason, rtt, b.tries);
+                        r.state = state;
+                        Cow::Owned(r)
+                    }));
                 } else {
                     hidden.push(Hidden {
                         proto,
@@ -200,16 +321,13 @@ impl Hosts {
                     });
                 }
             }
-            let has_open = host.groups.keys().any(|(_, s, _)| *s == PortState::Open);
-            if self.open_only && !has_open {
-                return None;
-            }
             ports.sort_unstable_by_key(|r| (r.endpoint.port, r.endpoint.proto));
             Some(HostView {
                 addr: *addr,
                 name: name.as_deref(),
                 ports,
                 hidden,
+                status: host.status.as_ref(),
             })
         })
     }
@@ -332,5 +450,43 @@ mod tests {
         h.add(&r(23, Reason::ConnRefused));
         assert_eq!(h.views().count(), 0);
         assert_eq!(h.len(), 1);
+    }
+
+    #[test]
+    fn a_port_kept_brief_comes_back_as_it_was_added() {
+        let mut h = Hosts::new(false);
+        let named = |port, reason, rtt, tries| {
+            PortResult::new(
+                Endpoint {
+                    addr: "198.18.0.1".parse().unwrap(),
+                    port,
+                    name: Some("lab.test".into()),
+                    proto: Protocol::Udp,
+                },
+                reason,
+                rtt,
+                tries,
+            )
+        };
+        let closed = named(
+            161,
+            Reason::PortUnreach,
+            Some(Duration::from_nanos(410_637)),
+            3,
+        );
+        let silent = named(9, Reason::NoResponse, None, 2);
+        let mut open = named(53, Reason::UdpResponse, Some(Duration::from_micros(90)), 1);
+        open.service = Some(Box::new(crate::fixture::ssh()));
+        for r in [&closed, &silent, &open] {
+            h.add(r);
+        }
+        let v: Vec<_> = h.views().collect();
+        assert_eq!(v.len(), 1);
+        let back: Vec<&PortResult> = v[0].ports.iter().map(AsRef::as_ref).collect();
+        assert_eq!(back, [&silent, &open, &closed]);
+        assert!(
+            matches!(v[0].ports[1], Cow::Borrowed(_)),
+            "a service is kept whole"
+        );
     }
 }

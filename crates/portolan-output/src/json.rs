@@ -8,10 +8,14 @@
 //! escapes C0, C1 and bidi characters.
 //! The head is written when the scan starts and the hosts when it ends; a cancelled
 //! scan still gets a complete, valid document, with `"complete": false`.
+//!
+//! Host discovery (`-sn`, `--discover`) gives each host a `status` (`state`,
+//! `reason`, `rtt_ms`, `tries`), lists down hosts too, and adds `hosts_up` and
+//! `hosts_down` to the summary.
 
 use std::io::{self, Write};
 
-use portolan_engine::{PortResult, Summary};
+use portolan_engine::{HostResult, PortResult, Summary};
 use serde::Serialize;
 
 use crate::clock::Utc;
@@ -48,11 +52,23 @@ struct HostLine<'a> {
     addr: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     hostname: Option<&'a str>,
-    ports: &'a [&'a PortResult],
+    ports: &'a [std::borrow::Cow<'a, PortResult>],
     not_shown: Vec<Count>,
     /// `all-open` and `not-scanned`, when the host has them.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     mark: Option<crate::marks::HostMark>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<Status>,
+}
+
+/// A host's discovery result, without its address (the host line has it).
+#[derive(Serialize)]
+struct Status {
+    state: &'static str,
+    reason: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rtt_ms: Option<f64>,
+    tries: u8,
 }
 
 #[derive(Serialize)]
@@ -72,6 +88,10 @@ struct SummaryLine {
     ended: String,
     elapsed_s: f64,
     hosts_listed: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hosts_up: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hosts_down: Option<u64>,
     probes_sent: u64,
     /// Probes sent per second of the run, to one decimal.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -79,6 +99,8 @@ struct SummaryLine {
     retries: u64,
     excluded: u64,
     counts: Vec<Count>,
+    /// Hosts whose ICMP rate limit shaped a UDP scan (empty when none did).
+    icmp_limited: Vec<crate::IcmpLimited>,
 }
 
 /// Writes the JSON document to `W`.
@@ -151,6 +173,12 @@ fn host_line<'a>(h: &'a HostView<'a>, summary: &Summary) -> HostLine<'a> {
                 count: g.count,
             })
             .collect(),
+        status: h.status.map(|s| Status {
+            state: s.state.as_str(),
+            reason: s.reason.as_str(),
+            rtt_ms: s.rtt.map(|d| (d.as_secs_f64() * 1e6).round() / 1e3),
+            tries: s.tries,
+        }),
     }
 }
 
@@ -171,6 +199,11 @@ impl<W: Write> Report for JsonReport<W> {
         for h in done.views() {
             self.host(&h, &Summary::default())?;
         }
+        Ok(())
+    }
+
+    fn host(&mut self, h: &HostResult) -> io::Result<()> {
+        self.hosts.add_host(h);
         Ok(())
     }
 
@@ -198,11 +231,14 @@ impl<W: Write> Report for JsonReport<W> {
             self.host(&h, summary)?;
         }
         let listed = self.listed;
+        let discovered = Some(hosts.discovered()).filter(|(u, d)| u + d > 0);
         let line = SummaryLine {
             complete: summary.complete,
             ended: Utc::from(info.started + summary.elapsed).rfc3339(),
             elapsed_s: (summary.elapsed.as_secs_f64() * 1e3).round() / 1e3,
             hosts_listed: listed,
+            hosts_up: discovered.map(|d| d.0),
+            hosts_down: discovered.map(|d| d.1),
             probes_sent: summary.probes_sent,
             probes_per_s: summary
                 .probes_per_second()
@@ -218,6 +254,7 @@ impl<W: Write> Report for JsonReport<W> {
                     count: n,
                 })
                 .collect(),
+            icmp_limited: crate::icmp_limited(summary),
         };
         self.out.write_all(b"\n],\"summary\":")?;
         wire::to_writer(&mut self.out, &line)?;
@@ -312,5 +349,21 @@ mod tests {
         assert!(!text.chars().any(|c| c.is_control() && c != '\n'));
         assert!(!text.contains('\u{202e}'));
         assert!(text.contains("\\u202e"));
+    }
+
+    #[test]
+    fn the_summary_carries_the_icmp_rate_limit_verdict() {
+        let text = crate::fixture::render_limited(
+            JsonReport::new(Vec::new(), false),
+            JsonReport::into_inner,
+        );
+        let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            doc["summary"]["icmp_limited"],
+            serde_json::json!([
+                {"addr": "198.18.0.1", "period_ms": 1000},
+                {"addr": "2001:db8::1", "period_ms": 250}
+            ])
+        );
     }
 }

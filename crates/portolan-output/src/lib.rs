@@ -12,6 +12,12 @@
 //! that group's hosts and forget them, so none of them holds more than a few
 //! groups of hosts, however large the target set. `docs/formats.md` describes each format.
 //!
+//! Host discovery (`-sn`, `--discover`) adds one [`HostResult`] per host
+//! ([`Report::host`]): its state (`up`, `down`) and the reason, in every format
+//! (nmap's `<status state="up" reason="echo-reply">` and `<hosts up= down=>`,
+//! grepable `Status: Up`, an NDJSON line with `host_state`, a CSV row without a
+//! port, the table's host lines and summary).
+//!
 //! The modules are private and this root is the crate's surface, except [`wire`],
 //! the one JSON writer every JSON format (and the history) shares, whose functions
 //! read best qualified (`wire::to_string`).
@@ -37,7 +43,7 @@ mod xml;
 use std::io;
 use std::time::SystemTime;
 
-use portolan_engine::{PortResult, Summary};
+use portolan_engine::{HostResult, PortResult, Summary};
 use portolan_target::HostKey;
 
 pub use clock::{unix, Utc};
@@ -49,6 +55,27 @@ pub use ndjson::NdjsonReport;
 pub use table::{Colour, TableReport, QUIET_HOSTS};
 pub use text::clean;
 pub use xml::XmlReport;
+
+/// One host whose ICMP rate limit shaped a UDP scan (`Summary::icmp_limited`), as
+/// the JSON document's summary and the NDJSON stream write it:
+/// `{"addr":"198.18.0.1","period_ms":1000}`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct IcmpLimited {
+    addr: std::net::IpAddr,
+    period_ms: u64,
+}
+
+/// The hosts whose ICMP rate limit shaped the scan, in the summary's order.
+pub(crate) fn icmp_limited(summary: &Summary) -> Vec<IcmpLimited> {
+    summary
+        .icmp_limited
+        .iter()
+        .map(|&(addr, period)| IcmpLimited {
+            addr,
+            period_ms: u64::try_from(period.as_millis()).unwrap_or(u64::MAX),
+        })
+        .collect()
+}
 
 /// What a report may want to say about the run as a whole.
 #[derive(Debug, Clone)]
@@ -106,6 +133,12 @@ pub trait Report {
     }
     /// Takes one result, in the order the engine decided them.
     fn result(&mut self, result: &PortResult) -> io::Result<()>;
+    /// Takes one host's discovery result (`-sn`, `--discover`), before any port
+    /// of that host. Every format of this crate writes it; the default ignores it
+    /// (for reports kept on the side, such as the history recorder).
+    fn host(&mut self, _host: &HostResult) -> io::Result<()> {
+        Ok(())
+    }
     /// Writes anything buffered so that a reader sees results promptly.
     fn flush(&mut self) -> io::Result<()>;
     /// Every result of these hosts (one host group of the scan) has been given:
@@ -281,6 +314,136 @@ mod tests {
         for text in [&ndjson, &json, &xml, &grep, &table] {
             assert!(!text.contains('\u{1b}'), "a raw escape in {text}");
         }
+    }
+
+    /// Host discovery: one host up with a port, one up without ports (`-sn`),
+    /// one down, through a report.
+    fn render_discovery<R: Report>(mut report: R, take: impl FnOnce(R) -> Vec<u8>) -> String {
+        use portolan_engine::HostResult;
+        let ms = |us| Some(Duration::from_micros(us));
+        let hosts = [
+            HostResult::new(
+                "198.18.0.1".parse().unwrap(),
+                None,
+                Reason::EchoReply,
+                ms(250),
+                1,
+            ),
+            HostResult::new(
+                "198.18.0.2".parse().unwrap(),
+                None,
+                Reason::ConnRefused,
+                ms(900),
+                2,
+            ),
+            HostResult::new(
+                "198.18.2.9".parse().unwrap(),
+                None,
+                Reason::NoResponse,
+                None,
+                2,
+            ),
+        ];
+        let port = PortResult::new(
+            Endpoint {
+                addr: "198.18.0.1".parse().unwrap(),
+                name: None,
+                port: 22,
+                proto: Protocol::Tcp,
+            },
+            Reason::SynAck,
+            ms(300),
+            1,
+        );
+        report.start(&fixture::info()).unwrap();
+        for h in &hosts {
+            report.host(h).unwrap();
+        }
+        report.result(&port).unwrap();
+        report.finish(&fixture::summary(&[port])).unwrap();
+        String::from_utf8(take(report)).unwrap()
+    }
+
+    #[test]
+    fn every_format_says_the_host_state_and_its_reason() {
+        let xml = render_discovery(XmlReport::new(Vec::new(), false), XmlReport::into_inner);
+        assert!(
+            xml.contains(r#"<status state="up" reason="echo-reply""#),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(r#"<status state="up" reason="conn-refused""#),
+            "{xml}"
+        );
+        assert!(
+            !xml.contains("198.18.2.9"),
+            "down hosts are counted, not listed"
+        );
+        assert!(
+            xml.contains(r#"<hosts up="2" down="1" total="3"/>"#),
+            "{xml}"
+        );
+        crate::tools::check_xml(&xml);
+        let grep = render_discovery(
+            GrepableReport::new(Vec::new(), false),
+            GrepableReport::into_inner,
+        );
+        assert!(grep.contains("Host: 198.18.0.1 ()\tStatus: Up\n"), "{grep}");
+        assert!(grep.contains("Host: 198.18.0.2 ()\tStatus: Up\n"), "{grep}");
+        assert!(
+            grep.contains("Host: 198.18.2.9 ()\tStatus: Down\n"),
+            "{grep}"
+        );
+        assert!(grep.contains("3 IP addresses (2 hosts up)"), "{grep}");
+        assert!(grep.contains("Ports: 22/open/tcp//ssh///"), "{grep}");
+        let ndjson = render_discovery(
+            NdjsonReport::new(Vec::new(), false),
+            NdjsonReport::into_inner,
+        );
+        assert!(ndjson.contains(
+            r#"{"addr":"198.18.2.9","host_state":"down","reason":"no-response","tries":2}"#
+        ));
+        assert!(ndjson.contains(r#""host_state":"up","reason":"echo-reply","rtt_ms":0.25"#));
+        let json = render_discovery(JsonReport::new(Vec::new(), false), JsonReport::into_inner);
+        assert!(json
+            .contains(r#""status":{"state":"up","reason":"conn-refused","rtt_ms":0.9,"tries":2}"#));
+        assert!(json.contains(r#""hosts_up":2,"hosts_down":1"#), "{json}");
+        let csv = render_discovery(CsvReport::new(Vec::new(), false), CsvReport::into_inner);
+        assert!(
+            csv.contains("198.18.0.1,,,,up,echo-reply,0.25,1,,,,,,,\n"),
+            "{csv}"
+        );
+        assert!(csv.contains("198.18.2.9,,,,down,no-response,,2,"), "{csv}");
+        let table = render_discovery(
+            TableReport::new(Vec::new(), Colour::Never, false),
+            TableReport::into_inner,
+        );
+        assert!(
+            table.contains("Host is up (echo-reply, 0.25ms)."),
+            "{table}"
+        );
+        assert!(
+            table.contains("Host 198.18.0.2 is up (conn-refused, 0.90ms)"),
+            "{table}"
+        );
+        assert!(
+            table.contains("Host 198.18.2.9 is down (no-response)"),
+            "{table}"
+        );
+        assert!(
+            table.contains("Host discovery: 2 hosts up, 1 down (1 no-response)"),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn the_json_document_with_host_states_fits_the_schema() {
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../../docs/schema/scan-v1.json")).unwrap();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let json = render_discovery(JsonReport::new(Vec::new(), false), JsonReport::into_inner);
+        let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert!(validator.is_valid(&doc), "{json}");
     }
 
     /// Regression (issue 8 and issue 9, item 17): HTTP `Server`, title and `Location`

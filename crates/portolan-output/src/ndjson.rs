@@ -9,13 +9,21 @@
 //! A shard (`--shard I/N`) adds a first line `{"shard":{...}}` ([`crate::ShardInfo`])
 //! and, when the run ends (complete or interrupted), a last line
 //! `{"shard_end":{"index","count","spec","complete"}}`: a file without it was cut
-//! short by a kill. Unsharded scans write port lines only, as before.
+//! short by a kill. After the port lines (before any `shard_end`) come the host
+//! lines (`{"host":{...}}`, see `marks`) and, when an ICMP rate limit set the pace of
+//! a UDP scan, `{"icmp_limited":[{"addr","period_ms"}]}`, the verdict the table's
+//! summary words.
+//!
+//! Host discovery (`-sn`, `--discover`) writes one line per host, before its ports:
+//! `{"addr":"198.18.0.1","host_state":"up","reason":"echo-reply","rtt_ms":0.2,"tries":1}`
+//! (`portolan_model::HostResult`); a reader tells it from a port line by
+//! `host_state` (and the absence of `port`). `--open` keeps only hosts that are up.
 
 use std::io::{self, Write};
 
 use crate::wire;
 use crate::Report;
-use portolan_engine::{PortResult, PortState, Summary};
+use portolan_engine::{HostResult, PortResult, PortState, Summary};
 
 /// Writes NDJSON to `W`.
 pub struct NdjsonReport<W: Write> {
@@ -52,6 +60,12 @@ struct HostLine {
     host: crate::marks::HostMark,
 }
 
+/// The line saying which hosts' ICMP rate limit shaped the scan.
+#[derive(serde::Serialize)]
+struct Limited {
+    icmp_limited: Vec<crate::IcmpLimited>,
+}
+
 /// The last line of a shard's NDJSON: its absence means the shard was killed.
 #[derive(serde::Serialize)]
 struct Trailer<'a> {
@@ -84,6 +98,14 @@ impl<W: Write> Report for NdjsonReport<W> {
         self.out.write_all(b"\n")
     }
 
+    fn host(&mut self, h: &HostResult) -> io::Result<()> {
+        if self.open_only && !h.is_up() {
+            return Ok(());
+        }
+        wire::to_writer(&mut self.out, h)?;
+        self.out.write_all(b"\n")
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
@@ -93,6 +115,13 @@ impl<W: Write> Report for NdjsonReport<W> {
         // one line each, after their ports.
         for host in crate::marks::HostMark::all(summary) {
             wire::to_writer(&mut self.out, &HostLine { host })?;
+            self.out.write_all(b"\n")?;
+        }
+        if !summary.icmp_limited.is_empty() {
+            let line = Limited {
+                icmp_limited: crate::icmp_limited(summary),
+            };
+            wire::to_writer(&mut self.out, &line)?;
             self.out.write_all(b"\n")?;
         }
         if let Some(shard) = &self.shard {
@@ -151,6 +180,26 @@ mod tests {
         assert_eq!(
             String::from_utf8(r.into_inner()).unwrap().lines().count(),
             1
+        );
+    }
+
+    #[test]
+    fn the_icmp_rate_limit_verdict_is_a_line_of_its_own() {
+        let text = crate::fixture::render_limited(
+            NdjsonReport::new(Vec::new(), false),
+            NdjsonReport::into_inner,
+        );
+        assert_eq!(
+            text.lines().last().unwrap(),
+            r#"{"icmp_limited":[{"addr":"198.18.0.1","period_ms":1000},{"addr":"2001:db8::1","period_ms":250}]}"#
+        );
+        let plain = crate::fixture::render(
+            NdjsonReport::new(Vec::new(), false),
+            NdjsonReport::into_inner,
+        );
+        assert!(
+            !plain.contains("icmp_limited"),
+            "said only when it happened"
         );
     }
 }

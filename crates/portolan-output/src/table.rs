@@ -22,12 +22,12 @@
 //! group would pass it, its quiet hosts (and every later one) are folded into the
 //! counts instead, so the first few thousand stay listed one by one.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::time::Duration;
 
-use portolan_engine::{Method, PortResult, PortState, Reason, Service, Summary};
+use portolan_engine::{HostResult, Method, PortResult, PortState, Reason, Service, Summary};
 use portolan_target::services;
 
 use crate::hosts::{HostKey, HostView, Hosts};
@@ -60,6 +60,13 @@ pub struct TableReport<W: Write> {
     written: usize,
     /// Of those, hosts without an open port listed one by one.
     quiet_written: usize,
+    /// Host discovery: every host found up (listed, as open ports are).
+    up: HashMap<std::net::IpAddr, HostResult>,
+    /// Host discovery: hosts found down, per reason, and the first few of them.
+    down: BTreeMap<Reason, u64>,
+    down_listed: Vec<HostResult>,
+    /// Hosts found up whose block was written when their group was done.
+    up_written: usize,
 }
 
 impl<W: Write> TableReport<W> {
@@ -74,6 +81,10 @@ impl<W: Write> TableReport<W> {
             shown: 0,
             written: 0,
             quiet_written: 0,
+            up: HashMap::new(),
+            down: BTreeMap::new(),
+            down_listed: Vec::new(),
+            up_written: 0,
         }
     }
 
@@ -150,6 +161,9 @@ impl<W: Write> TableReport<W> {
             Some(n) => writeln!(t, "portolan scan report for {} ({addr})", clean(n)),
             None => writeln!(t, "portolan scan report for {addr}"),
         };
+        if let Some(h) = self.up.get(&addr) {
+            let _ = writeln!(t, "Host is up ({}).", status_detail(h));
+        }
         if let Some(h) = summary.all_open(addr) {
             let _ = writeln!(t, "All open: {}", crate::marks::all_open_text(h));
         }
@@ -284,6 +298,81 @@ fn per_second(summary: &Summary) -> String {
     }
 }
 
+/// `echo-reply, 0.31ms`: why a host is up or down, and how fast it answered.
+fn status_detail(h: &HostResult) -> String {
+    match h.rtt {
+        Some(rtt) => format!("{}, {}", h.reason, format_rtt(rtt)),
+        None => h.reason.to_string(),
+    }
+}
+
+impl<W: Write> TableReport<W> {
+    /// The host discovery part: up hosts that have no port list of their own,
+    /// the few down ones, and the counts; `None` when discovery did not run.
+    fn discovery_text(&self, summary: &Summary, listed: &[std::net::IpAddr]) -> Option<String> {
+        let down: u64 = self.down.values().sum();
+        if self.up.is_empty() && self.up_written == 0 && down == 0 {
+            return None;
+        }
+        let mut t = String::new();
+        let mut up: Vec<&HostResult> = self
+            .up
+            .values()
+            .filter(|h| !listed.contains(&h.addr))
+            .collect();
+        up.sort_by_key(|h| h.addr);
+        for h in up {
+            let name = h.name.as_deref().map(|n| format!(" ({})", clean(n)));
+            let _ = writeln!(
+                t,
+                "Host {}{} is up ({})",
+                h.addr,
+                name.unwrap_or_default(),
+                status_detail(h)
+            );
+        }
+        if down <= crate::FEW as u64 && !self.open_only {
+            let mut listed: Vec<&HostResult> = self.down_listed.iter().collect();
+            listed.sort_by_key(|h| h.addr);
+            for h in listed {
+                let _ = writeln!(t, "Host {} is down ({})", h.addr, h.reason);
+            }
+        }
+        let reasons: Vec<String> = self
+            .down
+            .iter()
+            .map(|(reason, n)| format!("{n} {reason}"))
+            .collect();
+        let reasons = if reasons.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", reasons.join(", "))
+        };
+        // The time is the run's: said here only when discovery was the whole run.
+        let time = if summary.results() == 0 {
+            format!(" in {:.2} s", summary.elapsed.as_secs_f64())
+        } else {
+            String::new()
+        };
+        let interrupted = if summary.complete {
+            ""
+        } else {
+            " (interrupted)"
+        };
+        let _ = writeln!(
+            t,
+            "Host discovery{interrupted}: {} host{} up, {down} down{reasons}{time}",
+            self.up.len() + self.up_written,
+            if self.up.len() + self.up_written == 1 {
+                ""
+            } else {
+                "s"
+            },
+        );
+        Some(t)
+    }
+}
+
 fn format_rtt(d: Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;
     if ms < 10.0 {
@@ -309,6 +398,18 @@ impl<W: Write> Report for TableReport<W> {
         Ok(())
     }
 
+    fn host(&mut self, h: &HostResult) -> io::Result<()> {
+        if h.is_up() {
+            self.up.insert(h.addr, h.clone());
+        } else {
+            *self.down.entry(h.reason).or_default() += 1;
+            if self.down_listed.len() < crate::FEW {
+                self.down_listed.push(h.clone());
+            }
+        }
+        Ok(())
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
@@ -324,12 +425,18 @@ impl<W: Write> Report for TableReport<W> {
         }
         self.quiet_written += done.quiet();
         self.written += done.len();
+        for h in done.views() {
+            if self.up.remove(&h.addr).is_some() {
+                self.up_written += 1;
+            }
+        }
         // Hosts done early have no mark to show (see `Report::hosts_done`).
         self.write_hosts(&done, &Summary::default())?;
         self.out.flush()
     }
 
     fn finish(&mut self, summary: &Summary) -> io::Result<()> {
+        let listed: Vec<std::net::IpAddr> = self.hosts.views().map(|h| h.addr).collect();
         let rest = std::mem::take(&mut self.hosts);
         self.write_hosts(&rest, summary)?;
         if let Some(text) = self.folded_text() {
@@ -341,6 +448,13 @@ impl<W: Write> Report for TableReport<W> {
         }
         if self.shown > 0 {
             self.out.write_all(b"\n")?;
+        }
+        if let Some(text) = self.discovery_text(summary, &listed) {
+            self.out.write_all(text.as_bytes())?;
+            if summary.results() == 0 {
+                // Discovery only (`-sn`): no port line to follow.
+                return self.out.flush();
+            }
         }
         let hosts = self.written + rest.len();
         // Only UDP leaves ports open|filtered; a TCP scan's line stays as it was.

@@ -8,6 +8,10 @@
 //! (results arrive in random order, so no host is complete before then); a
 //! cancelled scan still ends the document properly with what was done.
 //!
+//! With host discovery (`-sn`, `--discover`), each host's `<status>` says what
+//! it found (`state="up" reason="echo-reply"`); as nmap does without `-v`, hosts
+//! found down are not listed, only counted in `<runstats><hosts down=...>`.
+//!
 //! Text from outside (host names, banners, service fields) is made safe the way
 //! nmap does it: characters XML forbids, and every other control or bidi
 //! character, become visible `\xNN` escapes, and markup characters become entities.
@@ -17,7 +21,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::net::IpAddr;
 
-use portolan_engine::{Method, PortResult, PortState, Summary};
+use portolan_engine::{HostResult, HostState, Method, PortResult, PortState, Summary};
 use portolan_target::services;
 
 use crate::clock::{unix, Utc};
@@ -49,7 +53,7 @@ pub struct XmlReport<W: Write> {
     out: W,
     hosts: Hosts,
     /// Hosts written already (their group was done).
-    written: usize,
+    written: u64,
     info: Option<RunInfo>,
 }
 
@@ -73,7 +77,13 @@ impl<W: Write> XmlReport<W> {
 fn header(info: &RunInfo) -> String {
     let start = Utc::from(info.started).human();
     let mut scaninfo = String::new();
-    for (kind, proto, spec) in scaninfo_of(&info.ports) {
+    // No port list (`-sn`): no `scaninfo`, as nmap writes for a ping scan.
+    let scanned = if info.ports.is_empty() {
+        Vec::new()
+    } else {
+        scaninfo_of(&info.ports)
+    };
+    for (kind, proto, spec) in scanned {
         let count = spec.split(',').map(port_count).sum::<u64>();
         let _ = writeln!(
             scaninfo,
@@ -129,7 +139,11 @@ fn host(h: &HostView<'_>, time: u64, summary: &Summary) -> String {
     } else {
         "ipv6"
     };
-    let _ = writeln!(t, "<host starttime=\"{time}\" endtime=\"{time}\"><status state=\"up\" reason=\"user-set\" reason_ttl=\"0\"/>");
+    let (state, reason) = match h.status {
+        Some(s) => (s.state.as_str(), s.reason.as_str()),
+        None => ("up", "user-set"),
+    };
+    let _ = writeln!(t, "<host starttime=\"{time}\" endtime=\"{time}\"><status state=\"{state}\" reason=\"{reason}\" reason_ttl=\"0\"/>");
     let _ = writeln!(t, "<address addr=\"{}\" addrtype=\"{kind}\"/>", h.addr);
     match h.name {
         Some(n) => {
@@ -140,6 +154,18 @@ fn host(h: &HostView<'_>, time: u64, summary: &Summary) -> String {
             );
         }
         None => t.push_str("<hostnames>\n</hostnames>\n"),
+    }
+    if h.status.is_some() && h.ports.is_empty() && h.hidden.is_empty() {
+        // Discovery only (`-sn`): nmap writes no `<ports>` then.
+        if let Some(rtt) = h.status.and_then(|s| s.rtt) {
+            let _ = writeln!(
+                t,
+                "<times srtt=\"{}\" rttvar=\"0\" to=\"100000\"/>",
+                rtt.as_micros()
+            );
+        }
+        t.push_str("</host>\n");
+        return t;
     }
     t.push_str("<ports>");
     let mut extra: BTreeMap<PortState, Vec<(&str, u64, &str)>> = BTreeMap::new();
@@ -278,10 +304,18 @@ impl<W: Write> Report for XmlReport<W> {
         let done = self.hosts.take(keys);
         let now = unix(std::time::SystemTime::now());
         for h in done.views() {
+            if h.status.is_some_and(|s| s.state == HostState::Down) {
+                continue;
+            }
             self.out
                 .write_all(host(&h, now, &Summary::default()).as_bytes())?;
             self.written += 1;
         }
+        Ok(())
+    }
+
+    fn host(&mut self, h: &HostResult) -> io::Result<()> {
+        self.hosts.add_host(h);
         Ok(())
     }
 
@@ -297,10 +331,14 @@ impl<W: Write> Report for XmlReport<W> {
         let ended = started + summary.elapsed;
         let mut up = self.written;
         for h in self.hosts.views() {
+            if h.status.is_some_and(|s| s.state == HostState::Down) {
+                continue;
+            }
             self.out
                 .write_all(host(&h, unix(ended), summary).as_bytes())?;
             up += 1;
         }
+        let (_, down) = self.hosts.discovered();
         let (exit, what) = if summary.complete {
             ("success", "done")
         } else {
@@ -309,12 +347,30 @@ impl<W: Write> Report for XmlReport<W> {
         let rate = summary
             .probes_per_second()
             .map_or_else(String::new, |r| format!(" ({r:.0} probes/s)"));
-        let text = format!(
+        let mut text = format!(
             "portolan {what} at {}; {up} host{} up scanned in {:.2} seconds{rate}",
             Utc::from(ended).human(),
             if up == 1 { "" } else { "s" },
             summary.elapsed.as_secs_f64()
         );
+        // The ICMP rate limit verdict: in `finished`'s summary for people, and as a
+        // `postscript` script (addresses and periods) for programs; both are valid
+        // under nmap's DTD, which allows nothing new inside `runstats`.
+        if !summary.icmp_limited.is_empty() {
+            let mut output = String::new();
+            let mut elems = String::new();
+            for (i, (addr, period)) in summary.icmp_limited.iter().enumerate() {
+                let ms = period.as_millis();
+                let sep = if i == 0 { "" } else { ", " };
+                let _ = write!(output, "{sep}{addr} every {ms} ms");
+                let _ = write!(elems, "<elem key=\"{addr}\">{ms}</elem>");
+            }
+            let _ = write!(text, "; ICMP rate limit shaped the scan: {output}");
+            writeln!(
+                self.out,
+                "<postscript><script id=\"icmp-ratelimit\" output=\"closed UDP ports answered once per period: {output}\">{elems}</script></postscript>"
+            )?;
+        }
         let errormsg = if summary.complete {
             String::new()
         } else {
@@ -323,10 +379,11 @@ impl<W: Write> Report for XmlReport<W> {
         write!(
             self.out,
             "<runstats><finished time=\"{}\" timestr=\"{}\" summary=\"{text}\" elapsed=\"{:.2}\" exit=\"{exit}\"{errormsg}/>\
-             <hosts up=\"{up}\" down=\"0\" total=\"{up}\"/>\n</runstats>\n</nmaprun>\n",
+             <hosts up=\"{up}\" down=\"{down}\" total=\"{}\"/>\n</runstats>\n</nmaprun>\n",
             unix(ended),
             Utc::from(ended).human(),
             summary.elapsed.as_secs_f64(),
+            up + down,
         )?;
         self.out.flush()
     }
@@ -357,5 +414,23 @@ mod tests {
     #[test]
     fn valid_against_nmap_dtd() {
         crate::tools::check_xml(&render());
+    }
+
+    #[test]
+    fn the_icmp_rate_limit_verdict_is_said_and_stays_valid() {
+        let xml = fixture::render_limited(XmlReport::new(Vec::new(), false), XmlReport::into_inner);
+        assert!(
+            xml.contains("<postscript><script id=\"icmp-ratelimit\" output=\"closed UDP ports answered once per period: 198.18.0.1 every 1000 ms, 2001:db8::1 every 250 ms\"><elem key=\"198.18.0.1\">1000</elem><elem key=\"2001:db8::1\">250</elem></script></postscript>\n<runstats>"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("probes/s); ICMP rate limit shaped the scan: 198.18.0.1 every 1000 ms, 2001:db8::1 every 250 ms\""),
+            "{xml}"
+        );
+        assert!(
+            !render().contains("icmp-ratelimit"),
+            "said only when it happened"
+        );
+        crate::tools::check_xml(&xml);
     }
 }

@@ -10,6 +10,8 @@
 //! - [`ipv4`], [`ipv6`]: the network headers, and their checksums / pseudo-headers.
 //! - [`tcp`]: the TCP header and its options; [`tcp::SynOptions`] is what Linux sends.
 //! - [`icmp`]: ICMPv4 and ICMPv6 destination-unreachable, with the quoted header.
+//! - [`echo`]: ICMP echo and timestamp requests and their replies (host discovery).
+//! - [`neighbor`]: ARP replies and IPv6 neighbour advertisements (host discovery).
 //! - [`syn`]: a whole SYN packet (IPv4 or IPv6) built with correct checksums.
 //! - [`reply`]: what a received packet says about a probe (SYN-ACK, reset, ICMP
 //!   unreachable), with the 4-tuple and the number that proves it answers our probe.
@@ -19,9 +21,11 @@
 #![warn(missing_docs)]
 
 pub mod checksum;
+pub mod echo;
 pub mod icmp;
 pub mod ipv4;
 pub mod ipv6;
+pub mod neighbor;
 pub mod reply;
 pub mod syn;
 pub mod tcp;

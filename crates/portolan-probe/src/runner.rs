@@ -117,8 +117,14 @@ impl Target {
                     proxy: Some(proxy.clone()),
                     ..portolan_talk::ConnectOptions::default()
                 };
-                let target =
-                    portolan_talk::Target::new(&self.addr.ip().to_string(), self.addr.port());
+                // A name the proxy resolves has only a stand-in address here
+                // (portolan_proxy::RemoteNames): the proxy is given the name.
+                let host = if portolan_proxy::is_stand_in(self.addr.ip()) {
+                    self.host.clone()
+                } else {
+                    self.addr.ip().to_string()
+                };
+                let target = portolan_talk::Target::new(&host, self.addr.port());
                 timeout(limit * 2, portolan_talk::open_tcp(&target, &options))
                     .await
                     .map(|r| r.map_err(drop))

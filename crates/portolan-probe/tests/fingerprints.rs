@@ -57,8 +57,8 @@ const CASES: &[(&str, &str, &str, &str, Option<&str>)] = &[
         "python-http-server-3.11-http-get.bin",
         "http-get",
         "http",
-        "Python http.server",
-        Some("3.11.7"),
+        "SimpleHTTPServer",
+        Some("0.6"),
     ),
     (
         "caddy-2.6-http-get.bin",
@@ -201,7 +201,7 @@ const CASES: &[(&str, &str, &str, &str, Option<&str>)] = &[
         "",
         None,
     ),
-    ("vnc-rfb-3.8-banner.bin", "banner", "vnc", "", None),
+    ("vnc-rfb-3.8-banner.bin", "banner", "vnc", "VNC", None),
     (
         "dnsmasq-2.89-dns-version.bin",
         "dns-version",
@@ -318,4 +318,48 @@ fn http_details_of_captured_answers() {
     );
     let info = portolan_probe::http_info(&fixture("iis-10.0-http-get.bin")).unwrap();
     assert_eq!(info.title.as_deref(), Some("IIS Windows Server"));
+}
+
+/// Answers written from the protocol's documents or a server's source for the states
+/// the corpus does not reach in a scanner's waits: (probe, answer, service, product, info).
+#[test]
+fn written_answers_of_states_the_corpus_misses() {
+    let db = Database::builtin().unwrap();
+    // HAProxy's 503 when every server of the backend is down comes only after its
+    // connect retries, later than the reply wait (src/http_htx.c, http_err_503).
+    let haproxy_503 = b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 107\r\ncache-control: no-cache\r\ncontent-type: text/html\r\nconnection: close\r\n\r\n<html><body><h1>503 Service Unavailable</h1>\nNo server is available to handle this request.\n</body></html>\n";
+    let cases: &[(&str, &[u8], &str, &str, &str)] = &[
+        (
+            "http-get",
+            haproxy_503,
+            "http",
+            "HAProxy",
+            "no backend server available",
+        ),
+        (
+            "socks5",
+            b"\x05\x02",
+            "socks5",
+            "",
+            "user name and password",
+        ),
+        ("socks5", b"\x05\xff", "socks5", "", "no acceptable method"),
+        // A SOCKS 5 reply is only one when it answers our SOCKS 5 greeting.
+        ("banner", b"\x05\x00", "", "", ""),
+    ];
+    for &(probe, received, service, product, info) in cases {
+        let m = db.identify(&Exchange {
+            probe,
+            sent: b"",
+            received,
+        });
+        let got = m.as_ref().map_or(("", "", ""), |m| {
+            (
+                m.service.as_str(),
+                m.product.as_deref().unwrap_or(""),
+                m.info.as_deref().unwrap_or(""),
+            )
+        });
+        assert_eq!(got, (service, product, info), "{probe} {received:?}");
+    }
 }

@@ -24,9 +24,11 @@
 #![warn(missing_docs)]
 
 mod http;
+mod names;
 mod socks5;
 mod url;
 
+pub use names::{is_stand_in, RemoteNames, TooManyNames};
 pub use url::{Credentials, ParseError, ProxyUrl, Scheme};
 
 use std::net::SocketAddr;

@@ -7,11 +7,13 @@
 //!          the targets as given, `-iL` files' words included (JSON array; NULL
 //!          for runs recorded before it existed; schema version 2), and spec: the
 //!          spec hash of a shard's pair space (`scan --shard`; NULL otherwise and
-//!          for runs recorded before it existed; schema version 3)
+//!          for runs recorded before it existed; schema version 3), and udp_ports:
+//!          the UDP port list of a run with `-sU` (NULL without; schema version 4)
 //! results  (run, addr, hostname, port, proto): every result that is not closed, with
 //!          its service as JSON (the model's serde form, written by portolan_output::wire)
-//! hosts    (run, addr, hostname): closed ports as a count, and the answered bitmap
-//!          (see crate::answered) when the run is resumable
+//! hosts    (run, addr, hostname): closed TCP ports as a count, and the answered
+//!          bitmaps (see crate::answered) when the run is resumable: `answered` of
+//!          the TCP ports, `answered_udp` of the UDP ones (schema version 4)
 //! unidentified (run, addr, hostname, port): open ports of a `-sV` run whose
 //!          identification was cut off, for `--resume` to identify
 //! ```
@@ -21,8 +23,10 @@
 //! The schema's version is kept in `PRAGMA user_version`. Opening a database brings
 //! an older one forward in one transaction, so a history written by an earlier
 //! portolan keeps working: version 0 (the first, results without a protocol) gets a
-//! `proto` column, part of the key, with every stored result read as `tcp`. A
-//! database from a newer portolan is refused rather than misread.
+//! `proto` column, part of the key, with every stored result read as `tcp`. Version
+//! 3 → 4 adds the UDP port list and bitmaps; runs with UDP recorded before it have
+//! no bitmaps (they were recorded as not resumable) and stay so. A database from a
+//! newer portolan is refused rather than misread.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -39,7 +43,7 @@ use crate::answered::{Answered, HostKey};
 use crate::StoreError;
 
 /// The schema version this code reads and writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 const RUNS_AND_HOSTS: &str = "
 CREATE TABLE IF NOT EXISTS runs (
@@ -131,6 +135,16 @@ fn migrate(tx: &Transaction<'_>) -> Result<(), MigrateError> {
     // Version 2 → 3: a shard's spec hash.
     add_column(tx, "spec")?;
     tx.execute_batch(UNIDENTIFIED)?;
+    // Version 3 → 4: the UDP port list, and the answered bitmap of UDP pairs.
+    add_column(tx, "udp_ports")?;
+    let has_udp_bits: bool = tx.query_row(
+        "SELECT count(*) FROM pragma_table_info('hosts') WHERE name = 'answered_udp'",
+        [],
+        |r| r.get::<_, i64>(0).map(|n| n > 0),
+    )?;
+    if !has_udp_bits {
+        tx.execute_batch("ALTER TABLE hosts ADD COLUMN answered_udp BLOB")?;
+    }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     Ok(())
 }
@@ -190,7 +204,7 @@ pub struct NewRun<'a> {
     pub argv: &'a [String],
     /// The targets as typed.
     pub targets: &'a str,
-    /// The ports scanned.
+    /// The ports scanned (the TCP ones; the UDP ones for a UDP scan alone).
     pub ports: &'a PortList,
     /// Host slots in the targets, excluded ones included.
     pub hosts: u128,
@@ -198,10 +212,10 @@ pub struct NewRun<'a> {
     pub seed: Option<u64>,
     /// When the run started.
     pub started: SystemTime,
-    /// The run scans UDP (alone or with TCP). The answered bitmaps and closed counts
-    /// record TCP pairs only (see `crate::answered`), so such a run is recorded with
-    /// every UDP result as a row, and is not resumable.
-    pub udp: bool,
+    /// The UDP ports, when the run scans UDP (alone or with TCP). Every UDP result
+    /// is a row (closed ones too); the answered bitmap of UDP pairs is kept beside
+    /// the TCP one (see `crate::answered`).
+    pub udp: Option<&'a PortList>,
 }
 
 /// One run as stored.
@@ -229,6 +243,9 @@ pub struct RunRow {
     pub seed: Option<u64>,
     /// Whether answered pairs were recorded, so the run can be resumed.
     pub resumable: bool,
+    /// The UDP ports, in compact form, of a run that scanned UDP (`None` without,
+    /// and for runs recorded before schema version 4).
+    pub udp_ports: Option<String>,
     /// Open ports found.
     pub open: u64,
     /// How long it ran.
@@ -437,10 +454,11 @@ impl Store {
     /// Records the start of a run and returns its id.
     pub fn begin_run(&self, run: &NewRun<'_>) -> Result<i64, StoreError> {
         let argv = serde_json::to_string(run.argv).unwrap_or_else(|_| "[]".into());
-        let resumable = !run.udp && crate::answered::fits(run.hosts, run.ports.len());
+        let all = run.ports.len() + run.udp.map_or(0, PortList::len);
+        let resumable = crate::answered::fits(run.hosts, all);
         self.conn.execute(
-            "INSERT INTO runs (started, command_line, argv, targets, ports, hosts, seed, resumable)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO runs (started, command_line, argv, targets, ports, hosts, seed, resumable, udp_ports)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 ms(run.started),
                 run.command_line,
@@ -450,6 +468,7 @@ impl Store {
                 i64::try_from(run.hosts).unwrap_or(i64::MAX),
                 run.seed.map(|s| s as i64),
                 resumable,
+                run.udp.map(PortList::to_spec),
             ],
         )?;
         Ok(self.conn.last_insert_rowid())
@@ -478,6 +497,7 @@ impl Store {
             hosts: u(r.get("hosts")?),
             seed: r.get::<_, Option<i64>>("seed")?.map(|s| s as u64),
             resumable: r.get("resumable")?,
+            udp_ports: r.get("udp_ports")?,
             open: u(r.get("open")?),
             elapsed: Duration::from_millis(u(r.get("elapsed_ms")?)),
             probes_sent: u(r.get("probes_sent")?),
@@ -619,20 +639,35 @@ impl Store {
         Ok(out)
     }
 
-    /// The answered pairs of a run (empty when it was not resumable).
+    /// The answered pairs of a run, of each protocol it scanned (empty when it was
+    /// not resumable).
     pub fn answered(&self, run: &RunRow) -> Result<Answered, StoreError> {
-        let ports = PortList::parse(&run.ports).map_err(|_| StoreError::Corrupt {
-            run: run.id,
-            what: "port list",
-        })?;
+        let corrupt = |what| StoreError::Corrupt { run: run.id, what };
+        let ports = PortList::parse(&run.ports).map_err(|_| corrupt("port list"))?;
         let mut answered = Answered::new(Arc::new(ports));
-        for (key, _, bits) in self.hosts(run.id)? {
-            if let Some(bits) = bits {
-                if !answered.load(key, bits) {
-                    return Err(StoreError::Corrupt {
-                        run: run.id,
-                        what: "answered bitmap",
-                    });
+        if let Some(udp) = &run.udp_ports {
+            let udp = PortList::parse(udp).map_err(|_| corrupt("UDP port list"))?;
+            answered = answered.with_udp(Arc::new(udp));
+        }
+        let mut stmt = self
+            .conn
+            .prepare("SELECT addr, hostname, answered, answered_udp FROM hosts WHERE run = ?1")?;
+        let rows = stmt.query_map([run.id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<Vec<u8>>>(2)?,
+                r.get::<_, Option<Vec<u8>>>(3)?,
+            ))
+        })?;
+        for row in rows {
+            let (addr, name, tcp, udp) = row?;
+            let addr: std::net::IpAddr = addr.parse().map_err(|_| corrupt("address"))?;
+            for (proto, bits) in [(Protocol::Tcp, tcp), (Protocol::Udp, udp)] {
+                if let Some(bits) = bits {
+                    if !answered.load(proto, (addr, name.clone()), bits) {
+                        return Err(corrupt("answered bitmap"));
+                    }
                 }
             }
         }
@@ -670,7 +705,10 @@ impl Store {
             }
             let name: Option<Arc<str>> = (!key.1.is_empty()).then(|| Arc::from(key.1.as_str()));
             let done = listed.remove(&key).unwrap_or_default();
-            for port in answered.ports_of(&key).filter(|p| !done.contains(p)) {
+            for port in answered
+                .ports_of(Protocol::Tcp, &key)
+                .filter(|p| !done.contains(p))
+            {
                 let endpoint = Endpoint {
                     addr: key.0,
                     name: name.clone(),
@@ -759,7 +797,7 @@ mod tests {
                 hosts: 5,
                 seed: None,
                 started: SystemTime::now(),
-                udp: false,
+                udp: None,
             })
             .unwrap();
         let specs = vec!["127.0.0.1".to_owned(), "127.0.0.0/30".to_owned()];
@@ -779,5 +817,107 @@ mod tests {
         let store = Store::open(&path).unwrap();
         assert_eq!(store.spec(id).unwrap().as_deref(), Some("0123456789abcdef"));
         assert!(matches!(store.spec(99), Err(StoreError::NoSuchRun(99))));
+    }
+
+    /// The schema as version 3 wrote it, kept verbatim: what version 4 migrates.
+    const SCHEMA_V3: &str = "
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY, started INTEGER NOT NULL, ended INTEGER,
+            complete INTEGER NOT NULL DEFAULT 0, command_line TEXT NOT NULL,
+            argv TEXT NOT NULL, targets TEXT NOT NULL, ports TEXT NOT NULL,
+            hosts INTEGER NOT NULL, seed INTEGER, resumable INTEGER NOT NULL,
+            open INTEGER NOT NULL DEFAULT 0, elapsed_ms INTEGER NOT NULL DEFAULT 0,
+            probes_sent INTEGER NOT NULL DEFAULT 0, retries INTEGER NOT NULL DEFAULT 0,
+            excluded INTEGER NOT NULL DEFAULT 0, target_specs TEXT, spec TEXT);
+        CREATE TABLE hosts (
+            run INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            addr TEXT NOT NULL, hostname TEXT NOT NULL,
+            closed INTEGER NOT NULL DEFAULT 0, answered BLOB,
+            PRIMARY KEY (run, addr, hostname)) WITHOUT ROWID;
+        CREATE TABLE results (
+            run INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            addr TEXT NOT NULL, hostname TEXT NOT NULL, port INTEGER NOT NULL,
+            proto TEXT NOT NULL DEFAULT 'tcp', state TEXT NOT NULL, reason TEXT NOT NULL,
+            rtt_us INTEGER, tries INTEGER NOT NULL, service TEXT,
+            PRIMARY KEY (run, addr, hostname, port, proto)) WITHOUT ROWID;
+        CREATE TABLE unidentified (
+            run INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            addr TEXT NOT NULL, hostname TEXT NOT NULL, port INTEGER NOT NULL,
+            PRIMARY KEY (run, addr, hostname, port)) WITHOUT ROWID;
+        PRAGMA user_version = 3;
+        INSERT INTO runs (started, command_line, argv, targets, ports, hosts, resumable)
+            VALUES (0, 'portolan scan -p 20-30 127.0.0.1', '[\"-p\",\"20-30\",\"127.0.0.1\"]',
+                    '127.0.0.1', '20-30', 1, 1);
+        INSERT INTO hosts (run, addr, hostname, closed, answered)
+            VALUES (1, '127.0.0.1', '', 2, x'0500');
+        INSERT INTO runs (started, command_line, argv, targets, ports, hosts, resumable)
+            VALUES (0, 'portolan scan -sU -p 53 127.0.0.1', '[\"-sU\",\"-p\",\"53\",\"127.0.0.1\"]',
+                    '127.0.0.1', '53', 1, 0);
+        INSERT INTO results (run, addr, hostname, port, proto, state, reason, tries)
+            VALUES (2, '127.0.0.1', '', 53, 'udp', 'closed', 'port-unreach', 1);
+    ";
+
+    #[test]
+    fn regression_a_version_3_history_gains_udp_bitmaps_and_keeps_its_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(SCHEMA_V3)
+            .unwrap();
+        let store = Store::open(&path).unwrap();
+        let version: i64 = store
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        // The TCP run resumes as before: its bitmap (ports 20 and 22) is read back.
+        let tcp = store.run(1).unwrap();
+        assert!(tcp.resumable && tcp.udp_ports.is_none());
+        let answered = store.answered(&tcp).unwrap();
+        let ep = |port, proto| Endpoint {
+            addr: "127.0.0.1".parse().unwrap(),
+            name: None,
+            port,
+            proto,
+        };
+        assert_eq!(answered.count(), 2);
+        assert!(
+            answered.contains(&ep(20, Protocol::Tcp)) && !answered.contains(&ep(21, Protocol::Tcp))
+        );
+        // The UDP run recorded without bitmaps stays what it was: not resumable,
+        // its results intact.
+        let old_udp = store.run(2).unwrap();
+        assert!(!old_udp.resumable && old_udp.udp_ports.is_none());
+        assert_eq!(store.results(2).unwrap()[0].endpoint.proto, Protocol::Udp);
+        // A new UDP run records its UDP pairs, and they come back.
+        let ports = PortList::parse("53,161").unwrap();
+        let id = store
+            .begin_run(&NewRun {
+                command_line: "portolan scan -sU -p 53,161 127.0.0.1",
+                argv: &[],
+                targets: "127.0.0.1",
+                ports: &ports,
+                hosts: 1,
+                seed: Some(7),
+                started: SystemTime::now(),
+                udp: Some(&ports),
+            })
+            .unwrap();
+        let run = store.run(id).unwrap();
+        assert!(run.resumable);
+        store
+            .conn
+            .execute(
+                "INSERT INTO hosts (run, addr, hostname, answered_udp) VALUES (?1, '127.0.0.1', '', x'02')",
+                [id],
+            )
+            .unwrap();
+        let answered = store.answered(&run).unwrap();
+        assert!(answered.contains(&ep(161, Protocol::Udp)));
+        assert!(
+            !answered.contains(&ep(53, Protocol::Udp))
+                && !answered.contains(&ep(161, Protocol::Tcp))
+        );
     }
 }

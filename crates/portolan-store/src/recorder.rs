@@ -230,16 +230,19 @@ impl Recorder {
                 write_identification(&tx, self.run, &self.pending)?;
             }
             let mut host = tx.prepare_cached(
-                "INSERT INTO hosts (run, addr, hostname, closed, answered) VALUES (?1, ?2, ?3, ?4, ?5)
+                "INSERT INTO hosts (run, addr, hostname, closed, answered, answered_udp) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT (run, addr, hostname) DO UPDATE SET closed = hosts.closed + excluded.closed,
-                 answered = COALESCE(excluded.answered, hosts.answered)",
+                 answered = COALESCE(excluded.answered, hosts.answered),
+                 answered_udp = COALESCE(excluded.answered_udp, hosts.answered_udp)",
             )?;
             for live in &self.dirty {
                 let closed =
                     i64::try_from(self.closed.get(live).copied().unwrap_or(0)).unwrap_or(i64::MAX);
                 let k = host_key(live);
-                let bits = self.answered.as_ref().and_then(|a| a.bits(&k));
-                host.execute(params![self.run, k.0.to_string(), k.1, closed, bits])?;
+                let a = self.answered.as_ref();
+                let tcp = a.and_then(|a| a.bits(Protocol::Tcp, &k));
+                let udp = a.and_then(|a| a.bits(Protocol::Udp, &k));
+                host.execute(params![self.run, k.0.to_string(), k.1, closed, tcp, udp])?;
             }
             tx.execute(
                 "UPDATE runs SET open = ?2 WHERE id = ?1",
@@ -287,11 +290,7 @@ impl Recorder {
 impl Report for Recorder {
     fn result(&mut self, r: &PortResult) -> io::Result<()> {
         let k: LiveKey = (r.endpoint.addr, r.endpoint.name.clone());
-        if let Some(a) = self
-            .answered
-            .as_mut()
-            .filter(|_| r.endpoint.proto == Protocol::Tcp)
-        {
+        if let Some(a) = self.answered.as_mut() {
             a.mark(&r.endpoint);
         }
         match r.state {
@@ -423,7 +422,7 @@ mod tests {
             hosts: 1,
             seed: Some(u64::MAX),
             started: SystemTime::now(),
-            udp: false,
+            udp: None,
         };
         let id = store.begin_run(&new).unwrap();
         let run = store.run(id).unwrap();
@@ -497,7 +496,7 @@ mod tests {
                 hosts: 1,
                 seed: Some(1),
                 started: SystemTime::now(),
-                udp: false,
+                udp: None,
             })
             .unwrap();
         let run = store.run(id).unwrap();
@@ -561,7 +560,7 @@ mod tests {
                 hosts: 1,
                 seed: Some(1),
                 started: SystemTime::now(),
-                udp: false,
+                udp: None,
             })
             .unwrap();
         let run = store.run(id).unwrap();
@@ -601,11 +600,12 @@ mod tests {
     }
 
     #[test]
-    fn a_mixed_run_keeps_each_protocol_apart_and_is_not_resumable() {
+    fn a_mixed_run_keeps_each_protocol_apart_and_is_resumable() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("history.db");
         let store = Store::open(&path).unwrap();
         let ports = PortList::parse("53").unwrap();
+        let udp_ports = PortList::parse("53,161").unwrap();
         let argv = vec!["127.0.0.1".to_owned()];
         let id = store
             .begin_run(&NewRun {
@@ -616,11 +616,12 @@ mod tests {
                 hosts: 1,
                 seed: None,
                 started: SystemTime::now(),
-                udp: true,
+                udp: Some(&udp_ports),
             })
             .unwrap();
         let run = store.run(id).unwrap();
-        assert!(!run.resumable, "the answered bitmaps are of TCP pairs");
+        assert!(run.resumable, "each protocol has its answered bitmap");
+        assert_eq!(run.udp_ports.as_deref(), Some("53,161"));
         let mut rec = Recorder::new(store, &run).unwrap();
         let tcp = result(53, Reason::ConnRefused);
         let mut e = tcp.endpoint.clone();
@@ -637,5 +638,18 @@ mod tests {
             (Protocol::Udp, PortState::Closed)
         );
         assert_eq!(store.hosts(id).unwrap()[0].1, 1, "the TCP one is counted");
+        // What `--resume` skips: each pair under its own protocol, and only those.
+        let answered = store.answered(&store.run(id).unwrap()).unwrap();
+        assert!(answered.contains(&tcp.endpoint) && answered.contains(&udp.endpoint));
+        let mut udp161 = udp.endpoint.clone();
+        udp161.port = 161;
+        assert!(!answered.contains(&udp161));
+        assert_eq!(
+            (
+                answered.count_of(Protocol::Tcp),
+                answered.count_of(Protocol::Udp)
+            ),
+            (1, 1)
+        );
     }
 }

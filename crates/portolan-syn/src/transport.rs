@@ -229,6 +229,15 @@ impl SynTransport {
     }
 }
 
+/// The receive socket, for an event loop that waits on it with others (host
+/// discovery's SYN pings): when it is readable, `wait(Duration::ZERO, ..)` reads
+/// every answer queued.
+impl std::os::fd::AsRawFd for SynTransport {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.recv.as_raw_fd()
+    }
+}
+
 /// Binds a TCP socket to an ephemeral port (both families where IPv6 exists).
 fn reserve_port() -> io::Result<(Socket, u16)> {
     let v6 = Socket::new(Domain::IPV6, Type::STREAM, None).and_then(|s| {

@@ -12,15 +12,6 @@ use serde_json::Value;
 
 use crate::util::{listener, portolan, portolan_std, spawn_ready};
 
-/// Listeners on a few ports of 15000-15999 (skipping any already taken).
-/// A loopback address of this test process's own (127.x.y.1, from the pid), so a
-/// second test run on the same machine can neither take these ports nor free them
-/// half way through a comparison.
-fn own_loopback() -> String {
-    let pid = std::process::id();
-    format!("127.{}.{}.1", 100 + pid % 100, (pid / 100) % 250)
-}
-
 /// Listeners on fixed ports of `addr`; every bind must succeed, or the test would
 /// compare scans of a port whose state it does not control.
 fn listeners_in_range(addr: &str) -> Vec<TcpListener> {
@@ -112,7 +103,7 @@ fn history_show_and_diff() {
 
 #[test]
 fn resume_after_sigint_equals_an_uninterrupted_scan() {
-    let addr = own_loopback();
+    let addr = crate::util::own_loopback(3).to_string();
     let _open = listeners_in_range(&addr);
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("h.db");

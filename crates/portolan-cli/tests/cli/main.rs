@@ -12,6 +12,7 @@
     reason = "test helpers: a failed unwrap is a failed test"
 )]
 
+mod discover;
 mod faults;
 mod fingerprint;
 mod formats;

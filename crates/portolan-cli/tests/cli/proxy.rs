@@ -164,8 +164,7 @@ fn scan(addr: &str, ports: &str, extra: &[&str]) -> BTreeMap<u64, (String, Strin
 /// binds nothing there), so a port we call closed cannot be taken meanwhile by a
 /// listener of a test running beside this one, as a released port of 127.0.0.1 can.
 fn same_states_as_direct(proxy: &str, own: u8) {
-    let [_, _, c, d] = crate::util::pid_loopback().octets();
-    let addr = std::net::Ipv4Addr::new(127, 164 + own, c, d);
+    let addr = crate::util::own_loopback(own);
     let listeners: Vec<(TcpListener, u16)> = (0..5)
         .map(|_| {
             let l = TcpListener::bind((addr, 0)).expect("bind on the test's own address");
@@ -211,6 +210,47 @@ fn socks5_scan_gives_the_direct_states() {
 fn http_connect_scan_gives_the_direct_states() {
     let Some(p) = tinyproxy() else { return };
     same_states_as_direct(&format!("http://127.0.0.1:{}", p.port), 1);
+}
+
+/// A scan of the name `localhost` through `proxy`, which resolves names: the name
+/// is not looked up here (the results carry it, with the stand-in address
+/// 0.0.0.1), the proxy resolves it, and the states are those of 127.0.0.1.
+fn names_go_to_the_proxy(proxy: &str) {
+    let (_open, open) = listener();
+    let closed = closed_port();
+    let out = portolan()
+        .args(["scan", "localhost", "-p", &format!("{open},{closed}")])
+        .args(["--ndjson", "-", "--no-history", "--proxy", proxy])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<_> = ndjson(&out.stdout)
+        .into_iter()
+        .filter(|v| v.get("port").is_some())
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    for v in &lines {
+        assert_eq!(v["hostname"], "localhost", "{v}");
+        assert_eq!(v["addr"], "0.0.0.1", "resolved by the proxy, not here: {v}");
+        let want = if v["port"] == open { "open" } else { "closed" };
+        assert_eq!(v["state"], want, "{v}");
+    }
+}
+
+#[test]
+fn socks5h_scan_sends_the_target_name_to_the_proxy() {
+    let Some(p) = dante() else { return };
+    names_go_to_the_proxy(&format!("socks5h://127.0.0.1:{}", p.port));
+}
+
+#[test]
+fn http_connect_scan_sends_the_target_name_to_the_proxy() {
+    let Some(p) = tinyproxy() else { return };
+    names_go_to_the_proxy(&format!("http://127.0.0.1:{}", p.port));
 }
 
 /// A one-connection server that greets, reads a line, and answers it; or an HTTP
@@ -377,12 +417,12 @@ fn ssh_greeter() -> (TcpListener, u16) {
     (l, port)
 }
 
-fn identify_through(proxy: &str) {
+fn identify_through(proxy: &str, target: &str) {
     let (_l, port) = ssh_greeter();
     let out = portolan()
         .args([
             "scan",
-            "127.0.0.1",
+            target,
             "-p",
             &port.to_string(),
             "-sV",
@@ -399,14 +439,17 @@ fn identify_through(proxy: &str) {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("\"proxy-connected\""), "{text}");
     assert!(text.contains("OpenSSH"), "-sV through {proxy}: {text}");
+    assert!(text.contains(&format!("\"hostname\":\"{target}\"")) || target == "127.0.0.1");
 }
 
 #[test]
 fn service_probes_go_through_the_proxy_too() {
     if let Some(p) = dante() {
-        identify_through(&format!("socks5://127.0.0.1:{}", p.port));
+        identify_through(&format!("socks5://127.0.0.1:{}", p.port), "127.0.0.1");
+        // A name the proxy resolves: the probes ask the proxy for the name too.
+        identify_through(&format!("socks5h://127.0.0.1:{}", p.port), "localhost");
     }
     if let Some(p) = tinyproxy() {
-        identify_through(&format!("http://127.0.0.1:{}", p.port));
+        identify_through(&format!("http://127.0.0.1:{}", p.port), "127.0.0.1");
     }
 }

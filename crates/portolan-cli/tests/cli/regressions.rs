@@ -260,18 +260,16 @@ fn one_time_grammar_and_no_zero() {
 #[test]
 fn nmap_habits_work_or_say_what_to_use() {
     let dir = tempfile::tempdir().unwrap();
-    for (habit, hint) in [
-        ("-sn", "-p 22,80,443"),
-        ("-sC", "-sV"),
-        ("-v", "verbose"),
-        ("-6", "IPv6"),
-    ] {
+    for (habit, hint) in [("-sC", "-sV"), ("-v", "verbose"), ("-6", "IPv6")] {
         let e = refusal(dir.path(), &["scan", habit, "127.0.0.1"]);
         assert!(
             e.contains(hint) && !e.contains("unexpected"),
             "{habit}: {e}"
         );
     }
+    // `-sn` works since issue 14; with a port scan type it says what to use.
+    let e = refusal(dir.path(), &["scan", "-sn", "-sT", "127.0.0.1"]);
+    assert!(e.contains("--discover"), "{e}");
     let e = refusal(dir.path(), &["scan", "127.0.0.1", "-p", "T:80,U:53"]);
     assert!(e.contains("U:"), "{e}");
     let e = refusal(dir.path(), &["scan", "fe80::1%lo"]);

@@ -696,14 +696,22 @@ fn merged_exactly(dir: &Path, inputs: &[PathBuf]) -> BTreeSet<(String, u64, Stri
         .collect()
 }
 
+/// Listeners on every 97th port of 15000-15999 of an address of this test alone (no
+/// other test binds one of its ports meanwhile).
+fn own_listeners(tag: u8) -> (String, Vec<TcpListener>) {
+    let own = crate::util::own_loopback(tag);
+    let open = (15_000..16_000)
+        .step_by(97)
+        .map(|p| TcpListener::bind((own, p)).expect("bind on the test's own address"))
+        .collect();
+    (own.to_string(), open)
+}
+
 #[test]
 fn a_killed_shard_resumes_as_that_shard_and_the_merge_becomes_exact() {
-    let _open: Vec<TcpListener> = (15_000..16_000)
-        .step_by(97)
-        .filter_map(|p| TcpListener::bind(("127.0.0.1", p)).ok())
-        .collect();
+    let (own, _open) = own_listeners(2);
     let dir = tempfile::tempdir().unwrap();
-    let base = ["scan", "127.0.0.1", "-p", "10000-29999", "--no-progress"];
+    let base = ["scan", own.as_str(), "-p", "10000-29999", "--no-progress"];
     let file = |i: u64| dir.path().join(format!("s{i}.ndjson"));
     for i in [1, 3, 4] {
         portolan(dir.path())

@@ -1,14 +1,15 @@
 //! `portolan scan -sU` through the real binary, against UDP responders this test
 //! starts on loopback addresses: states and reasons, the protocol in every format,
 //! TCP and UDP in one run, `-sU -sV` naming a DNS server from its `version.bind`
-//! answer, and the history (`diff` keyed by protocol, `--resume` refused for UDP).
+//! answer, and the history (`diff` keyed by protocol, `--resume` of a UDP and of a
+//! TCP+UDP run after a SIGINT equal to an uninterrupted run).
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::thread;
 
 use serde_json::Value;
 
-use crate::util::{ndjson, portolan};
+use crate::util::{ndjson, portolan, portolan_std, spawn_ready};
 
 /// A UDP socket on `ip` answering every datagram with `answer(datagram)`, on a
 /// thread that lives as long as the test process.
@@ -34,13 +35,6 @@ fn closed_udp() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-/// A loopback address of its own for a test that needs a well-known port (53):
-/// 127.X.Y.1, from the process id, so parallel runs do not collide.
-fn own_loopback(salt: u8) -> Ipv4Addr {
-    let pid = std::process::id();
-    Ipv4Addr::new(127, (pid >> 8) as u8 | 0x40, (pid as u8) ^ salt, 1)
 }
 
 /// A DNS server as far as `version.bind` goes: every query is answered under its
@@ -185,7 +179,7 @@ fn udp_ports_without_su_are_refused_with_the_fix() {
 
 #[test]
 fn su_sv_names_a_dns_server_from_version_bind() {
-    let ip = own_loopback(0x35);
+    let ip = crate::util::own_loopback(10);
     let Ok(probe) = UdpSocket::bind((ip, 53)) else {
         panic!("cannot bind {ip}:53 for the DNS responder (the test runs as root in CI)");
     };
@@ -206,7 +200,7 @@ fn su_sv_names_a_dns_server_from_version_bind() {
 }
 
 #[test]
-fn history_diff_keys_by_protocol_and_resume_refuses_udp_runs() {
+fn history_diff_keys_by_protocol_and_resume_refuses_old_udp_runs() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("h.db");
     // A UDP port that answers in the first scan and is closed in the second; the
@@ -240,10 +234,15 @@ fn history_diff_keys_by_protocol_and_resume_refuses_udp_runs() {
         "TCP did not change: {text}"
     );
 
-    // An interrupted run with UDP cannot be resumed, and says why.
+    // An interrupted run with UDP recorded by a portolan before the UDP bitmaps
+    // (schema version 4: resumable off, no UDP port list) cannot be resumed, and
+    // says why.
     let conn = rusqlite::Connection::open(&db).unwrap();
-    conn.execute("UPDATE runs SET complete = 0 WHERE id = 2", [])
-        .unwrap();
+    conn.execute(
+        "UPDATE runs SET complete = 0, resumable = 0, udp_ports = NULL WHERE id = 2",
+        [],
+    )
+    .unwrap();
     drop(conn);
     let out = portolan()
         .args(["scan", "--resume", "2", "--db"])
@@ -255,4 +254,120 @@ fn history_diff_keys_by_protocol_and_resume_refuses_udp_runs() {
         err.contains("scanned UDP") && err.contains("cannot be resumed"),
         "{err}"
     );
+}
+
+/// (port, protocol) → state for every row of a CSV file.
+fn csv_states(path: &std::path::Path) -> std::collections::BTreeMap<(u16, String), String> {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines()
+        .skip(1)
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            (
+                (cells[2].parse().unwrap(), cells[3].to_owned()),
+                cells[4].to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Interrupts a scan with `scan_types` over 4000 ports of a loopback address of
+/// its own (UDP echo responders, a silent UDP port, a TCP listener among them) once
+/// it has written its first result, resumes it, and compares pair for pair with
+/// the same scan run whole.
+fn resume_after_sigint_equals_a_whole_run(scan_types: &[&str], salt: u8) {
+    let ip = crate::util::own_loopback(salt);
+    let echo = |q: &[u8]| Some(q.to_vec());
+    for port in (21_000..25_000).step_by(331) {
+        responder(ip, port, echo);
+    }
+    let silent = UdpSocket::bind((ip, 24_999)).unwrap();
+    let _tcp = TcpListener::bind((ip, 21_000)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (db, csv, json) = (
+        dir.path().join("h.db"),
+        dir.path().join("part.csv"),
+        dir.path().join("part.json"),
+    );
+    let target = ip.to_string();
+    let mut args = vec!["scan", target.as_str(), "-p", "21000-24999"];
+    args.extend_from_slice(scan_types);
+    args.extend_from_slice(&["--max-rate", "2000", "--seed", "11", "--no-progress"]);
+    let pairs = 4000 * scan_types.len();
+
+    let mut cmd = portolan_std();
+    cmd.args(&args)
+        .arg("--csv")
+        .arg(&csv)
+        .arg("-oJ")
+        .arg(&json)
+        .args(["-oD", "-", "--db"])
+        .arg(&db);
+    let running = spawn_ready(cmd);
+    running.signal("INT");
+    assert_eq!(running.wait_collected().0, Some(130));
+    let first = csv_states(&csv);
+    assert!(
+        !first.is_empty() && first.len() < pairs,
+        "interrupted part way: {} of {pairs}",
+        first.len()
+    );
+
+    let resumed = portolan()
+        .args(["scan", "--resume", "--no-progress", "--db"])
+        .arg(&db)
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&resumed.get_output().stderr).into_owned();
+    assert!(
+        err.contains(&format!(
+            "{} port results recorded, {} to go",
+            first.len(),
+            pairs - first.len()
+        )),
+        "{err}"
+    );
+    let resumed = csv_states(&csv);
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(doc["summary"]["complete"], true);
+
+    let whole = dir.path().join("whole.csv");
+    portolan()
+        .args(&args)
+        .arg("--no-history")
+        .arg("--csv")
+        .arg(&whole)
+        .assert()
+        .success();
+    drop(silent);
+    let whole = csv_states(&whole);
+    assert_eq!(whole.len(), pairs, "every pair of the whole run");
+    assert_eq!(resumed.len(), pairs, "every pair once after the resume");
+    let differ: Vec<_> = whole
+        .iter()
+        .filter(|(k, s)| resumed.get(*k) != Some(*s))
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "same states as the whole run; whole's pairs that differ: {differ:?}"
+    );
+    assert!(first.iter().all(|(k, s)| resumed.get(k) == Some(s)));
+    let state = |port: u16, proto: &str| whole[&(port, proto.to_owned())].as_str();
+    let open = whole
+        .iter()
+        .filter(|((_, p), s)| p == "udp" && *s == "open")
+        .count();
+    assert_eq!(open, 13, "the echo responders answered");
+    assert_eq!(state(24_999, "udp"), "open|filtered");
+    assert_eq!(state(21_001, "udp"), "closed");
+}
+
+#[test]
+fn resume_of_a_udp_scan_after_sigint_equals_a_whole_run() {
+    resume_after_sigint_equals_a_whole_run(&["-sU"], 11);
+}
+
+#[test]
+fn resume_of_a_tcp_and_udp_scan_after_sigint_equals_a_whole_run() {
+    resume_after_sigint_equals_a_whole_run(&["-sT", "-sU"], 12);
 }

@@ -69,6 +69,15 @@ pub fn pid_loopback() -> std::net::Ipv4Addr {
     std::net::Ipv4Addr::new(127, 100 + (b & 0x3f), c, (pid % 254) as u8 + 1)
 }
 
+/// An address of 127.0.0.0/8 of one test alone: `tag` tells the tests of one
+/// process apart (127.164+tag.x.y, x.y from the pid; tags 0-90), so a port the test leaves
+/// closed cannot be bound meanwhile by a test running beside it, as a released
+/// port of 127.0.0.1 can.
+pub fn own_loopback(tag: u8) -> std::net::Ipv4Addr {
+    let [_, _, c, d] = pid_loopback().octets();
+    std::net::Ipv4Addr::new(127, 164 + tag, c, d)
+}
+
 /// A port of 127.0.0.1 that nothing listens on (bound, then released).
 pub fn closed_port() -> u16 {
     listener().1
