@@ -5,6 +5,8 @@ ENDPOINTS="normal 64738 tls
 nondefaultport 64740 tls"
 start() {
   local w=$1 port
+  # murmurd drops to its own user, which must be able to write its database
+  chown mumble-server "$w"
   for port in 64738 64740; do
     cat >"$w/$port.ini" <<CONF
 database=$w/$port.sqlite

@@ -21,7 +21,7 @@ allow $allow
 host $ADDR
 port $port
 CONF
-    munin-node --config "$w/$n.conf" --servicedir "$w/plugins" --sconfdir "$w/plugins" >"$w/$n.out" 2>&1 &
+    munin-node --config "$w/$n.conf" >"$w/$n.out" 2>&1 &
     echo $! >>"$w/pids"
   done
 }

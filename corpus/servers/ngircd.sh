@@ -18,6 +18,8 @@ PidFile = $w/$n.pid
 ServerUID = root
 ServerGID = root
 $([ $n = denied ] && echo "Password = s3cret")
+[Limits]
+MaxConnectionsIP = 0
 [Options]
 PAM = no
 Ident = no

@@ -10,6 +10,6 @@ start() {
   printf 'basic_auth_users:\n  corpus: %s\n' "$hash" >"$w/web.yml"
   prometheus-node-exporter --web.listen-address=$ADDR:9100 >"$w/normal.log" 2>&1 &
   echo $! >>"$w/pids"
-  prometheus-node-exporter --web.listen-address=$ADDR:9101 --web.config="$w/web.yml" >"$w/denied.log" 2>&1 &
+  prometheus-node-exporter --web.listen-address=$ADDR:9101 --web.config.file="$w/web.yml" >"$w/denied.log" 2>&1 &
   echo $! >>"$w/pids"
 }

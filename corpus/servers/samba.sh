@@ -15,7 +15,7 @@ hosts deny = ALL"; }
     cat >"$w/$n.conf" <<CONF
 [global]
 workgroup = CORPUS
-interfaces = $ADDR
+interfaces = $ADDR/8
 bind interfaces only = yes
 smb ports = $ports
 disable netbios = yes

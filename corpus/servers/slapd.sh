@@ -4,7 +4,7 @@ PACKAGES="slapd ldap-utils"
 ADDR=127.0.20.9
 ENDPOINTS="normal 389
 tlsonly 636 tls
-denied 3389"
+denied 1389"
 start() {
   local w=$1 n
   openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=localhost \
@@ -28,6 +28,6 @@ CONF
   done
   slapd -d 0 -f "$w/normal.conf" -h "ldap://$ADDR:389/ ldaps://$ADDR:636/" >"$w/normal.log" 2>&1 &
   echo $! >>"$w/pids"
-  slapd -d 0 -f "$w/denied.conf" -h "ldap://$ADDR:3389/" >"$w/denied.log" 2>&1 &
+  slapd -d 0 -f "$w/denied.conf" -h "ldap://$ADDR:1389/" >"$w/denied.log" 2>&1 &
   echo $! >>"$w/pids"
 }
