@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use portolan_engine::{HttpInfo, Method, Service, TlsInfo};
 
-use crate::db::{Database, Payload};
+use crate::db::{Database, Payload, PayloadKind};
 use crate::http::http_info;
 use crate::matcher::{Exchange, Match, BANNER};
 
@@ -170,6 +170,11 @@ pub struct Verdict {
 
 impl Verdict {
     /// Adds one exchange; says whether another is worth making.
+    ///
+    /// Once a TLS handshake has worked (`reply.tls` is set), the runner makes the
+    /// remaining exchanges inside TLS: a server that speaks a client-first protocol
+    /// over TLS (LDAPS, MQTT or Redis over TLS) says nothing to `http-get` but
+    /// answers its own payload.
     pub fn record(&mut self, db: &Database, probe: &str, sent: &[u8], reply: Reply) -> Next {
         if reply.end == End::NoConnection && reply.tls.is_none() && reply.received.is_empty() {
             if probe == "tls" {
@@ -188,7 +193,9 @@ impl Verdict {
             self.http = http_info(&reply.received);
         }
         let ex = Exchange {
-            probe: if reply.tls.is_some() {
+            // The `tls` payload sends `http-get` inside the tunnel; a plain payload
+            // sent inside it (see [`Verdict::record`]) keeps its own name.
+            probe: if reply.tls.is_some() && is_tls_payload(db, probe) {
                 "http-get"
             } else {
                 probe
@@ -198,6 +205,7 @@ impl Verdict {
         };
         let found = db.identify(&ex);
         let over_tls = reply.tls.is_some();
+        let answered_in_tls = over_tls && !reply.received.is_empty();
         if over_tls {
             self.tls = reply.tls;
         }
@@ -225,7 +233,9 @@ impl Verdict {
             .best
             .as_ref()
             .is_some_and(|(m, _, _)| m.confidence >= CONFIDENT);
-        if confident || over_tls || self.closed_silently >= 2 {
+        // A tunnel that answered something has said what it will say; a silent one
+        // gets the rest of the plan inside TLS.
+        if confident || answered_in_tls || self.closed_silently >= 2 {
             Next::Stop
         } else {
             Next::Continue
@@ -309,6 +319,10 @@ fn from_match(m: Match, method: Method, bytes: Vec<u8>) -> Service {
         tls: None,
         http: None,
     }
+}
+
+fn is_tls_payload(db: &Database, name: &str) -> bool {
+    db.payload(name).is_some_and(|p| p.kind == PayloadKind::Tls)
 }
 
 /// The name of a service found inside TLS (`http` → `https`, else `ssl/name`).
@@ -487,6 +501,30 @@ mod tests {
         );
         assert_eq!(s.tls.unwrap().version.as_deref(), Some("TLSv1.3"));
         assert_eq!(s.http.unwrap().title.as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn a_silent_tunnel_goes_on_inside_tls() {
+        let db = db();
+        let tls = || Some(TlsInfo::default());
+        let mut v = Verdict::default();
+        let silent = Reply {
+            received: Vec::new(),
+            end: End::Quiet,
+            tls: tls(),
+        };
+        assert_eq!(v.record(&db, "tls", b"GET", silent), Next::Continue);
+        let pong = Reply {
+            received: b"+PONG\r\n".to_vec(),
+            end: End::Quiet,
+            tls: tls(),
+        };
+        assert_eq!(v.record(&db, "redis-ping", b"PING", pong), Next::Stop);
+        let s = v.service(6390);
+        assert_eq!(
+            (s.name.as_str(), s.product.as_deref()),
+            ("ssl/redis", Some("Redis key-value store"))
+        );
     }
 
     #[test]

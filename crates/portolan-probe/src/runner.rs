@@ -30,14 +30,18 @@ pub async fn identify(
     let mut target = Target::new(endpoint, settings.banner_bytes.max(1), waits);
     target.proxy.clone_from(&settings.proxy);
     let mut verdict = Verdict::default();
+    // After a handshake worked, every exchange is made inside TLS.
+    let mut tunnel = false;
     for step in steps(db, endpoint.port, settings.max_rarity) {
         let (sent, exchange) = match step {
             Step::Banner => (Vec::new(), None),
             Step::Send(p) => (target.payload(p), Some(p)),
         };
-        let Ok(reply) = timeout_at(deadline, target.exchange(exchange, &sent)).await else {
+        let Ok(reply) = timeout_at(deadline, target.exchange(exchange, &sent, tunnel)).await
+        else {
             break;
         };
+        tunnel |= reply.tls.is_some();
         if verdict.record(db, step.name(), &sent, reply) == Next::Stop {
             break;
         }
@@ -105,7 +109,7 @@ impl Target {
         }
     }
 
-    async fn exchange(&self, probe: Option<&Payload>, sent: &[u8]) -> Reply {
+    async fn exchange(&self, probe: Option<&Payload>, sent: &[u8], tunnel: bool) -> Reply {
         let limit = self.waits.reply.max(Duration::from_secs(1));
         let connected = match &self.proxy {
             None => timeout(limit, TcpStream::connect(self.addr))
@@ -137,10 +141,12 @@ impl Target {
                 tls: None,
             };
         };
-        match probe.map(|p| p.kind) {
-            None => read_reply(&mut tcp, self.waits.banner, self.waits.idle, self.limit).await,
-            Some(PayloadKind::Tcp) => self.send_and_read(&mut tcp, sent).await,
-            Some(PayloadKind::Tls) => self.tls_exchange(tcp, sent).await,
+        match (tunnel, probe.map(|p| p.kind)) {
+            (true, _) | (false, Some(PayloadKind::Tls)) => self.tls_exchange(tcp, sent).await,
+            (false, None) => {
+                read_reply(&mut tcp, self.waits.banner, self.waits.idle, self.limit).await
+            }
+            (false, Some(PayloadKind::Tcp)) => self.send_and_read(&mut tcp, sent).await,
         }
     }
 
