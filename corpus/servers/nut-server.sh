@@ -12,6 +12,7 @@ start() {
     echo "LISTEN $ADDR $port" >"$w/$port/upsd.conf"
     : >"$w/$port/ups.conf"
     : >"$w/$port/upsd.users"
+    echo "MODE=netserver" >"$w/$port/nut.conf"
     chmod 640 "$w/$port"/*; chgrp nut "$w/$port"/* 2>/dev/null
     NUT_CONFPATH="$w/$port" NUT_STATEPATH="$w/state" upsd -F -u root >"$w/$port.out" 2>&1 &
     echo $! >>"$w/pids"
