@@ -1,4 +1,5 @@
-# Network UPS Tools upsd (with no UPS attached): open, and with a LISTEN on a
+# Network UPS Tools upsd (with a UPS defined whose driver never runs; /usr/sbin/upsd is a wrapper that
+# reads /etc/nut/nut.conf, so the daemon itself is run): open, and with a LISTEN on a
 # non-default port.
 PACKAGES="nut-server"
 ADDR=127.0.20.34
@@ -10,11 +11,11 @@ start() {
   for port in 3493 3593; do
     mkdir -p "$w/$port"
     echo "LISTEN $ADDR $port" >"$w/$port/upsd.conf"
-    : >"$w/$port/ups.conf"
+    # upsd needs one UPS defined; its driver is never started (the UPS is "stale")
+    printf '[dummy]\n  driver = dummy-ups\n  port = dummy.dev\n' >"$w/$port/ups.conf"
     : >"$w/$port/upsd.users"
-    echo "MODE=netserver" >"$w/$port/nut.conf"
     chmod 640 "$w/$port"/*; chgrp nut "$w/$port"/* 2>/dev/null
-    NUT_CONFPATH="$w/$port" NUT_STATEPATH="$w/state" upsd -F -u root >"$w/$port.out" 2>&1 &
+    NUT_CONFPATH="$w/$port" NUT_STATEPATH="$w/state" /lib/nut/upsd -F -u root >"$w/$port.out" 2>&1 &
     echo $! >>"$w/pids"
   done
 }

@@ -174,7 +174,8 @@ impl Verdict {
     /// Once a TLS handshake has worked (`reply.tls` is set), the runner makes the
     /// remaining exchanges inside TLS: a server that speaks a client-first protocol
     /// over TLS (LDAPS, MQTT or Redis over TLS) says nothing to `http-get` but
-    /// answers its own payload.
+    /// answers its own payload, and AMQPS answers `http-get` only with a protocol
+    /// header.
     pub fn record(&mut self, db: &Database, probe: &str, sent: &[u8], reply: Reply) -> Next {
         if reply.end == End::NoConnection && reply.tls.is_none() && reply.received.is_empty() {
             if probe == "tls" {
@@ -205,7 +206,6 @@ impl Verdict {
         };
         let found = db.identify(&ex);
         let over_tls = reply.tls.is_some();
-        let answered_in_tls = over_tls && !reply.received.is_empty();
         if over_tls {
             self.tls = reply.tls;
         }
@@ -233,9 +233,9 @@ impl Verdict {
             .best
             .as_ref()
             .is_some_and(|(m, _, _)| m.confidence >= CONFIDENT);
-        // A tunnel that answered something has said what it will say; a silent one
-        // gets the rest of the plan inside TLS.
-        if confident || answered_in_tls || self.closed_silently >= 2 {
+        // A tunnel that has not named its service yet gets the rest of the plan
+        // inside TLS.
+        if confident || self.closed_silently >= 2 {
             Next::Stop
         } else {
             Next::Continue
