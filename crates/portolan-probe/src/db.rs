@@ -44,9 +44,18 @@ const BUILTIN: &[(&str, &str)] = &[
         "database.toml",
         include_str!("../fingerprints/database.toml"),
     ),
-    ("directory.toml", include_str!("../fingerprints/directory.toml")),
-    ("messaging.toml", include_str!("../fingerprints/messaging.toml")),
-    ("monitoring.toml", include_str!("../fingerprints/monitoring.toml")),
+    (
+        "directory.toml",
+        include_str!("../fingerprints/directory.toml"),
+    ),
+    (
+        "messaging.toml",
+        include_str!("../fingerprints/messaging.toml"),
+    ),
+    (
+        "monitoring.toml",
+        include_str!("../fingerprints/monitoring.toml"),
+    ),
     ("media.toml", include_str!("../fingerprints/media.toml")),
     ("misc.toml", include_str!("../fingerprints/misc.toml")),
     ("generic.toml", include_str!("../fingerprints/generic.toml")),

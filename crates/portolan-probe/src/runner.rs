@@ -37,8 +37,7 @@ pub async fn identify(
             Step::Banner => (Vec::new(), None),
             Step::Send(p) => (target.payload(p), Some(p)),
         };
-        let Ok(reply) = timeout_at(deadline, target.exchange(exchange, &sent, tunnel)).await
-        else {
+        let Ok(reply) = timeout_at(deadline, target.exchange(exchange, &sent, tunnel)).await else {
             break;
         };
         tunnel |= reply.tls.is_some();
