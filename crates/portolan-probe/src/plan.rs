@@ -188,7 +188,8 @@ impl Verdict {
             }
             return Next::Stop;
         }
-        if reply.received.is_empty() {
+        // A handshake that worked is not a silent close: the service is there.
+        if reply.received.is_empty() && reply.tls.is_none() {
             self.note_silence(reply.end);
         } else if self.http.is_none() {
             self.http = http_info(&reply.received);
