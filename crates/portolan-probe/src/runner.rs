@@ -60,7 +60,7 @@ pub async fn exchange(
 ) -> (Vec<u8>, Reply) {
     let target = Target::new(endpoint, limit.max(1), waits);
     let sent = payload.map(|p| target.payload(p)).unwrap_or_default();
-    let reply = match timeout(waits.budget, target.exchange(payload, &sent)).await {
+    let reply = match timeout(waits.budget, target.exchange(payload, &sent, false)).await {
         Ok(reply) => reply,
         Err(_) => Reply {
             received: Vec::new(),
