@@ -70,11 +70,37 @@ fn ends(prefix: &Path) -> HashMap<String, End> {
         .collect()
 }
 
+/// Whether `servers/NAME.sh` marks the endpoint `tls` and its captures were all
+/// read inside TLS: the part B convention, whose captures have no `.ends` record.
+/// Such an endpoint says nothing to plain bytes before the handshake, and after the
+/// handshake the runner makes the rest of its plan inside TLS.
+fn read_inside_tls(dir: &Path, state: &str, port: u16) -> bool {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let Ok(text) = fs::read_to_string(corpus().join(format!("servers/{name}.sh"))) else {
+        return false;
+    };
+    let tls = text.lines().any(|l| {
+        let w: Vec<&str> = l
+            .trim_start_matches("ENDPOINTS=\"")
+            .trim_end_matches('"')
+            .split_whitespace()
+            .collect();
+        w.len() == 3 && w[0] == state && w[1] == port.to_string() && w[2] == "tls"
+    });
+    tls && !dir.join(format!("{state}-{port}.ends")).exists()
+}
+
 /// What the runner would conclude from the captures of one endpoint.
 fn replay(db: &Database, dir: &Path, state: &str, port: u16) -> portolan_engine::Service {
     let settings = Settings::default();
     let prefix = dir.join(format!("{state}-{port}"));
     let ends = ends(&prefix);
+    let inside_tls = read_inside_tls(dir, state, port);
+    // After a handshake worked, the runner makes every exchange inside TLS.
+    let mut tunnel = false;
     let mut verdict = Verdict::default();
     // The runner's budget is five reply waits; an exchange that hears nothing uses
     // one up, so the fifth silent one is cut by the deadline before it is recorded.
@@ -82,12 +108,20 @@ fn replay(db: &Database, dir: &Path, state: &str, port: u16) -> portolan_engine:
     for step in steps(db, port, settings.max_rarity) {
         let name = step.name().to_string();
         let file = dir.join(format!("{state}-{port}-{name}.bin"));
-        let mut received = fs::read(&file).unwrap_or_default();
+        let is_tls = matches!(step, Step::Send(p) if p.kind == PayloadKind::Tls);
+        let before_handshake = inside_tls && !tunnel && !is_tls;
+        let mut received = if before_handshake {
+            Vec::new()
+        } else {
+            fs::read(&file).unwrap_or_default()
+        };
         // Without a record of how it ended: bytes end with a close, a TLS probe
-        // with nothing inside had no handshake, anything else heard nothing.
+        // with nothing inside had no handshake, anything else heard nothing. A TLS
+        // server drops plain bytes and waits for a handshake when told nothing.
         let mut end = ends.get(&name).copied().unwrap_or(match step {
             _ if !received.is_empty() => End::Closed,
-            Step::Send(p) if p.kind == PayloadKind::Tls => End::NoConnection,
+            Step::Send(_) if before_handshake => End::Closed,
+            Step::Send(p) if p.kind == PayloadKind::Tls && !inside_tls => End::NoConnection,
             _ => End::Quiet,
         });
         if received.len() >= settings.banner_bytes {
@@ -101,14 +135,15 @@ fn replay(db: &Database, dir: &Path, state: &str, port: u16) -> portolan_engine:
             }
         }
         let (sent, tls) = match step {
-            Step::Banner => (Vec::new(), None),
+            Step::Banner => (Vec::new(), tunnel.then(TlsInfo::default)),
             Step::Send(p) if p.kind == PayloadKind::Tls => {
                 let get = db.payload("http-get").map(|g| g.bytes.clone());
                 let tls = (end != End::NoConnection).then(TlsInfo::default);
                 (get.unwrap_or_default(), tls)
             }
-            Step::Send(p) => (p.bytes.clone(), None),
+            Step::Send(p) => (p.bytes.clone(), tunnel.then(TlsInfo::default)),
         };
+        tunnel |= tls.is_some();
         let reply = Reply { received, end, tls };
         if verdict.record(db, &name, &sent, reply) == Next::Stop {
             break;
