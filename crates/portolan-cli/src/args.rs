@@ -270,8 +270,8 @@ pub struct ScanArgs {
 #[derive(Debug, Clone, Default, Args)]
 pub struct DiscoveryOptions {
     /// Find the hosts that are up first (ICMP echo and TCP pings; with raw sockets
-    /// also ICMP timestamp and ARP/neighbour discovery on Ethernet) and port-scan
-    /// only those; the others
+    /// also ICMP timestamp, a raw SYN to 443, a raw ACK to 80 and ARP/neighbour
+    /// discovery on Ethernet) and port-scan only those; the others
     /// are reported down. Off by default: every target is scanned as if up (nmap's
     /// -Pn), since many hosts drop pings. `-sn` finds hosts without a port scan.
     #[arg(long = "discover", help_heading = "Host discovery")]

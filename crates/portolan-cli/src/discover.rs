@@ -5,9 +5,10 @@
 //! methods, from what the process may do:
 //!
 //! - with `CAP_NET_RAW` (and without `--unprivileged`): raw ICMP echo and
-//!   timestamp, a raw SYN to 443 (the SYN scan's transport), a TCP connect to 80
-//!   (nmap sends a raw ACK there; not done yet), and ARP / IPv6 neighbour
-//!   discovery for hosts on a directly connected Ethernet network;
+//!   timestamp, a raw SYN to 443 and a raw ACK to 80 (the SYN scan's transport;
+//!   the ACK finds hosts behind stateless filters that drop SYNs, since an up
+//!   host resets an ACK of no connection), and ARP / IPv6 neighbour discovery
+//!   for hosts on a directly connected Ethernet network;
 //! - without it: ICMP echo through ping sockets, when `net.ipv4.ping_group_range`
 //!   lets the process's group open one (else a note says why there is no ICMP),
 //!   and TCP connect pings to 80, 443 and 22.
@@ -25,13 +26,13 @@ use portolan_target::{HostBlock, TargetSet};
 use crate::reports::Reports;
 use crate::request::{DiscoveryConfig, PingMode};
 
-/// The pings of a process with `CAP_NET_RAW`: a raw SYN to 443 (through the SYN
-/// scan's transport), and a connect to 80 where nmap sends a raw ACK.
+/// The pings of a process with `CAP_NET_RAW`, nmap's: a raw SYN to 443 and a raw
+/// ACK to 80 (through the SYN scan's transport).
 const PRIVILEGED: &[PingMethod] = &[
     PingMethod::Echo,
     PingMethod::Timestamp,
     PingMethod::Syn(443),
-    PingMethod::Connect(80),
+    PingMethod::Ack(80),
     PingMethod::Neighbor,
 ];
 
@@ -90,9 +91,12 @@ fn pinger(mode: PingMode) -> anyhow::Result<(SocketPinger, &'static [PingMethod]
         let raw =
             SocketPinger::new(IcmpMode::Raw, ident).context("cannot create the event poller")?;
         if raw.icmp_unavailable().is_none() {
-            return Ok(match portolan_syn::SynTransport::new() {
-                Ok(syn) => (
+            let transports = portolan_syn::SynTransport::new()
+                .and_then(|syn| Ok((syn, portolan_syn::SynTransport::ack_pings()?)));
+            return Ok(match transports {
+                Ok((syn, ack)) => (
                     raw.with_raw_tcp(Box::new(syn))
+                        .and_then(|p| p.with_raw_ack(Box::new(ack)))
                         .context("cannot add the SYN socket to the event poller")?,
                     PRIVILEGED,
                     None,

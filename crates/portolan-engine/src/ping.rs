@@ -13,6 +13,12 @@
 //! - [`IcmpMode::Raw`]: `SOCK_RAW` ICMP sockets (`CAP_NET_RAW`): echo and timestamp,
 //!   our own identifier, and every ICMP message of the host to sift.
 //!
+//! Raw TCP pings go through `portolan-syn`'s transports, given by the caller
+//! ([`SocketPinger::with_raw_tcp`] for SYNs, [`SocketPinger::with_raw_ack`] for
+//! bare ACKs): the answers are matched statelessly by the keyed sequence number,
+//! as in the SYN scan. An ACK is answered by an up host with a reset (`reset`),
+//! open port or not, and passes stateless filters that drop SYNs.
+//!
 //! In raw mode, hosts on a directly connected Ethernet network are also asked
 //! for their link address: an empty datagram makes the kernel send the ARP
 //! request (or neighbour solicitation), and `AF_PACKET` sockets read the replies
@@ -59,9 +65,10 @@ const ICMP6: MioToken = MioToken(usize::MAX - 1);
 const ARP: MioToken = MioToken(usize::MAX - 2);
 const ND: MioToken = MioToken(usize::MAX - 3);
 const RAW_TCP: MioToken = MioToken(usize::MAX - 4);
+const RAW_ACK: MioToken = MioToken(usize::MAX - 5);
 
-/// A raw TCP transport (the SYN scan's, from `portolan-syn`) that SYN pings can go
-/// through: its answers are read when its receive socket is readable.
+/// A raw TCP transport (the SYN scan's, from `portolan-syn`) that SYN or ACK pings
+/// can go through: its answers are read when its receive socket is readable.
 pub trait RawTcp: crate::Transport + AsRawFd {}
 
 impl<T: crate::Transport + AsRawFd> RawTcp for T {}
@@ -157,6 +164,8 @@ pub struct SocketPinger {
     neighbor_of: HashMap<Token, IpAddr>,
     /// The raw SYN transport for [`PingMethod::Syn`], when given.
     raw_tcp: Option<Box<dyn RawTcp>>,
+    /// The raw ACK transport for [`PingMethod::Ack`], when given.
+    raw_ack: Option<Box<dyn RawTcp>>,
 }
 
 impl SocketPinger {
@@ -233,6 +242,7 @@ impl SocketPinger {
             neighbors: HashMap::new(),
             neighbor_of: HashMap::new(),
             raw_tcp: None,
+            raw_ack: None,
         })
     }
 
@@ -247,17 +257,39 @@ impl SocketPinger {
         Ok(self)
     }
 
-    fn send_syn(&mut self, token: Token, addr: SocketAddr) -> Sent {
-        let Some(raw) = self.raw_tcp.as_mut() else {
+    /// Sends ACK pings ([`PingMethod::Ack`]) through `raw`, a transport that sends
+    /// bare ACKs (`portolan_syn::SynTransport::ack_pings`) and answers `reset` for
+    /// the host's reset; without it they do not apply.
+    pub fn with_raw_ack(mut self, raw: Box<dyn RawTcp>) -> io::Result<Self> {
+        let fd = raw.as_raw_fd();
+        self.poll
+            .registry()
+            .register(&mut SourceFd(&fd), RAW_ACK, Interest::READABLE)?;
+        self.raw_ack = Some(raw);
+        Ok(self)
+    }
+
+    fn send_raw(&mut self, ack: bool, token: Token, addr: SocketAddr) -> Sent {
+        let raw = if ack {
+            self.raw_ack.as_mut()
+        } else {
+            self.raw_tcp.as_mut()
+        };
+        let Some(raw) = raw else {
             return Sent::NotApplicable;
         };
         sent_from(raw.start(token, addr))
     }
 
-    /// Reads every answer the raw TCP transport has (it reads until its socket
+    /// Reads every answer a raw TCP transport has (it reads until its socket
     /// is empty, as the edge-triggered epoll needs).
-    fn drain_raw_tcp(&mut self, out: &mut Vec<Pong>) {
-        let Some(raw) = self.raw_tcp.as_mut() else {
+    fn drain_raw_tcp(&mut self, ack: bool, out: &mut Vec<Pong>) {
+        let raw = if ack {
+            self.raw_ack.as_mut()
+        } else {
+            self.raw_tcp.as_mut()
+        };
+        let Some(raw) = raw else {
             return;
         };
         let mut events = Vec::new();
@@ -447,7 +479,8 @@ impl SocketPinger {
                 ICMP6 => self.drain_icmp(true, out),
                 ARP => self.drain_neighbors(false, out),
                 ND => self.drain_neighbors(true, out),
-                RAW_TCP => self.drain_raw_tcp(out),
+                RAW_TCP => self.drain_raw_tcp(false, out),
+                RAW_ACK => self.drain_raw_tcp(true, out),
                 MioToken(token) => {
                     let Some(stream) = self.tcp.get(token).and_then(Option::as_ref) else {
                         continue;
@@ -497,8 +530,8 @@ impl Pinger for SocketPinger {
             PingMethod::Timestamp => self.send_icmp(token, addr, Query::Timestamp),
             PingMethod::Connect(port) => self.send_connect(token, SocketAddr::new(addr, port)),
             PingMethod::Neighbor => self.send_neighbor(token, addr),
-            PingMethod::Syn(port) => self.send_syn(token, SocketAddr::new(addr, port)),
-            PingMethod::Ack(_) => Sent::NotApplicable,
+            PingMethod::Syn(port) => self.send_raw(false, token, SocketAddr::new(addr, port)),
+            PingMethod::Ack(port) => self.send_raw(true, token, SocketAddr::new(addr, port)),
         }
     }
 
@@ -509,7 +542,10 @@ impl Pinger for SocketPinger {
         if let Some(addr) = self.neighbor_of.remove(&token) {
             self.neighbors.remove(&addr);
         }
-        if let Some(raw) = self.raw_tcp.as_mut() {
+        for raw in [self.raw_tcp.as_mut(), self.raw_ack.as_mut()]
+            .into_iter()
+            .flatten()
+        {
             raw.cancel(token);
         }
         if let Some(slot) = self.tcp.get_mut(token) {

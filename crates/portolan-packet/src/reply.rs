@@ -3,7 +3,9 @@
 //! [`Reply::parse`] takes a network-layer packet (what an `AF_PACKET`/`SOCK_DGRAM`
 //! socket delivers, whatever the link) and, if it can answer a SYN, returns the probe's
 //! 4-tuple and the number that proves it: the acknowledgement of a SYN-ACK or a reset
-//! (our sequence number plus one), or the sequence number an ICMP error quotes (ours).
+//! (our sequence number plus one), the sequence number of a bare reset (the
+//! acknowledgement number of our ACK ping), or the sequence number an ICMP error
+//! quotes (ours).
 //! Checking that number against the scan's key is the caller's job; this module only
 //! reads.
 //!
@@ -43,6 +45,13 @@ pub enum ReplyKind {
         /// The acknowledgement number.
         ack: u32,
     },
+    /// RST without ACK: a host's answer to an ACK of no connection of its (RFC 9293
+    /// takes the reset's sequence number from the segment's acknowledgement number).
+    /// `seq` must be the acknowledgement number we sent.
+    BareReset {
+        /// The sequence number.
+        seq: u32,
+    },
     /// An ICMP destination-unreachable quoting the probe; `seq` must be ours.
     Unreachable {
         /// What the code means.
@@ -53,17 +62,19 @@ pub enum ReplyKind {
 }
 
 impl ReplyKind {
-    /// Whether this reply proves knowledge of the probe whose sequence number is `isn`.
+    /// Whether this reply proves knowledge of the probe whose sequence number is `isn`
+    /// (for an ACK ping, whose sequence and acknowledgement numbers are both `isn`).
     pub fn answers(self, isn: u32) -> bool {
         match self {
             ReplyKind::SynAck { ack } | ReplyKind::Reset { ack } => ack == isn.wrapping_add(1),
+            ReplyKind::BareReset { seq } => seq == isn,
             ReplyKind::Unreachable { seq, .. } => seq == isn,
         }
     }
 }
 
 impl Reply {
-    /// Reads a network-layer packet; `None` if it cannot answer a SYN.
+    /// Reads a network-layer packet; `None` if it cannot answer a SYN or an ACK.
     pub fn parse(packet: &[u8]) -> Option<Reply> {
         match packet.first()? >> 4 {
             4 => Self::parse_v4(packet),
@@ -121,6 +132,10 @@ fn tcp_reply(src: IpAddr, dst: IpAddr, segment: &[u8]) -> Option<Reply> {
     let kind = if flags.has(TcpFlags::RST | TcpFlags::ACK) {
         ReplyKind::Reset {
             ack: tcp.ack_number(),
+        }
+    } else if flags.has(TcpFlags::RST) {
+        ReplyKind::BareReset {
+            seq: tcp.seq_number(),
         }
     } else if flags.has(TcpFlags::SYN | TcpFlags::ACK) && !flags.has(TcpFlags::RST) {
         ReplyKind::SynAck {
@@ -186,5 +201,42 @@ mod tests {
         };
         assert!(k.answers(5));
         assert!(!k.answers(4));
+        let k = ReplyKind::BareReset { seq: 9 };
+        assert!(k.answers(9));
+        assert!(!k.answers(8));
+    }
+
+    #[test]
+    fn a_bare_reset_answering_an_ack_ping_is_read() {
+        use crate::syn::SynProbe;
+        for (ours, theirs) in [
+            ("10.0.0.1:40000", "10.0.0.2:80"),
+            ("[fd00::1]:40000", "[fd00::2]:80"),
+        ] {
+            let (ours, theirs): (SocketAddr, SocketAddr) =
+                (ours.parse().unwrap(), theirs.parse().unwrap());
+            // The host's reset: our ACK's ports swapped, sequence = our ack, RST alone.
+            let rst = SynProbe {
+                src: theirs,
+                dst: ours,
+                seq: 0xdead_beef,
+                ts_val: 0,
+                ident: 0,
+                ack: Some(0),
+            };
+            let mut b = [0u8; crate::syn::MAX_LEN];
+            let n = rst.emit(&mut b).unwrap();
+            let at = if ours.is_ipv4() { 20 + 13 } else { 40 + 13 };
+            b[at] = TcpFlags::RST;
+            let r = Reply::parse(&b[..n]).unwrap();
+            assert_eq!((r.local, r.remote), (ours, theirs));
+            assert_eq!(r.kind, ReplyKind::BareReset { seq: 0xdead_beef });
+            // RST and ACK is the answer to a SYN instead.
+            b[at] = TcpFlags::RST | TcpFlags::ACK;
+            assert_eq!(
+                Reply::parse(&b[..n]).unwrap().kind,
+                ReplyKind::Reset { ack: 0 }
+            );
+        }
     }
 }

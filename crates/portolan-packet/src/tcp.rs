@@ -1,5 +1,5 @@
 //! The TCP header (RFC 9293) and the options a SYN carries: a checked view and a
-//! SYN builder.
+//! builder for the segments a scan sends (a SYN, or a bare ACK for host discovery).
 
 use std::net::IpAddr;
 
@@ -243,7 +243,8 @@ fn parse_options(mut b: &[u8]) -> SynOptions {
     o
 }
 
-/// What to write in a SYN segment.
+/// What to write in a segment without data: a SYN, or a bare ACK (whose answer,
+/// from a host with no such connection, is a reset).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SynRepr {
     /// The source port.
@@ -252,6 +253,10 @@ pub struct SynRepr {
     pub dst_port: u16,
     /// The sequence number.
     pub seq: u32,
+    /// The acknowledgement number (written only when `flags` has ACK; zero otherwise).
+    pub ack: u32,
+    /// The flags byte ([`TcpFlags::SYN`] for a SYN).
+    pub flags: TcpFlags,
     /// The window size.
     pub window: u16,
     /// The options.
@@ -259,12 +264,25 @@ pub struct SynRepr {
 }
 
 impl SynRepr {
-    /// The segment's length (header and options; a SYN carries no data here).
+    /// A SYN: no acknowledgement number.
+    pub fn syn(src_port: u16, dst_port: u16, seq: u32, window: u16, options: SynOptions) -> Self {
+        SynRepr {
+            src_port,
+            dst_port,
+            seq,
+            ack: 0,
+            flags: TcpFlags(TcpFlags::SYN),
+            window,
+            options,
+        }
+    }
+
+    /// The segment's length (header and options; it carries no data).
     pub fn len(&self) -> usize {
         HEADER_LEN + self.options.len()
     }
 
-    /// Never: a SYN has at least its header.
+    /// Never: a segment has at least its header.
     pub fn is_empty(&self) -> bool {
         false
     }
@@ -276,9 +294,14 @@ impl SynRepr {
         s[field::SRC_PORT].copy_from_slice(&self.src_port.to_be_bytes());
         s[field::DST_PORT].copy_from_slice(&self.dst_port.to_be_bytes());
         s[field::SEQ].copy_from_slice(&self.seq.to_be_bytes());
-        s[field::ACK].copy_from_slice(&[0; 4]);
+        let ack = if self.flags.has(TcpFlags::ACK) {
+            self.ack
+        } else {
+            0
+        };
+        s[field::ACK].copy_from_slice(&ack.to_be_bytes());
         s[field::OFFSET] = ((len / 4) as u8) << 4;
-        s[field::FLAGS] = TcpFlags::SYN;
+        s[field::FLAGS] = self.flags.0;
         s[field::WINDOW].copy_from_slice(&self.window.to_be_bytes());
         s[field::CHECKSUM].copy_from_slice(&[0; 2]);
         s[field::URGENT].copy_from_slice(&[0; 2]);
@@ -351,13 +374,7 @@ mod tests {
 
         #[test]
         fn syn_round_trips(sport: u16, dport: u16, seq: u32, ts: u32, mss: u16) {
-            let repr = SynRepr {
-                src_port: sport,
-                dst_port: dport,
-                seq,
-                window: 64240,
-                options: SynOptions::linux(mss, ts),
-            };
+            let repr = SynRepr::syn(sport, dport, seq, 64240, SynOptions::linux(mss, ts));
             let (src, dst) = (IpAddr::from([10, 0, 0, 1]), IpAddr::from([10, 0, 0, 2]));
             let mut b = [0u8; 60];
             repr.emit(&mut b, src, dst).unwrap();
@@ -368,6 +385,55 @@ mod tests {
             prop_assert_eq!(p.seq_number(), seq);
             prop_assert_eq!(p.flags(), TcpFlags(TcpFlags::SYN));
             prop_assert_eq!(p.syn_options(), repr.options);
+            prop_assert_eq!(p.ack_number(), 0);
         }
+
+        #[test]
+        fn any_flags_round_trip(sport: u16, dport: u16, seq: u32, ack: u32, flags: u8, window: u16) {
+            let repr = SynRepr {
+                src_port: sport,
+                dst_port: dport,
+                seq,
+                ack,
+                flags: TcpFlags(flags),
+                window,
+                options: SynOptions::default(),
+            };
+            let (src, dst) = (IpAddr::from([0xfd00u16, 0, 0, 0, 0, 0, 0, 1]), IpAddr::from([0xfd00u16, 0, 0, 0, 0, 0, 0, 2]));
+            let mut b = [0u8; 20];
+            repr.emit(&mut b, src, dst).unwrap();
+            let p = TcpPacket::new_checked(&b[..]).unwrap();
+            prop_assert!(p.verify_checksum(src, dst));
+            prop_assert_eq!(p.header_len(), HEADER_LEN);
+            prop_assert_eq!(p.flags(), TcpFlags(flags));
+            prop_assert_eq!(p.seq_number(), seq);
+            prop_assert_eq!(p.window(), window);
+            // The acknowledgement number is only sent with the flag that makes it valid.
+            let want = if flags & TcpFlags::ACK != 0 { ack } else { 0 };
+            prop_assert_eq!(p.ack_number(), want);
+            prop_assert_eq!(p.syn_options(), SynOptions::default());
+        }
+    }
+
+    #[test]
+    fn a_bare_ack_is_a_plain_header() {
+        let repr = SynRepr {
+            src_port: 40000,
+            dst_port: 80,
+            seq: 0x0102_0304,
+            ack: 0x0a0b_0c0d,
+            flags: TcpFlags(TcpFlags::ACK),
+            window: 1024,
+            options: SynOptions::default(),
+        };
+        assert_eq!(repr.len(), HEADER_LEN);
+        let mut b = [0u8; 20];
+        let a = IpAddr::from([10, 0, 0, 1]);
+        repr.emit(&mut b, a, a).unwrap();
+        assert_eq!(
+            &b[..16],
+            &[0x9c, 0x40, 0, 80, 1, 2, 3, 4, 10, 11, 12, 13, 0x50, 0x10, 4, 0]
+        );
+        assert_eq!(repr.emit(&mut [0u8; 19], a, a), Err(Error::BufferTooSmall));
     }
 }

@@ -44,13 +44,13 @@ fn ipv4_syn_parses() {
 fn ipv4_syn_emits_the_same_bytes() {
     let ip = Ipv4Packet::new_checked(fixtures::SYN_V4).unwrap();
     let tcp = TcpPacket::new_checked(ip.payload()).unwrap();
-    let repr = SynRepr {
-        src_port: tcp.src_port(),
-        dst_port: tcp.dst_port(),
-        seq: tcp.seq_number(),
-        window: tcp.window(),
-        options: tcp.syn_options(),
-    };
+    let repr = SynRepr::syn(
+        tcp.src_port(),
+        tcp.dst_port(),
+        tcp.seq_number(),
+        tcp.window(),
+        tcp.syn_options(),
+    );
     let mut buf = [0u8; 60];
     Ipv4Repr {
         src: ip.src_addr(),
@@ -85,13 +85,13 @@ fn ipv6_syn_emits_the_same_bytes() {
     let ip = Ipv6Packet::new_checked(fixtures::SYN_V6).unwrap();
     let tcp = TcpPacket::new_checked(ip.payload()).unwrap();
     assert_eq!(tcp.syn_options().mss, Some(65476));
-    let repr = SynRepr {
-        src_port: tcp.src_port(),
-        dst_port: tcp.dst_port(),
-        seq: tcp.seq_number(),
-        window: tcp.window(),
-        options: tcp.syn_options(),
-    };
+    let repr = SynRepr::syn(
+        tcp.src_port(),
+        tcp.dst_port(),
+        tcp.seq_number(),
+        tcp.window(),
+        tcp.syn_options(),
+    );
     let flow = u32::from_be_bytes([
         0,
         fixtures::SYN_V6[1] & 0x0f,

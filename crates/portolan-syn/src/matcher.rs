@@ -101,7 +101,7 @@ impl Matcher {
 pub fn answer(kind: ReplyKind) -> Answer {
     match kind {
         ReplyKind::SynAck { .. } => Answer::Connected,
-        ReplyKind::Reset { .. } => Answer::Reset,
+        ReplyKind::Reset { .. } | ReplyKind::BareReset { .. } => Answer::Reset,
         ReplyKind::Unreachable { code, .. } => Answer::Unreachable(match code {
             Unreachable::Net => Reason::NetUnreach,
             Unreachable::Host | Unreachable::Protocol => Reason::HostUnreach,
@@ -129,10 +129,15 @@ mod tests {
 
     /// A peer's TCP reply (no options) from `from` to `to`.
     fn tcp_reply(from: SocketAddr, to: SocketAddr, flags: u8, ack: u32) -> Vec<u8> {
+        tcp_segment(from, to, flags, 0x1234_5678, ack)
+    }
+
+    /// The same with a chosen sequence number.
+    fn tcp_segment(from: SocketAddr, to: SocketAddr, flags: u8, seq: u32, ack: u32) -> Vec<u8> {
         let mut tcp = [0u8; 20];
         tcp[0..2].copy_from_slice(&from.port().to_be_bytes());
         tcp[2..4].copy_from_slice(&to.port().to_be_bytes());
-        tcp[4..8].copy_from_slice(&0x1234_5678u32.to_be_bytes());
+        tcp[4..8].copy_from_slice(&seq.to_be_bytes());
         tcp[8..12].copy_from_slice(&ack.to_be_bytes());
         tcp[12] = 0x50;
         tcp[13] = flags;
@@ -238,6 +243,7 @@ mod tests {
                 seq: isn,
                 ts_val: 1,
                 ident: 2,
+                ack: None,
             };
             let router: IpAddr = if l.is_ipv4() {
                 "10.9.9.9".parse().unwrap()
@@ -265,6 +271,25 @@ mod tests {
     }
 
     #[test]
+    fn a_bare_reset_answers_an_ack_ping_only_with_the_keyed_number() {
+        for (local, remote) in [
+            ("10.0.0.1:40000", "10.0.0.2:80"),
+            ("[2001:db8::1]:40000", "[2001:db8::2]:80"),
+        ] {
+            let (mut m, l, r, isn) = setup(local, remote);
+            m.sent(1, r);
+            for wrong in [isn.wrapping_add(1), isn ^ 0x8000_0000, 0] {
+                assert_eq!(m.packet(&tcp_segment(r, l, TcpFlags::RST, wrong, 0)), None);
+            }
+            assert_eq!(m.stats().failed_check, 3);
+            assert_eq!(
+                m.packet(&tcp_segment(r, l, TcpFlags::RST, isn, 0)),
+                Some((1, Answer::Reset))
+            );
+        }
+    }
+
+    #[test]
     fn wrong_numbers_are_counted_and_ignored() {
         let (mut m, l, r, isn) = setup("10.0.0.1:40000", "10.0.0.2:80");
         m.sent(1, r);
@@ -280,6 +305,7 @@ mod tests {
             seq: isn ^ 1,
             ts_val: 0,
             ident: 0,
+            ack: None,
         };
         assert_eq!(
             m.packet(&icmp_reply("10.9.9.9".parse().unwrap(), &wrong, 13)),

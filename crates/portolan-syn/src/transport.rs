@@ -13,6 +13,13 @@
 //!   meanwhile. The kernel answers a SYN-ACK to it with a reset, as expected for a
 //!   half-open scan.
 //!
+//! - What is sent: a SYN ([`SynTransport::new`]), or, for host discovery's ACK
+//!   ping, a bare ACK ([`SynTransport::ack_pings`]) whose sequence and
+//!   acknowledgement numbers are both the keyed number: an up host answers it
+//!   with a reset carrying that number as its sequence number, which the
+//!   [`Matcher`] checks as it checks a SYN's answer (an ICMP error quotes our
+//!   sequence number, the same number).
+//!
 //! There is no `unsafe` here: `socket2` and `nix` cover every call.
 
 use std::collections::HashMap;
@@ -82,6 +89,8 @@ pub struct SynTransport {
     epoch: Instant,
     packet: [u8; portolan_packet::syn::MAX_LEN],
     received: Vec<u8>,
+    /// Bare ACKs instead of SYNs.
+    ack: bool,
 }
 
 impl SynTransport {
@@ -89,6 +98,14 @@ impl SynTransport {
     /// without `CAP_NET_RAW`.
     pub fn new() -> Result<Self, SynError> {
         Self::with_cookie(Cookie::random().map_err(SynError::Random)?)
+    }
+
+    /// Sockets that send bare ACKs instead of SYNs (host discovery's ACK ping): every
+    /// answer of an up host is a reset ([`portolan_engine::Answer::Reset`]).
+    pub fn ack_pings() -> Result<Self, SynError> {
+        let mut t = Self::new()?;
+        t.ack = true;
+        Ok(t)
     }
 
     /// Opens the sockets with the given key.
@@ -142,6 +159,7 @@ impl SynTransport {
             epoch: Instant::now(),
             packet: [0; portolan_packet::syn::MAX_LEN],
             received: vec![0; crate::bpf::SNAP_LEN as usize],
+            ack: false,
         };
         // Packets that arrived before the filter was attached.
         t.drain(&mut Vec::new())
@@ -185,12 +203,14 @@ impl SynTransport {
         let cookie = *self.matcher.cookie();
         let flow = cookie.flow(local, dst);
         let millis = self.epoch.elapsed().as_millis() as u32;
+        let isn = cookie.isn(local, dst);
         let probe = SynProbe {
             src: local,
             dst,
-            seq: cookie.isn(local, dst),
+            seq: isn,
             ts_val: millis.wrapping_add(flow),
             ident: flow,
+            ack: self.ack.then_some(isn),
         };
         let len = probe
             .emit(&mut self.packet)

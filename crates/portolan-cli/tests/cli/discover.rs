@@ -238,3 +238,62 @@ fn discover_scans_only_the_hosts_found_up() {
         "the down hosts were not port-scanned"
     );
 }
+
+/// A host behind a stateless filter of the kind nmap's ACK ping is for: new
+/// connections (SYNs) to 443 and every ICMP message dropped. Its link addresses
+/// are permanent neighbour entries on both sides, so no ARP or neighbour
+/// solicitation is sent and only the ACK to 80 can find it: the host resets an
+/// ACK of no connection, on IPv4 and IPv6.
+#[test]
+fn privileged_ack_ping_finds_a_host_that_drops_syn_to_443_and_icmp() {
+    let Some(scanner) = Namespace::create("ack-s") else {
+        return;
+    };
+    let Some(host) = Namespace::create("ack-h") else {
+        return;
+    };
+    let (s, h) = (scanner.name(), host.name());
+    let mut steps = vec![
+        format!("ip -n {s} link add va type veth peer name vb netns {h}"),
+        format!("ip -n {s} link set va address 02:00:00:00:ac:01"),
+        format!("ip -n {h} link set vb address 02:00:00:00:ac:02"),
+        format!("ip -n {s} addr add 10.78.0.1/24 dev va"),
+        format!("ip -n {h} addr add 10.78.0.2/24 dev vb"),
+        format!("ip -n {s} -6 addr add fd78::1/64 dev va nodad"),
+        format!("ip -n {h} -6 addr add fd78::2/64 dev vb nodad"),
+        format!("ip -n {s} link set va up"),
+        format!("ip -n {h} link set vb up"),
+        format!("ip -n {s} neigh replace 10.78.0.2 lladdr 02:00:00:00:ac:02 dev va nud permanent"),
+        format!("ip -n {h} neigh replace 10.78.0.1 lladdr 02:00:00:00:ac:01 dev vb nud permanent"),
+        format!("ip -n {s} -6 neigh replace fd78::2 lladdr 02:00:00:00:ac:02 dev va nud permanent"),
+        format!("ip -n {h} -6 neigh replace fd78::1 lladdr 02:00:00:00:ac:01 dev vb nud permanent"),
+    ];
+    for table in ["iptables", "ip6tables"] {
+        let icmp = if table == "iptables" {
+            "icmp"
+        } else {
+            "ipv6-icmp"
+        };
+        steps.push(format!(
+            "ip netns exec {h} {table} -A INPUT -p {icmp} -j DROP"
+        ));
+        steps.push(format!(
+            "ip netns exec {h} {table} -A INPUT -p tcp --syn --dport 443 -j DROP"
+        ));
+    }
+    for step in &steps {
+        if !run(&step.split_whitespace().collect::<Vec<_>>()) {
+            return skip_or_fail(&format!("could not run {step}"));
+        }
+    }
+    let lab = Lab {
+        scanner,
+        _hosts: vec![host],
+    };
+    let (hosts, _, stderr) = lab.scan(&["-sn", "10.78.0.2", "fd78::2", "10.78.0.9"]);
+    assert!(!stderr.contains("no SYN pings"), "{stderr}");
+    assert_eq!(state(&hosts, "10.78.0.2"), pair("up", "reset"));
+    assert_eq!(state(&hosts, "fd78::2"), pair("up", "reset"));
+    // Nobody has this address (its ARP goes unanswered): the ACK found no one.
+    assert_eq!(state(&hosts, "10.78.0.9"), pair("down", "no-response"));
+}
