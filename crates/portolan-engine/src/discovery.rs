@@ -12,6 +12,12 @@
 //! every ping of a round was answered with an unreachable, the host is down at
 //! once, without more rounds.
 //!
+//! The first rounds leave before any round trip is measured, with the initial
+//! timeout (1 s at `-T3`). When the first answers bring the timeout far below it,
+//! the rounds in flight are given the new, shorter deadline (*retime*, as the port
+//! scheduler does), so a silent host of a small target set costs the measured
+//! timeout, not the initial one.
+//!
 //! The decisions are a sans-IO [`Discovery`] machine, told the time and what came
 //! back; [`Discoverer::run`] drives it over a [`Pinger`] (real sockets in
 //! `portolan-syn` and the CLI's unprivileged pinger, or `sim::SimNet`). A result
@@ -174,8 +180,11 @@ pub struct Discovery<H> {
     slots: Vec<Option<Slot>>,
     free: Vec<usize>,
     active: usize,
-    /// `(deadline, slot, round)`.
-    deadlines: BinaryHeap<Reverse<(Instant, usize, u8)>>,
+    /// `(deadline, slot, round, when the round was queued)`: the last field tells a
+    /// round of a host from one of the next host in the same slot.
+    deadlines: BinaryHeap<Reverse<(Instant, usize, u8, Instant)>>,
+    /// The longest timeout in force when deadlines were set; see `retime`.
+    deadline_basis: Duration,
     queue: VecDeque<(usize, usize)>,
     cancels: VecDeque<Token>,
     results: VecDeque<HostResult>,
@@ -213,6 +222,7 @@ impl<H: Iterator<Item = (IpAddr, Option<Arc<str>>)>> Discovery<H> {
             free: Vec::new(),
             active: 0,
             deadlines: BinaryHeap::new(),
+            deadline_basis: timing.initial_timeout,
             queue: VecDeque::new(),
             cancels: VecDeque::new(),
             results: VecDeque::new(),
@@ -299,7 +309,9 @@ impl<H: Iterator<Item = (IpAddr, Option<Arc<str>>)>> Discovery<H> {
         s.sent = now;
         s.queued = all;
         s.refused = 0;
-        self.deadlines.push(Reverse((now + timeout, slot, s.tries)));
+        self.deadline_basis = self.deadline_basis.max(timeout);
+        self.deadlines
+            .push(Reverse((now + timeout, slot, s.tries, now)));
         for m in 0..self.methods.len() {
             self.queue.push_back((slot, m));
         }
@@ -376,6 +388,7 @@ impl<H: Iterator<Item = (IpAddr, Option<Arc<str>>)>> Discovery<H> {
             self.rtt.sample(rtt);
             self.cc.on_answer(retried, Some(rtt));
             self.finish_host(slot, reason, Some(rtt));
+            self.retime();
             return;
         }
         if reason != Reason::LocalError {
@@ -387,6 +400,24 @@ impl<H: Iterator<Item = (IpAddr, Option<Arc<str>>)>> Discovery<H> {
             // Nothing of this round is left to wait for.
             let reason = s.unreach.unwrap_or(Reason::NoResponse);
             self.finish_host(slot, reason, None);
+        }
+    }
+
+    /// When the timeout has fallen to less than half of what rounds in flight were
+    /// given (the first round trips were just measured), gives those rounds the
+    /// new deadline, from when each was queued. The old heap entries stay and are
+    /// skipped when they come (the round is over by then).
+    fn retime(&mut self) {
+        let timeout = self.rtt.timeout();
+        if timeout * 2 > self.deadline_basis {
+            return;
+        }
+        self.deadline_basis = timeout;
+        for (slot, s) in self.slots.iter().enumerate() {
+            if let Some(s) = s {
+                self.deadlines
+                    .push(Reverse((s.sent + timeout, slot, s.tries, s.sent)));
+            }
         }
     }
 
@@ -412,7 +443,7 @@ impl<H: Iterator<Item = (IpAddr, Option<Arc<str>>)>> Discovery<H> {
     /// When [`Self::handle_timeout`] is next due (a round's deadline, or the end
     /// of a back-off pause).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let deadline = self.deadlines.peek().map(|Reverse((t, _, _))| *t);
+        let deadline = self.deadlines.peek().map(|Reverse((t, _, _, _))| *t);
         match (deadline, self.pause_until) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -423,7 +454,7 @@ impl<H: Iterator<Item = (IpAddr, Option<Arc<str>>)>> Discovery<H> {
     /// their host is reported down once its tries are spent. Give the moment the
     /// wait for answers began, as for the scheduler.
     pub fn handle_timeout(&mut self, now: Instant) {
-        while let Some(&Reverse((deadline, slot, round))) = self.deadlines.peek() {
+        while let Some(&Reverse((deadline, slot, round, queued))) = self.deadlines.peek() {
             if deadline > now {
                 break;
             }
@@ -431,14 +462,15 @@ impl<H: Iterator<Item = (IpAddr, Option<Arc<str>>)>> Discovery<H> {
             let Some(s) = self.slots.get_mut(slot).and_then(Option::as_mut) else {
                 continue;
             };
-            if s.tries != round {
+            if s.tries != round || s.sent != queued {
                 continue;
             }
             if s.queued != 0 {
                 // Some pings of the round never left (a local shortage held them
                 // back): the round is not over until they had their time.
                 let timeout = self.rtt.timeout();
-                self.deadlines.push(Reverse((now + timeout, slot, round)));
+                self.deadlines
+                    .push(Reverse((now + timeout, slot, round, queued)));
                 continue;
             }
             let pending = s.pending;

@@ -221,3 +221,45 @@ fn a_window_of_hosts_bounds_the_pings_in_flight() {
     assert_eq!(sink.seen.len(), 40);
     assert!(net.max_open <= 8 * METHODS.len(), "{}", net.max_open);
 }
+
+#[test]
+fn measured_round_trips_shorten_the_first_rounds_deadlines() {
+    // Hosts 0 and 1 answer echo in 10 ms; 2 and 3 are silent. All four leave in the
+    // first round with the initial timeout (1 s at -T3): once the first answers
+    // measure 10 ms, the silent hosts' rounds follow the measured timeout.
+    let mut net = SimNet::new(Duration::from_millis(10), |a: SocketAddr| {
+        match (
+            u32::from(match a.ip() {
+                IpAddr::V4(v4) => v4,
+                IpAddr::V6(_) => Ipv4Addr::UNSPECIFIED,
+            }) & 0xff,
+            a.port(),
+        ) {
+            (0 | 1, 0) => Behavior::Open,
+            _ => Behavior::Dropped,
+        }
+    });
+    let timing = Timing {
+        max_retries: 1,
+        ..Timing::default()
+    };
+    let (sink, summary) = run(&mut net, 4, timing);
+    assert_eq!(sink.seen[&host(0)].state, HostState::Up);
+    assert_eq!(sink.seen[&host(1)].state, HostState::Up);
+    for i in [2, 3] {
+        let r = &sink.seen[&host(i)];
+        assert_eq!((r.state, r.reason), (HostState::Down, Reason::NoResponse));
+    }
+    assert!(
+        summary.elapsed < Duration::from_millis(400),
+        "the silent hosts waited out the initial timeout: {:?}",
+        summary.elapsed
+    );
+    // Not a shortcut: the silent hosts still had their time (the measured timeout
+    // is at least -T3's 50 ms floor).
+    assert!(
+        summary.elapsed >= Duration::from_millis(50),
+        "{:?}",
+        summary.elapsed
+    );
+}
