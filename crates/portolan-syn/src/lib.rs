@@ -3,7 +3,8 @@
 //! Half-open scanning sends one SYN per probe and reads the answer (SYN-ACK: open;
 //! reset: closed; ICMP unreachable: filtered) without a socket per probe, so it is
 //! bounded by the packet rate, not the kernel's per-connection work. It needs
-//! `CAP_NET_RAW`.
+//! `CAP_NET_RAW`. The same transport sends host discovery's ACK pings
+//! ([`SynTransport::ack_pings`]): bare ACKs that an up host answers with a reset.
 //!
 //! - `cookie`: the keyed sequence numbers ([`Cookie`]) that make matching stateless and exact.
 //! - `matcher`: sans-IO matching ([`Matcher`]) of received packets to the probes in flight.
