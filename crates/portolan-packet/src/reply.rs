@@ -67,8 +67,7 @@ impl ReplyKind {
     pub fn answers(self, isn: u32) -> bool {
         match self {
             ReplyKind::SynAck { ack } | ReplyKind::Reset { ack } => ack == isn.wrapping_add(1),
-            ReplyKind::BareReset { seq } => seq == isn,
-            ReplyKind::Unreachable { seq, .. } => seq == isn,
+            ReplyKind::BareReset { seq } | ReplyKind::Unreachable { seq, .. } => seq == isn,
         }
     }
 }
