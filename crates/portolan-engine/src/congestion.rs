@@ -24,12 +24,30 @@
 //! slow start resume (the threshold rises to at least twice the window), so a window cut by a passing burst of load
 //! on the scanning machine climbs back within a few round trips instead of creeping
 //! up by one probe per round trip.
+//!
+//! The loss estimate behind the retry budget ([`Congestion::retry`]) is the share
+//! of answers that needed a retry, but decayed: each answer weighs
+//! `1 - 1/LOSS_HORIZON` less than the next, and a retried answer counts as of its
+//! first try (its retry is answered a timeout later, which at the end of a scan
+//! would make an old burst look recent). Over the whole run, a burst of losses
+//! early on (slow start overrunning a slow link) kept the estimate high to the
+//! end, and every silent port decided later (a filtered range) was given 6-11
+//! tries, each after a timeout. Decayed, a burst that is over fades, while steady
+//! random loss (1 % each way) keeps its level. Each probe then sums the ln of the
+//! estimate at each of its silent tries, so tries made during a burst count with
+//! the burst's loss and later ones with the later loss.
 
 /// Share of answers that needed a retry above which the window shrinks.
 pub const DROP_SHARE: f64 = 0.10;
 
 /// Queueing delay tolerated on top of 1.25 times the base round trip, in seconds.
 pub const QUEUE_SLACK: f64 = 0.004;
+
+/// Answers over which the loss estimate decays by a factor of e: long enough
+/// that 2 % random loss is measured within about ±0.1 % (and a retried answer,
+/// counted as of its first try a timeout earlier, keeps most of its weight),
+/// short enough that a burst early in a 65535-port scan has faded by its end.
+pub const LOSS_HORIZON: f64 = 16384.0;
 
 /// The window never shrinks below this because of delay alone.
 const DELAY_FLOOR: f64 = 64.0;
@@ -46,9 +64,11 @@ pub struct Congestion {
     epoch_rtt_sum: f64,
     epoch_rtt_count: u64,
     base_rtt: f64,
-    /// Totals over the run, for the loss estimate.
-    answers: u64,
-    retried: u64,
+    /// Decayed counts of answers and of retried answers, for the loss estimate.
+    answers: f64,
+    retried: f64,
+    /// Answers so far: the clock the decay runs on.
+    clock: u64,
 }
 
 impl Congestion {
@@ -65,8 +85,9 @@ impl Congestion {
             epoch_rtt_sum: 0.0,
             epoch_rtt_count: 0,
             base_rtt: f64::INFINITY,
-            answers: 0,
-            retried: 0,
+            answers: 0.0,
+            retried: 0.0,
+            clock: 0,
         }
     }
 
@@ -82,14 +103,32 @@ impl Congestion {
         self.threshold = self.threshold.min(self.max);
     }
 
+    /// The answer clock (answers so far), to pass back to [`Self::on_answer`] as
+    /// the clock when a probe's first try went out.
+    pub fn clock(&self) -> u64 {
+        self.clock
+    }
+
     /// An answer arrived; `retried` says whether an earlier try had timed out,
-    /// `rtt` is the measured round trip when there is one.
-    pub fn on_answer(&mut self, retried: bool, rtt: Option<std::time::Duration>) {
-        self.answers += 1;
+    /// `rtt` is the measured round trip when there is one, `first` the
+    /// [`Self::clock`] when the probe's first try went out. A retried answer
+    /// counts for the loss estimate as of its first try, decayed by the answers
+    /// since: the retried answers of a burst arrive a timeout after it, and at the
+    /// end of a scan (when only they still come) they would otherwise look recent.
+    pub fn on_answer(&mut self, retried: bool, rtt: Option<std::time::Duration>, first: u64) {
+        let keep = 1.0 - 1.0 / LOSS_HORIZON;
+        self.clock += 1;
+        self.answers *= keep;
+        self.retried *= keep;
         self.epoch_answers += 1;
         if retried {
-            self.retried += 1;
+            let age = self.clock.saturating_sub(first).min(1 << 20) as i32;
+            let w = keep.powi(age);
+            self.answers += w;
+            self.retried += w;
             self.epoch_retried += 1;
+        } else {
+            self.answers += 1.0;
         }
         if let Some(rtt) = rtt {
             let r = rtt.as_secs_f64();
@@ -153,9 +192,30 @@ impl Congestion {
     }
 
     /// Estimated chance that one try goes unanswered although the port would answer,
-    /// smoothed so that a short run does not conclude the path is lossless.
+    /// now (over the last [`LOSS_HORIZON`] answers or so), smoothed so that a short
+    /// run does not conclude the path is lossless.
     pub fn loss_estimate(&self) -> f64 {
-        (self.retried as f64 + 0.5) / (self.answers as f64 + 50.0)
+        (self.retried + 0.5) / (self.answers + 50.0)
+    }
+
+    /// ln of the chance that one try, made now, goes unanswered although the port
+    /// would answer; a probe sums these over its silent tries.
+    pub fn miss_ln(&self) -> f64 {
+        self.loss_estimate().clamp(1e-9, 0.9).ln()
+    }
+
+    /// Whether a probe silent after `tries` tries, whose tries' [`Self::miss_ln`]
+    /// sum to `miss_ln`, is tried again: at least twice, at most `max_tries`, and
+    /// in between until the chance that an answering port was missed every time is
+    /// below 1 in 100 over `probes` ports. With a steady loss `p` this is
+    /// [`Self::tries_needed`]; after a burst of loss that is over, the tries made
+    /// in the burst weigh as much as they should, not more.
+    pub fn retry(&self, tries: u8, miss_ln: f64, probes: u128, max_tries: u8) -> bool {
+        let max_tries = max_tries.max(1);
+        if tries >= max_tries {
+            return false;
+        }
+        tries < 2 || miss_ln > (0.01 / probes.max(1) as f64).ln()
     }
 
     /// Tries needed so that, over `probes` ports, the expected number of answering
@@ -175,11 +235,11 @@ mod tests {
     fn grows_while_answers_come_back() {
         let mut c = Congestion::new(10, 1000);
         for _ in 0..500 {
-            c.on_answer(false, None);
+            c.on_answer(false, None, 0);
         }
         assert_eq!(c.window(), 510);
         for _ in 0..5000 {
-            c.on_answer(false, None);
+            c.on_answer(false, None, 0);
         }
         assert_eq!(c.window(), 1000, "never above the ceiling");
     }
@@ -188,7 +248,7 @@ mod tests {
     fn light_random_loss_keeps_the_window() {
         let mut c = Congestion::new(1000, 1000);
         for i in 0..100_000 {
-            c.on_answer(i % 50 == 0, None); // 2 % retried
+            c.on_answer(i % 50 == 0, None, c.clock()); // 2 % retried
         }
         assert_eq!(c.window(), 1000);
         assert!(c.tries_needed(65_535, 10) >= 4, "2 % loss needs more tries");
@@ -198,7 +258,7 @@ mod tests {
     fn heavy_drops_shrink_the_window() {
         let mut c = Congestion::new(1000, 1000);
         for i in 0..3000 {
-            c.on_answer(i % 3 == 0, None);
+            c.on_answer(i % 3 == 0, None, c.clock());
         }
         assert!(c.window() < 500, "window {}", c.window());
     }
@@ -207,7 +267,7 @@ mod tests {
     fn a_clean_path_needs_two_tries() {
         let mut c = Congestion::new(100, 100);
         for _ in 0..60_000 {
-            c.on_answer(false, None);
+            c.on_answer(false, None, 0);
         }
         assert_eq!(c.tries_needed(65_535, 10), 2);
         assert_eq!(c.tries_needed(65_535, 1), 1, "the user's limit wins");
@@ -218,12 +278,12 @@ mod tests {
         let ms = std::time::Duration::from_millis;
         let mut c = Congestion::new(1000, 4000);
         for _ in 0..2000 {
-            c.on_answer(false, Some(ms(1)));
+            c.on_answer(false, Some(ms(1)), 0);
         }
         let grown = c.window();
         assert!(grown >= 2000, "grows on a quiet path: {grown}");
         for _ in 0..20_000 {
-            c.on_answer(false, Some(ms(30)));
+            c.on_answer(false, Some(ms(30)), 0);
         }
         assert!(
             c.window() < grown / 2,
@@ -233,7 +293,7 @@ mod tests {
         assert!(c.window() >= 64, "but not below the floor");
         let mut wan = Congestion::new(1000, 4000);
         for _ in 0..20_000 {
-            wan.on_answer(false, Some(ms(40)));
+            wan.on_answer(false, Some(ms(40)), 0);
         }
         assert_eq!(
             wan.window(),
@@ -246,12 +306,12 @@ mod tests {
     fn recovers_after_a_passing_burst() {
         let mut c = Congestion::new(4000, 4000);
         for i in 0..20_000 {
-            c.on_answer(i % 3 == 0, None);
+            c.on_answer(i % 3 == 0, None, c.clock());
         }
         let low = c.window();
         assert!(low < 2000, "burst shrank the window: {low}");
         for _ in 0..20_000 {
-            c.on_answer(false, None);
+            c.on_answer(false, None, 0);
         }
         assert_eq!(c.window(), 4000, "clean windows bring it back");
     }
@@ -267,12 +327,47 @@ mod tests {
     }
 
     #[test]
+    fn a_burst_that_is_over_stops_raising_the_budget() {
+        let mut c = Congestion::new(1000, 1000);
+        for i in 0..10_000 {
+            c.on_answer(i % 4 == 0, None, c.clock()); // 25 % retried: slow start overran the link
+        }
+        assert!(
+            c.tries_needed(65_535, 11) >= 8,
+            "during the burst, many tries"
+        );
+        for _ in 0..120_000 {
+            c.on_answer(false, None, 0);
+        }
+        assert_eq!(
+            c.tries_needed(65_535, 11),
+            2,
+            "a clean path again: two tries"
+        );
+    }
+
+    #[test]
+    fn steady_loss_keeps_its_budget_after_an_early_burst() {
+        let mut c = Congestion::new(1000, 1000);
+        for i in 0..10_000 {
+            c.on_answer(i % 4 == 0, None, c.clock());
+        }
+        for i in 0..100_000 {
+            c.on_answer(i % 50 == 0, None, c.clock()); // 2 %
+        }
+        let p = c.loss_estimate();
+        assert!((0.015..0.025).contains(&p), "estimate {p}");
+        assert!(c.tries_needed(65_535, 11) >= 4, "2 % loss needs more tries");
+        assert!(c.tries_needed(65_535, 11) <= 5, "but not the burst's");
+    }
+
+    #[test]
     fn cap_lowers_the_ceiling() {
         let mut c = Congestion::new(500, 4096);
         c.cap(200);
         assert_eq!(c.window(), 200);
         for _ in 0..1000 {
-            c.on_answer(false, None);
+            c.on_answer(false, None, 0);
         }
         assert_eq!(c.window(), 200);
     }

@@ -386,7 +386,7 @@ impl<H: Iterator<Item = (IpAddr, Option<Arc<str>>)>> Discovery<H> {
             let rtt = now.saturating_duration_since(s.left[method]);
             let retried = s.tries > 1;
             self.rtt.sample(rtt);
-            self.cc.on_answer(retried, Some(rtt));
+            self.cc.on_answer(retried, Some(rtt), self.cc.clock());
             self.finish_host(slot, reason, Some(rtt));
             self.retime();
             return;

@@ -84,6 +84,9 @@ pub struct SimNet {
     start_cost: Duration,
     rtt: Duration,
     loss: f64,
+    /// Extra loss for the first `.1` probes on the wire (a burst), see [`SimNet::with_burst`].
+    burst: (f64, u64),
+    wire_sent: u64,
     rng: u64,
     behavior: BehaviorFn,
     local: LocalFn,
@@ -127,6 +130,8 @@ impl SimNet {
             start_cost: Duration::ZERO,
             rtt,
             loss: 0.0,
+            burst: (0.0, 0),
+            wire_sent: 0,
             rng: 0x5eed,
             behavior: Box::new(behavior),
             local: Box::new(|_, _| Local::Wire),
@@ -179,6 +184,14 @@ impl SimNet {
     pub fn with_loss(mut self, loss: f64, seed: u64) -> Self {
         self.loss = loss;
         self.rng = seed | 1;
+        self
+    }
+
+    /// Drops each of the first `probes` probes on the wire with this extra
+    /// probability (a burst of loss, as when slow start overruns a slow link),
+    /// seeded by [`SimNet::with_loss`]'s seed; later probes see only the steady loss.
+    pub fn with_burst(mut self, loss: f64, probes: u64) -> Self {
+        self.burst = (loss, probes);
         self
     }
 
@@ -256,7 +269,9 @@ impl Transport for SimNet {
                 Some(Outcome::Hiccup(hiccup))
             }
             (Local::Wire | Local::AtOnce, answer) => {
-                let lost = self.chance() < self.loss || self.chance() < self.loss;
+                self.wire_sent += 1;
+                let burst = self.wire_sent <= self.burst.1 && self.chance() < self.burst.0;
+                let lost = burst || self.chance() < self.loss || self.chance() < self.loss;
                 // The host's bucket is asked when the probe reaches it (a fixed half
                 // round trip after now, so asking now keeps the same spacing).
                 let suppressed = answer == Some(Answer::Unreachable(Reason::PortUnreach))

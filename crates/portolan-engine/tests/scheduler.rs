@@ -151,6 +151,68 @@ fn lossy_wan_is_exact_every_seed() {
     }
 }
 
+/// Tries sent to the dropped ports (1000-1999): how many got at most `n`.
+fn dropped_with_at_most(net: &SimNet, n: u32) -> usize {
+    (1000..=1999)
+        .filter(|&p| net.sent.get(&lab_addr(p)).copied().unwrap_or(0) <= n)
+        .count()
+}
+
+#[test]
+fn an_early_burst_of_loss_does_not_inflate_the_later_budget() {
+    // 30 % of the first 10,000 probes lost (slow start overrunning a link), then
+    // a clean path: the ports that fall silent later are not given the burst's
+    // budget, and the burst's own victims are still found.
+    // Each send costs 10 µs (100k probes/s, the lab's pace), so the scan lasts many
+    // timeouts as in the lab rather than fitting inside the first one.
+    for seed in 1..=3 {
+        let mut net = SimNet::new(Duration::from_millis(1), lab)
+            .with_start_cost(Duration::from_micros(10))
+            .with_loss(0.0, seed)
+            .with_burst(0.3, 10_000);
+        let (sink, summary) = scan(
+            &mut net,
+            &mut order(1, "1-65535", seed),
+            &Scanner::builder().build(),
+        );
+        assert_eq!(check_lab(&sink, &summary, 65535), 0, "seed {seed}");
+        // The run's whole share of retried answers (about 5 %) gave every one of
+        // them 6 tries; counted as of its first try and decayed, the burst buys at most 4.
+        let few = dropped_with_at_most(&net, 4);
+        assert_eq!(
+            few, 1000,
+            "seed {seed}: only {few} of 1000 dropped ports got at most 4 tries"
+        );
+    }
+}
+
+#[test]
+fn steady_loss_stays_exact_over_seeds() {
+    // 1 % and 2 % each way, after the same early burst: the decayed estimate must
+    // still give random loss enough tries.
+    for (loss, seed) in [(0.01, 11), (0.01, 12), (0.02, 13), (0.02, 14), (0.02, 15)] {
+        let mut net = SimNet::new(Duration::from_millis(40), lab)
+            .with_loss(loss, seed)
+            .with_burst(0.3, 5_000);
+        let (sink, summary) = scan(
+            &mut net,
+            &mut order(1, "1-65535", seed),
+            &Scanner::builder().build(),
+        );
+        let wrong = check_lab(&sink, &summary, 65535);
+        assert!(wrong <= 1, "loss {loss} seed {seed}: {wrong} wrong");
+        let open = sink
+            .results
+            .values()
+            .filter(|r| r.state == PortState::Open)
+            .count();
+        assert_eq!(
+            open, 7,
+            "loss {loss} seed {seed}: the open set must be exact"
+        );
+    }
+}
+
 #[test]
 fn file_limit_slows_but_loses_nothing() {
     let mut net = SimNet::new(Duration::from_millis(1), lab).with_socket_limit(200);

@@ -66,6 +66,13 @@ struct Probe {
     paced: bool,
     /// The host group of its pair (see `Groups`).
     group: u128,
+    /// ln of the chance that an answering port went unanswered at every try so
+    /// far: the sum, over its timed-out tries, of ln of the loss estimate at the
+    /// time (see [`Congestion::miss_ln`]).
+    miss_ln: f32,
+    /// The congestion state's answer clock when its first try went out, so that
+    /// the loss of that try counts from then (see `Congestion::on_answer`).
+    first_clock: u64,
 }
 
 /// Host groups in progress: how many pairs each still has to decide, and the
@@ -233,6 +240,9 @@ impl<O: TargetOrder> Machine<O> {
             self.launching = Some((t, probe));
             return Ok(());
         }
+        if probe.tries == 0 {
+            probe.first_clock = self.cc.clock();
+        }
         match started {
             Started::InFlight => {
                 probe.tries += 1;
@@ -257,7 +267,7 @@ impl<O: TargetOrder> Machine<O> {
                 self.slab.free(token);
                 probe.tries += 1;
                 self.sent_one();
-                self.cc.on_answer(probe.tries > 1, None);
+                self.cc.on_answer(probe.tries > 1, None, probe.first_clock);
                 if answer == Answer::Unreachable(Reason::PortUnreach) {
                     self.pacer.on_port_unreach(probe.endpoint.addr, now);
                 }
@@ -292,7 +302,8 @@ impl<O: TargetOrder> Machine<O> {
                 if let Some(rtt) = sample {
                     self.rtt.sample(rtt);
                 }
-                self.cc.on_answer(probe.tries > 1, sample);
+                self.cc
+                    .on_answer(probe.tries > 1, sample, probe.first_clock);
                 if answer == Answer::Unreachable(Reason::PortUnreach) {
                     self.pacer.on_port_unreach(probe.endpoint.addr, now);
                 }
@@ -380,8 +391,16 @@ impl<O: TargetOrder> Machine<O> {
             if self.held.contains_key(&host) && self.pacer.pace(host, now) == Pace::At(now) {
                 self.wakes.push(Reverse((now, host)));
             }
-            let allowed = self.cc.tries_needed(self.source.total, self.max_tries);
-            if probe.tries < allowed {
+            // The budget is per probe: each of its silent tries counts with the loss
+            // estimate of its own time, so tries made during a burst of loss that
+            // is over do not buy later ones (see `congestion`).
+            probe.miss_ln += self.cc.miss_ln() as f32;
+            if self.cc.retry(
+                probe.tries,
+                f64::from(probe.miss_ln),
+                self.source.total,
+                self.max_tries,
+            ) {
                 self.summary.retries += 1;
                 self.hold(probe, now);
             } else {
@@ -560,6 +579,8 @@ impl<O: TargetOrder> Machine<O> {
                         aged: false,
                         paced: false,
                         group,
+                        miss_ln: 0.0,
+                        first_clock: 0,
                     }
                 }
             };
