@@ -40,10 +40,11 @@
 //! never see a port unreachable, so the pacer tracks no host and none of this
 //! touches them (see `docs/udp.md`).
 //!
-//! The retry budget is derived from the measured loss (see
-//! [`Congestion::tries_needed`](crate::congestion::Congestion::tries_needed)): two
-//! tries on a clean path, more on a lossy one, never above the user's
-//! `max_retries`.
+//! The retry budget is derived from the measured loss, per probe (see
+//! [`Congestion::retry`](crate::congestion::Congestion::retry)): two tries on a
+//! clean path, more on a lossy one, never above the user's `max_retries`; each
+//! silent try counts with the loss estimate of its own time, so a burst of loss
+//! that is over does not buy later probes more tries.
 //!
 //! Local hiccups are this machine's trouble, not the target's, so none counts as a
 //! try or loses a port: `EMFILE` lowers the socket ceiling to what is open now;
