@@ -22,7 +22,12 @@ run() {
   rm -f "$OUT/r.ndjson"
   /usr/bin/time -f "%e" -o "$OUT/t" timeout 120 "$NL" exec "$@" >"$OUT/stdout" 2>"$OUT/stderr" || true
   local score="-"
-  [ -s "$OUT/r.ndjson" ] && score=$("$NL" score "$OUT/r.ndjson" --addr "$addr" --ports 1-65535 | tail -1)
+  # `netlab score` fails on a wrong port: record the line, keep the file, go on.
+  if [ -s "$OUT/r.ndjson" ]; then
+    score=$("$NL" score "$OUT/r.ndjson" --addr "$addr" --ports 1-65535 | tail -1) || {
+      cp "$OUT/r.ndjson" "${KEEP:-/tmp}/syn-wrong-$name-$$-$RANDOM.ndjson"
+    }
+  fi
   echo "$name $(tail -1 "$OUT/t") $score"
   echo "$name $(tail -1 "$OUT/t")" >>"$OUT/times"
 }
