@@ -210,7 +210,7 @@ impl Congestion {
     /// below 1 in 100 over `probes` ports. With a steady loss `p` this is
     /// [`Self::tries_needed`]; after a burst of loss that is over, the tries made
     /// in the burst weigh as much as they should, not more.
-    pub fn retry(&self, tries: u8, miss_ln: f64, probes: u128, max_tries: u8) -> bool {
+    pub fn retry(tries: u8, miss_ln: f64, probes: u128, max_tries: u8) -> bool {
         let max_tries = max_tries.max(1);
         if tries >= max_tries {
             return false;

@@ -395,7 +395,7 @@ impl<O: TargetOrder> Machine<O> {
             // estimate of its own time, so tries made during a burst of loss that
             // is over do not buy later ones (see `congestion`).
             probe.miss_ln += self.cc.miss_ln() as f32;
-            if self.cc.retry(
+            if Congestion::retry(
                 probe.tries,
                 f64::from(probe.miss_ln),
                 self.source.total,
