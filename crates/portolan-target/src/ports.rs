@@ -102,27 +102,23 @@ impl PortList {
     /// The `n` highest-ranked ports of our own ranking (see [`services::RANKING`]),
     /// followed, past the end of the ranking, by the remaining ports in ascending order.
     pub fn top(n: usize) -> Result<Self, PortSpecError> {
-        if n == 0 || n > 65535 {
-            return Err(PortSpecError::TopCount(n));
-        }
-        let mut seen = vec![false; 65536];
-        let ranked = services::RANKING
-            .iter()
-            .copied()
-            .chain(1..=65535)
-            .filter(|&p| !std::mem::replace(&mut seen[usize::from(p)], true))
-            .take(n);
-        Ok(Self::from_ports(ranked.collect()).unwrap_or_else(Self::all))
+        Self::top_of(&services::RANKING, n)
     }
 
     /// The `n` highest-ranked UDP ports of our own UDP ranking (see
     /// [`services::UDP_RANKING`]), then the remaining ports in ascending order.
     pub fn top_udp(n: usize) -> Result<Self, PortSpecError> {
+        Self::top_of(&services::UDP_RANKING, n)
+    }
+
+    /// The first `n` ports of `ranking`, then the remaining ports in ascending order
+    /// (each port once).
+    fn top_of(ranking: &[u16], n: usize) -> Result<Self, PortSpecError> {
         if n == 0 || n > 65535 {
             return Err(PortSpecError::TopCount(n));
         }
         let mut seen = vec![false; 65536];
-        let ranked = services::UDP_RANKING
+        let ranked = ranking
             .iter()
             .copied()
             .chain(1..=65535)
