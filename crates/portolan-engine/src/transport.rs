@@ -94,4 +94,14 @@ pub trait Transport {
     /// that was ready when the call began must be in the batch (the scheduler judges
     /// timeouts against that moment).
     fn wait(&mut self, timeout: Duration, events: &mut Vec<Event>) -> io::Result<()>;
+
+    /// Whether an answer to an earlier try of a pair still reaches the scheduler
+    /// after that try was cancelled and the pair tried again: true when answers are
+    /// matched by destination (raw SYN), false when each try has a socket of its own
+    /// that the cancel closes (connect, UDP). Where it holds, the tail of a scan may
+    /// send a pair's remaining tries a few milliseconds apart instead of a timeout
+    /// apart, since each try still gets at least a whole timeout to be answered.
+    fn late_answers(&self) -> bool {
+        false
+    }
 }

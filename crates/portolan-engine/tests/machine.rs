@@ -845,3 +845,140 @@ fn a_retried_probe_answered_gives_no_round_trip_sample() {
     .unwrap();
     assert!(m.progress().timeout < initial);
 }
+
+/// What [`drive`] saw: each port's send times and result, from `t0`.
+struct Run {
+    sends: std::collections::BTreeMap<u16, Vec<Duration>>,
+    results: std::collections::BTreeMap<u16, (PortState, u8, Duration)>,
+}
+
+/// Steps `m` every 100 µs until it is done, answering the `n`th try (from 1) of
+/// `port` after `answer(port, n)`, or never. With `late`, an answer that arrives
+/// after its try was cancelled answers the pair's current try, as raw SYN's
+/// matching does; without, it is lost with the try's socket.
+fn drive(
+    m: &mut Machine<List>,
+    t0: Instant,
+    late: bool,
+    answer: impl Fn(u16, usize) -> Option<Duration>,
+) -> Run {
+    use std::collections::{BTreeMap, HashMap};
+    m.keep_late_answers(late);
+    let mut run = Run {
+        sends: BTreeMap::new(),
+        results: BTreeMap::new(),
+    };
+    // token -> port of the try in flight under it
+    let mut live: HashMap<usize, u16> = HashMap::new();
+    let mut pending: Vec<(Instant, usize, u16)> = Vec::new();
+    let mut now = t0;
+    for _ in 0..100_000 {
+        while let Some(t) = m.poll_transmit(now) {
+            let port = t.addr.port();
+            let tries = run.sends.entry(port).or_default();
+            tries.push(now - t0);
+            if let Some(after) = answer(port, tries.len()) {
+                pending.push((now + after, t.token, port));
+            }
+            live.insert(t.token, port);
+            m.on_started(t.token, Started::InFlight, now).unwrap();
+        }
+        now += Duration::from_micros(100);
+        let (due, later): (Vec<_>, Vec<_>) = pending.into_iter().partition(|p| p.0 <= now);
+        pending = later;
+        for (_, token, port) in due {
+            let target = if late {
+                live.iter().find(|(_, p)| **p == port).map(|(t, _)| *t)
+            } else {
+                (live.get(&token) == Some(&port)).then_some(token)
+            };
+            if let Some(token) = target {
+                live.remove(&token);
+                m.handle(Event::Answered(token, Answer::Refused), now)
+                    .unwrap();
+            }
+        }
+        m.handle_timeout(now);
+        while let Some(token) = m.poll_cancel() {
+            live.remove(&token);
+            pending.retain(|p| late || p.1 != token);
+        }
+        while let Some(r) = m.poll_result() {
+            run.results
+                .insert(r.endpoint.port, (r.state, r.tries, now - t0));
+        }
+        if m.is_done() {
+            return run;
+        }
+    }
+    panic!("the run did not end");
+}
+
+/// At the tail of a scan (the walk is over, nothing waits to be sent) a probe
+/// presumed lost is tried again at once instead of at its deadline; the try that
+/// the budget makes the last still waits out its whole timeout.
+#[test]
+fn at_the_tail_a_probe_presumed_lost_is_tried_again_at_once() {
+    for late in [false, true] {
+        let t0 = Instant::now();
+        let mut m = Scanner::builder().build().machine(ports(3), t0);
+        let run = drive(&mut m, t0, late, |port, _| (port != 3).then_some(ms(1)));
+        let floor = Timing::default().min_timeout;
+        let tries = &run.sends[&3];
+        assert_eq!(tries.len(), 2, "two tries on a clean path");
+        // srtt 1 ms: presumed lost after 2·srtt + 1 ms, not after the timeout.
+        assert!(tries[1] <= ms(4), "the retry went at {:?}", tries[1]);
+        let (state, n, at) = run.results[&3];
+        assert_eq!((state, n), (PortState::Filtered, 2));
+        assert!(at >= tries[1] + floor, "the last try waited its timeout");
+        assert!(at <= tries[1] + floor + ms(1), "and no longer: {at:?}");
+    }
+}
+
+/// A late answer to a try cut short at the tail is still the port's answer where
+/// the transport keeps late answers, and it is no sign of loss.
+#[test]
+fn a_late_answer_at_the_tail_still_decides_the_port() {
+    let t0 = Instant::now();
+    let mut m = Scanner::builder().build().machine(ports(3), t0);
+    // Port 3 answers every try, but after 20 ms: slower than 2·srtt + 1 ms.
+    let run = drive(&mut m, t0, true, |port, _| {
+        Some(if port == 3 { ms(20) } else { ms(1) })
+    });
+    assert!(run.sends[&3].len() >= 2, "its first try was cut short");
+    let (state, _, at) = run.results[&3];
+    assert_eq!(state, PortState::Closed);
+    assert!(at <= ms(21), "decided by the first try's answer: {at:?}");
+}
+
+/// With late answers and a budget of more than two tries (a lossy path), the
+/// tries after the first overdue one go `TAIL_SPACING` apart, not a timeout
+/// apart, and the last one waits out its whole timeout.
+#[test]
+fn with_late_answers_the_tail_spends_the_budget_closely_spaced() {
+    let t0 = Instant::now();
+    let mut m = Scanner::builder()
+        .max_rate(Rate::new(1000.0))
+        .build()
+        .machine(ports(300), t0);
+    // Ports 1-30 lose their first try (a tenth of the early answers need a
+    // retry: a lossy path); port 300 never answers.
+    let run = drive(&mut m, t0, true, |port, n| match port {
+        300 => None,
+        1..=30 if n == 1 => None,
+        _ => Some(ms(1)),
+    });
+    let tries = &run.sends[&300];
+    assert!(tries.len() > 2, "a lossy path buys more tries: {tries:?}");
+    let gaps: Vec<Duration> = tries
+        .windows(2)
+        .map(|w| w[1].saturating_sub(w[0]))
+        .collect();
+    assert!(gaps[0] <= ms(4), "the first retry once overdue: {gaps:?}");
+    for gap in &gaps[1..] {
+        assert!(*gap <= portolan_engine::TAIL_SPACING + ms(1), "{gaps:?}");
+    }
+    let (state, n, at) = run.results[&300];
+    assert_eq!((state, usize::from(n)), (PortState::Filtered, tries.len()));
+    assert!(at >= *tries.last().unwrap() + Timing::default().min_timeout);
+}

@@ -308,6 +308,12 @@ impl Transport for SynTransport {
         }
     }
 
+    /// The [`Matcher`] keys probes by destination, and every try of a pair carries
+    /// the same keyed number: an answer to any try answers the pair's current one.
+    fn late_answers(&self) -> bool {
+        true
+    }
+
     fn cancel(&mut self, token: Token) {
         if let Some(addr) = self.tokens.get_mut(token).and_then(Option::take) {
             self.matcher.forget(token, addr);

@@ -44,6 +44,12 @@ pub const HICCUP_LIMIT: u32 = 2000;
 /// never hold more than this many groups of hosts.
 pub const OPEN_GROUPS: u128 = 4;
 
+/// At the tail of a scan over a transport whose late answers count, the gap
+/// between a pair's tries, at the least; an eighth of the smoothed round trip
+/// when that is longer. Loss on an idle path is not bursty, so tries a few
+/// milliseconds apart are as independent as tries a timeout apart.
+pub const TAIL_SPACING: Duration = Duration::from_millis(1);
+
 /// A probe to start: [`crate::Transport::start`]`(token, addr)`, then
 /// [`Machine::on_started`] with what it returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +79,9 @@ struct Probe {
     /// The congestion state's answer clock when its first try went out, so that
     /// the loss of that try counts from then (see `Congestion::on_answer`).
     first_clock: u64,
+    /// A try was cut short at the tail (see `Machine::tail_probe`): an answer may
+    /// be the late one of that try, so it says nothing about loss.
+    tail_probed: bool,
 }
 
 /// Host groups in progress: how many pairs each still has to decide, and the
@@ -115,6 +124,14 @@ pub struct Machine<O> {
     aged: usize,
     /// Probes in flight in send order, for ageing.
     young: VecDeque<(Instant, Token, Generation)>,
+    /// The walk is over and nothing waits to be sent: probes presumed lost from
+    /// now on are tried again at once where the budget allows (see the overview).
+    tail: bool,
+    /// Probes presumed lost at the tail, with when, for `handle_timeout`.
+    early: BinaryHeap<Reverse<(Instant, Token, Generation)>>,
+    /// The transport's [`crate::Transport::late_answers`]: at the tail, a pair's
+    /// tries may then go [`TAIL_SPACING`] apart.
+    late_answers: bool,
     deadlines: BinaryHeap<Reverse<(Instant, Token, Generation)>>,
     /// The timeout in force when deadlines were last set; see `retime`.
     deadline_basis: Duration,
@@ -167,6 +184,9 @@ impl Scanner {
             slab: ProbeSlab::default(),
             aged: 0,
             young: VecDeque::new(),
+            tail: false,
+            early: BinaryHeap::new(),
+            late_answers: false,
             deadlines: BinaryHeap::new(),
             deadline_basis: self.timing.initial_timeout,
             socket_ceiling: self.max_in_flight,
@@ -191,6 +211,12 @@ impl Scanner {
 }
 
 impl<O: TargetOrder> Machine<O> {
+    /// Tells the machine whether the transport's late answers count (see
+    /// [`crate::Transport::late_answers`]); [`Scanner::run`] does.
+    pub fn keep_late_answers(&mut self, yes: bool) {
+        self.late_answers = yes;
+    }
+
     /// When the machine began.
     pub fn started(&self) -> Instant {
         self.started
@@ -250,6 +276,7 @@ impl<O: TargetOrder> Machine<O> {
                 probe.aged = false;
                 probe.paced = self.pacer.on_sent(probe.endpoint.addr, now);
                 let addr = probe.endpoint.addr;
+                let probe_tries = probe.tries;
                 let Some(generation) = self.slab.insert(token, probe) else {
                     return Ok(());
                 };
@@ -260,6 +287,11 @@ impl<O: TargetOrder> Machine<O> {
                 self.deadlines
                     .push(Reverse((now + timeout, token, generation)));
                 self.young.push_back((now, token, generation));
+                if self.tail && self.late_answers && probe_tries >= 2 {
+                    // An earlier try was overdue: the next may follow closely.
+                    let at = now + self.tail_spacing();
+                    self.early.push(Reverse((at, token, generation)));
+                }
                 self.summary.max_in_flight = self.summary.max_in_flight.max(self.slab.len());
                 Ok(())
             }
@@ -267,7 +299,11 @@ impl<O: TargetOrder> Machine<O> {
                 self.slab.free(token);
                 probe.tries += 1;
                 self.sent_one();
-                self.cc.on_answer(probe.tries > 1, None, probe.first_clock);
+                self.cc.on_answer(
+                    probe.tries > 1 && !probe.tail_probed,
+                    None,
+                    probe.first_clock,
+                );
                 if answer == Answer::Unreachable(Reason::PortUnreach) {
                     self.pacer.on_port_unreach(probe.endpoint.addr, now);
                 }
@@ -302,8 +338,11 @@ impl<O: TargetOrder> Machine<O> {
                 if let Some(rtt) = sample {
                     self.rtt.sample(rtt);
                 }
-                self.cc
-                    .on_answer(probe.tries > 1, sample, probe.first_clock);
+                self.cc.on_answer(
+                    probe.tries > 1 && !probe.tail_probed,
+                    sample,
+                    probe.first_clock,
+                );
                 if answer == Answer::Unreachable(Reason::PortUnreach) {
                     self.pacer.on_port_unreach(probe.endpoint.addr, now);
                 }
@@ -324,6 +363,10 @@ impl<O: TargetOrder> Machine<O> {
     /// a pause ends). `None`: only an event can change anything.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let deadline = self.deadlines.peek().map(|Reverse((d, _, _))| *d);
+        let deadline = match (deadline, self.early.peek()) {
+            (Some(d), Some(Reverse((e, _, _)))) => Some(d.min(*e)),
+            (d, e) => d.or(e.map(|Reverse((e, _, _))| *e)),
+        };
         let wake = self
             .wakes
             .peek()
@@ -365,47 +408,79 @@ impl<O: TargetOrder> Machine<O> {
     pub fn handle_timeout(&mut self, now: Instant) {
         self.stalled = false;
         self.retime();
+        while let Some(&Reverse((at, token, generation))) = self.early.peek() {
+            if at > now {
+                break;
+            }
+            self.early.pop();
+            self.tail_probe(token, generation, now);
+        }
         while let Some(&Reverse((deadline, token, generation))) = self.deadlines.peek() {
             if deadline > now {
                 break;
             }
             self.deadlines.pop();
-            if !self.slab.is_live(token, generation) {
-                continue;
+            if self.slab.is_live(token, generation) {
+                self.expire(token, now);
             }
-            let Some(mut probe) = self.release(token, false) else {
-                continue;
-            };
-            self.outbox.cancels.push_back(token);
-            if probe.tries == 1 {
-                self.cc.on_silence();
-            }
-            let host = probe.endpoint.addr;
-            if self.pacer.silence(host, now, probe.sent, probe.paced) == Silence::Suspect {
-                // Its ICMP answer may have been rate limited: not a try.
-                probe.tries -= 1;
-                self.hold(probe, now);
-                continue;
-            }
-            // A silent paced try spent no token: the host's next held retry may go now.
-            if self.held.contains_key(&host) && self.pacer.pace(host, now) == Pace::At(now) {
-                self.wakes.push(Reverse((now, host)));
-            }
-            // The budget is per probe: each of its silent tries counts with the loss
-            // estimate of its own time, so tries made during a burst of loss that
-            // is over do not buy later ones (see `congestion`).
-            probe.miss_ln += self.cc.miss_ln() as f32;
-            if Congestion::retry(
-                probe.tries,
-                f64::from(probe.miss_ln),
-                self.source.total,
-                self.max_tries,
-            ) {
-                self.summary.retries += 1;
-                self.hold(probe, now);
-            } else {
-                self.emit(probe, Reason::NoResponse, None);
-            }
+        }
+    }
+
+    /// At the tail, a probe presumed lost whose next try the budget allows is
+    /// tried again now instead of at its deadline; the try that the budget makes
+    /// the last waits out its whole timeout, as always.
+    fn tail_probe(&mut self, token: Token, generation: Generation, now: Instant) {
+        let miss_ln = self.cc.miss_ln();
+        let (total, max_tries) = (self.source.total, self.max_tries);
+        let Some(probe) = self.slab.get_mut(token, generation) else {
+            return;
+        };
+        let host = probe.endpoint.addr;
+        // Computed as `expire` will, so that it retries and does not report.
+        let after = probe.miss_ln + miss_ln as f32;
+        let next_allowed = Congestion::retry(probe.tries, f64::from(after), total, max_tries);
+        if !next_allowed || probe.paced || !self.pacer.trusts_silence(host) {
+            return;
+        }
+        probe.tail_probed = true;
+        self.expire(token, now);
+    }
+
+    /// The probe of `token` (in flight) gets no more time: retried, or reported
+    /// `filtered/no-response` once its retry budget is spent.
+    fn expire(&mut self, token: Token, now: Instant) {
+        let Some(mut probe) = self.release(token, false) else {
+            return;
+        };
+        self.outbox.cancels.push_back(token);
+        if probe.tries == 1 {
+            self.cc.on_silence();
+        }
+        let host = probe.endpoint.addr;
+        if self.pacer.silence(host, now, probe.sent, probe.paced) == Silence::Suspect {
+            // Its ICMP answer may have been rate limited: not a try.
+            probe.tries -= 1;
+            self.hold(probe, now);
+            return;
+        }
+        // A silent paced try spent no token: the host's next held retry may go now.
+        if self.held.contains_key(&host) && self.pacer.pace(host, now) == Pace::At(now) {
+            self.wakes.push(Reverse((now, host)));
+        }
+        // The budget is per probe: each of its silent tries counts with the loss
+        // estimate of its own time, so tries made during a burst of loss that
+        // is over do not buy later ones (see `congestion`).
+        probe.miss_ln += self.cc.miss_ln() as f32;
+        if Congestion::retry(
+            probe.tries,
+            f64::from(probe.miss_ln),
+            self.source.total,
+            self.max_tries,
+        ) {
+            self.summary.retries += 1;
+            self.hold(probe, now);
+        } else {
+            self.emit(probe, Reason::NoResponse, None);
         }
     }
 
@@ -520,9 +595,29 @@ impl<O: TargetOrder> Machine<O> {
         }
     }
 
+    /// The gap between tries of a pair at the tail when late answers count.
+    fn tail_spacing(&self) -> Duration {
+        self.rtt
+            .srtt()
+            .map_or(TAIL_SPACING, |s| (s / 8).max(TAIL_SPACING))
+    }
+
     /// Marks probes unanswered for twice the smoothed round trip as presumed lost.
     fn age(&mut self, now: Instant) {
         let Some(srtt) = self.rtt.srtt() else { return };
+        if !self.tail
+            && self.source.done
+            && self.retries.is_empty()
+            && self.held_count == 0
+            && self.caps.parked() == 0
+        {
+            self.tail = true;
+            for (token, generation, p) in self.slab.iter() {
+                if p.aged {
+                    self.early.push(Reverse((now, token, generation)));
+                }
+            }
+        }
         let lost_after = (srtt * 2 + Duration::from_millis(1)).min(self.rtt.timeout());
         while let Some(&(sent, token, generation)) = self.young.front() {
             if sent + lost_after > now {
@@ -533,6 +628,9 @@ impl<O: TargetOrder> Machine<O> {
                 if !probe.aged {
                     probe.aged = true;
                     self.aged += 1;
+                    if self.tail {
+                        self.early.push(Reverse((now, token, generation)));
+                    }
                 }
             }
         }
@@ -581,6 +679,7 @@ impl<O: TargetOrder> Machine<O> {
                         group,
                         miss_ln: 0.0,
                         first_clock: 0,
+                        tail_probed: false,
                     }
                 }
             };
