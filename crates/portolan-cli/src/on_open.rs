@@ -180,6 +180,11 @@ fn run(job: &Job, cfg: &OnOpenConfig) -> Result<(), String> {
 }
 
 impl Report for OnOpen {
+    /// An open port replayed on `--resume` had its command run by the session
+    /// that found it; running it again would repeat whatever it does.
+    fn replayed(&mut self, _: &PortResult) -> io::Result<()> {
+        Ok(())
+    }
     fn result(&mut self, r: &PortResult) -> io::Result<()> {
         if r.state != PortState::Open {
             return Ok(());

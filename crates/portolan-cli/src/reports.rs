@@ -159,6 +159,10 @@ impl Report for BestEffort {
         self.call(|r| r.result(result));
         Ok(())
     }
+    fn replayed(&mut self, result: &PortResult) -> io::Result<()> {
+        self.call(|r| r.replayed(result));
+        Ok(())
+    }
     fn host(&mut self, host: &portolan_engine::HostResult) -> io::Result<()> {
         self.call(|r| r.host(host));
         Ok(())

@@ -279,7 +279,9 @@ impl Session {
                 to_identify.push(r.clone());
                 return Ok(());
             }
-            sink.outputs.iter_mut().try_for_each(|rep| rep.result(r))?;
+            sink.outputs
+                .iter_mut()
+                .try_for_each(|rep| rep.replayed(r))?;
             Ok(())
         })?;
         let answered = store.answered(&run)?;

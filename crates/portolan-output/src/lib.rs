@@ -133,6 +133,14 @@ pub trait Report {
     }
     /// Takes one result, in the order the engine decided them.
     fn result(&mut self, result: &PortResult) -> io::Result<()>;
+    /// Takes one result that an earlier session of a resumed scan decided, read
+    /// back from the history before this session probes anything. A report of
+    /// the whole scan writes it like any result (the default); one that acts on
+    /// results as they come (`--on-open`) ignores it, since the earlier session
+    /// acted on it already.
+    fn replayed(&mut self, result: &PortResult) -> io::Result<()> {
+        self.result(result)
+    }
     /// Takes one host's discovery result (`-sn`, `--discover`), before any port
     /// of that host. Every format of this crate writes it; the default ignores it
     /// (for reports kept on the side, such as the history recorder).

@@ -611,6 +611,54 @@ fn on_open_failures_are_reported_and_counted_never_fatal() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unclosed quote"));
 }
 
+/// `--resume` does not run `--on-open` again for the open ports an earlier session
+/// found (that session ran their commands, even when interrupted); the ports this
+/// session finds get theirs. Over both sessions, each open port's command runs once.
+#[test]
+fn on_open_runs_once_per_open_port_across_a_resume() {
+    let addr = crate::util::own_loopback(11);
+    let _first = std::net::TcpListener::bind((addr, 5000)).unwrap();
+    let _last = std::net::TcpListener::bind((addr, 8999)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("ran.log");
+    let db = dir.path().join("h.db");
+    let cmd = format!("echo \"$PORTOLAN_PORT\" >> '{}'", log.display());
+    let mut scan = crate::util::portolan_std();
+    scan.args(["scan", &addr.to_string(), "-p", "5000-8999", "-r"])
+        .args(["--max-rate", "1000", "--no-progress", "-oD", "-"])
+        .args(["--on-open-shell", "--on-open", &cmd, "--db"])
+        .arg(&db);
+    // Sequential order: the first line is port 5000, open; 8999 is 4 s away.
+    let running = crate::util::spawn_ready(scan);
+    assert!(running.first.contains("\"port\":5000"), "{}", running.first);
+    running.signal("INT");
+    assert_eq!(running.wait_collected().0, Some(130));
+    let ran = || -> Vec<String> {
+        let mut ports: Vec<String> = std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        ports.sort();
+        ports
+    };
+    assert_eq!(
+        ran(),
+        ["5000"],
+        "the interrupted session ran its port's command"
+    );
+    let out = portolan()
+        .args(["scan", "--resume", "--no-progress", "--db"])
+        .arg(&db)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--on-open: 1 commands run, 0 failed"), "{err}");
+    assert_eq!(ran(), ["5000", "8999"], "each open port's command once");
+}
+
 /// `--resume` of a scan of endpoints: the answered bitmaps cover the endpoints'
 /// ports, so the resumed run probes only the endpoints not answered, and the two
 /// sessions together report each endpoint once.
