@@ -84,6 +84,14 @@ struct Probe {
     tail_probed: bool,
 }
 
+impl Probe {
+    /// Whether an answer to it follows a try that timed out, the congestion
+    /// signal; a try cut short at the tail is no such sign.
+    fn answer_follows_loss(&self) -> bool {
+        self.tries > 1 && !self.tail_probed
+    }
+}
+
 /// Host groups in progress: how many pairs each still has to decide, and the
 /// first group not yet reported done. Groups are done in walk order.
 #[derive(Debug, Default)]
@@ -299,11 +307,8 @@ impl<O: TargetOrder> Machine<O> {
                 self.slab.free(token);
                 probe.tries += 1;
                 self.sent_one();
-                self.cc.on_answer(
-                    probe.tries > 1 && !probe.tail_probed,
-                    None,
-                    probe.first_clock,
-                );
+                self.cc
+                    .on_answer(probe.answer_follows_loss(), None, probe.first_clock);
                 if answer == Answer::Unreachable(Reason::PortUnreach) {
                     self.pacer.on_port_unreach(probe.endpoint.addr, now);
                 }
@@ -338,11 +343,8 @@ impl<O: TargetOrder> Machine<O> {
                 if let Some(rtt) = sample {
                     self.rtt.sample(rtt);
                 }
-                self.cc.on_answer(
-                    probe.tries > 1 && !probe.tail_probed,
-                    sample,
-                    probe.first_clock,
-                );
+                self.cc
+                    .on_answer(probe.answer_follows_loss(), sample, probe.first_clock);
                 if answer == Answer::Unreachable(Reason::PortUnreach) {
                     self.pacer.on_port_unreach(probe.endpoint.addr, now);
                 }
@@ -362,11 +364,11 @@ impl<O: TargetOrder> Machine<O> {
     /// rate limit allows the next probe, or a host's held retry is due (never before
     /// a pause ends). `None`: only an event can change anything.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let deadline = self.deadlines.peek().map(|Reverse((d, _, _))| *d);
-        let deadline = match (deadline, self.early.peek()) {
-            (Some(d), Some(Reverse((e, _, _)))) => Some(d.min(*e)),
-            (d, e) => d.or(e.map(|Reverse((e, _, _))| *e)),
-        };
+        let deadline = [self.deadlines.peek(), self.early.peek()]
+            .into_iter()
+            .flatten()
+            .map(|Reverse((at, _, _))| *at)
+            .min();
         let wake = self
             .wakes
             .peek()
@@ -421,7 +423,7 @@ impl<O: TargetOrder> Machine<O> {
             }
             self.deadlines.pop();
             if self.slab.is_live(token, generation) {
-                self.expire(token, now);
+                self.expire(token, now, false);
             }
         }
     }
@@ -430,28 +432,26 @@ impl<O: TargetOrder> Machine<O> {
     /// tried again now instead of at its deadline; the try that the budget makes
     /// the last waits out its whole timeout, as always.
     fn tail_probe(&mut self, token: Token, generation: Generation, now: Instant) {
-        let miss_ln = self.cc.miss_ln();
-        let (total, max_tries) = (self.source.total, self.max_tries);
         let Some(probe) = self.slab.get_mut(token, generation) else {
             return;
         };
-        let host = probe.endpoint.addr;
-        // Computed as `expire` will, so that it retries and does not report.
-        let after = probe.miss_ln + miss_ln as f32;
-        let next_allowed = Congestion::retry(probe.tries, f64::from(after), total, max_tries);
-        if !next_allowed || probe.paced || !self.pacer.trusts_silence(host) {
-            return;
+        let (tries, miss_ln, paced, host) =
+            (probe.tries, probe.miss_ln, probe.paced, probe.endpoint.addr);
+        // Judged as `expire` will, so that it retries and does not report.
+        let next_allowed = self.budget_allows(tries, self.with_silent_try(miss_ln));
+        if next_allowed && !paced && self.pacer.trusts_silence(host) {
+            self.expire(token, now, true);
         }
-        probe.tail_probed = true;
-        self.expire(token, now);
     }
 
     /// The probe of `token` (in flight) gets no more time: retried, or reported
-    /// `filtered/no-response` once its retry budget is spent.
-    fn expire(&mut self, token: Token, now: Instant) {
+    /// `filtered/no-response` once its retry budget is spent. `cut_short`: at the
+    /// tail, before its deadline (see `tail_probe`).
+    fn expire(&mut self, token: Token, now: Instant, cut_short: bool) {
         let Some(mut probe) = self.release(token, false) else {
             return;
         };
+        probe.tail_probed |= cut_short;
         self.outbox.cancels.push_back(token);
         if probe.tries == 1 {
             self.cc.on_silence();
@@ -470,13 +470,8 @@ impl<O: TargetOrder> Machine<O> {
         // The budget is per probe: each of its silent tries counts with the loss
         // estimate of its own time, so tries made during a burst of loss that
         // is over do not buy later ones (see `congestion`).
-        probe.miss_ln += self.cc.miss_ln() as f32;
-        if Congestion::retry(
-            probe.tries,
-            f64::from(probe.miss_ln),
-            self.source.total,
-            self.max_tries,
-        ) {
+        probe.miss_ln = self.with_silent_try(probe.miss_ln);
+        if self.budget_allows(probe.tries, probe.miss_ln) {
             self.summary.retries += 1;
             self.hold(probe, now);
         } else {
@@ -593,6 +588,17 @@ impl<O: TargetOrder> Machine<O> {
             self.deadlines
                 .push(Reverse((probe.sent + timeout, token, generation)));
         }
+    }
+
+    /// `miss_ln` of a probe once a silent try judged now is counted in it.
+    fn with_silent_try(&self, miss_ln: f32) -> f32 {
+        miss_ln + self.cc.miss_ln() as f32
+    }
+
+    /// Whether a probe silent after `tries` tries, whose misses sum to `miss_ln`,
+    /// is tried again (see [`Congestion::retry`]).
+    fn budget_allows(&self, tries: u8, miss_ln: f32) -> bool {
+        Congestion::retry(tries, f64::from(miss_ln), self.source.total, self.max_tries)
     }
 
     /// The gap between tries of a pair at the tail when late answers count.
